@@ -1,1 +1,34 @@
-fn main() {}
+//! The `pcee` binary: parses arguments, calls the libraries, prints tables and writes files.
+//! No algorithm lives here (DESIGN.md §2). One file per subcommand under `commands/`.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Performance Control Early Exiting: deploy a large early-exit network at the cost of a small one,
+/// at the accuracy you ask for.
+#[derive(Parser)]
+#[command(name = "pcee", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {};
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: `error: <file or flag>: <what is wrong, what was expected>` (DESIGN.md §5).
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
