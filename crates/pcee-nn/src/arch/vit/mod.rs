@@ -1,0 +1,7 @@
+//! Vision transformer with an exit after every block.
+
+pub mod config;
+pub mod model;
+
+pub use config::VitConfig;
+pub use model::Vit;

@@ -1,0 +1,70 @@
+//! What a training run is asked to do.
+
+use crate::arch::ArchConfig;
+use crate::error::{NnError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The recipe and I/O of a training run (`pcee train`). The recipe fields are stored in the
+/// checkpoint so that `--resume` continues exactly the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Architecture to train.
+    pub arch: ArchConfig,
+    /// Preset name, recorded in the model card.
+    pub preset: Option<String>,
+    /// Number of epochs over the training split.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Peak learning rate of AdamW (Loshchilov & Hutter, ICLR 2019).
+    pub lr: f64,
+    /// Decoupled weight decay of AdamW.
+    pub weight_decay: f64,
+    /// Seed of the weight initialisation, shuffling and augmentation.
+    pub seed: u64,
+    /// Use only the first `limit` training images (quick runs and tests).
+    pub limit: Option<usize>,
+    /// Directory of the Fashion-MNIST files (default: the Debian package's).
+    #[serde(skip)]
+    pub data_dir: Option<PathBuf>,
+    /// Output weights file (`.safetensors`); the card, checkpoint and log sit beside it.
+    #[serde(skip)]
+    pub out: PathBuf,
+}
+
+impl TrainOptions {
+    /// Default peak learning rate of an architecture: 2·10⁻³ for MSDNet, 10⁻³ for the ViT.
+    pub fn default_lr(arch: &ArchConfig) -> f64 {
+        match arch {
+            ArchConfig::Msdnet(_) => 2e-3,
+            ArchConfig::Vit(_) => 1e-3,
+        }
+    }
+
+    /// Check the options.
+    ///
+    /// # Errors
+    /// [`NnError::Invalid`] naming the flag (`--epochs`, `--batch`, `--lr`, `--limit`,
+    /// `--weight-decay`) or the configuration field.
+    pub fn validate(&self) -> Result<()> {
+        self.arch.validate()?;
+        let bad = |flag: &str, why: String| Err(NnError::invalid(flag, why));
+        if self.epochs == 0 {
+            return bad("--epochs", "0; expected at least 1".into());
+        }
+        if self.batch == 0 {
+            return bad("--batch", "0; expected at least 1".into());
+        }
+        if !(self.lr > 0.0 && self.lr <= 1.0) {
+            return bad("--lr", format!("{}; expected a value in (0, 1]", self.lr));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad("--weight-decay", format!("{}; expected a finite value ≥ 0", self.weight_decay));
+        }
+        if self.limit == Some(0) {
+            return bad("--limit", "0; expected at least 1 image".into());
+        }
+        Ok(())
+    }
+}
