@@ -18,11 +18,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
+    /// Train a multi-exit network on Fashion-MNIST.
+    Train(commands::train::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

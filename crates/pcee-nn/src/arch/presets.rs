@@ -1,5 +1,16 @@
-//! Named presets, sized to the training budget of DESIGN.md §7 (forward FLOPs × epochs ≲
-//! 4.5·10⁸ per image on the `flex` CPU backend of a 2-core machine).
+//! Named presets, sized to the training budget of DESIGN.md §7 (each trains in ≲ 40 minutes on
+//! the `flex` CPU backend of a 2-core machine).
+//!
+//! | preset        | exits | full MFLOPs | exit MFLOPs (cumulative)                 |
+//! |---------------|-------|-------------|------------------------------------------|
+//! | msdnet-small  | 4     | 10.41       | 3.30 5.99 8.80 10.41                     |
+//! | msdnet-large  | 6     | 34.89       | 8.53 15.03 21.55 26.24 30.56 34.89       |
+//! | vit-small     | 4     | 15.77       | 4.02 7.94 11.85 15.77                    |
+//! | vit-large     | 6     | 50.16       | 8.49 16.82 25.15 33.49 41.82 50.16       |
+//!
+//! Measured on `flex`, MSDNet trains at only ≈ 15–19 GFLOP/s (forward + backward ≈ 3× forward),
+//! not the ≈ 30 GFLOP/s of a plain wide CNN: its many thin convolutions, concatenations and
+//! BatchNorms cost more per FLOP.
 
 use super::{ArchConfig, MsdNetConfig, VitConfig};
 use crate::error::{NnError, Result};
@@ -26,11 +37,11 @@ pub fn preset(name: &str) -> Result<ArchConfig> {
         "msdnet-large" => ArchConfig::Msdnet(MsdNetConfig {
             stem_channels: vec![12, 24, 48],
             growth: vec![8, 16, 32],
-            bottleneck: vec![1, 2, 2],
+            bottleneck: vec![1, 1, 1],
             block_layers: vec![2, 2, 2, 2, 2, 2],
-            block_first_scale: vec![0, 0, 1, 1, 1, 2],
+            block_first_scale: vec![0, 1, 1, 2, 2, 2],
             reduction: 0.5,
-            head_channels: 48,
+            head_channels: 32,
             classes: 10,
         }),
         "vit-small" => ArchConfig::Vit(VitConfig { patch: 4, dim: 64, depth: 4, heads: 4, mlp_dim: 128, classes: 10 }),

@@ -46,7 +46,7 @@ impl TrainOptions {
     ///
     /// # Errors
     /// [`NnError::Invalid`] naming the flag (`--epochs`, `--batch`, `--lr`, `--limit`,
-    /// `--weight-decay`) or the configuration field.
+    /// `--weight-decay`, `--out` when its directory does not exist) or the configuration field.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
         let bad = |flag: &str, why: String| Err(NnError::invalid(flag, why));
@@ -61,6 +61,10 @@ impl TrainOptions {
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return bad("--weight-decay", format!("{}; expected a finite value ≥ 0", self.weight_decay));
+        }
+        let dir = self.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            return bad("--out", format!("directory {} does not exist; create it first", dir.display()));
         }
         if self.limit == Some(0) {
             return bad("--limit", "0; expected at least 1 image".into());

@@ -1,0 +1,130 @@
+//! `pcee train`: train a multi-exit network on Fashion-MNIST (DESIGN.md §1, §6).
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pcee_nn::train::{checkpoint_path, train, BatchStats, EpochSummary, Progress, TrainOptions};
+use pcee_nn::{preset, ArchConfig, NnError};
+use std::path::PathBuf;
+
+/// Train a multi-exit network (MSDNet or ViT) on the Fashion-MNIST training split; writes the
+/// weights (.safetensors), the model card (.json) and a resumable checkpoint (.ckpt) after every
+/// epoch.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Preset: msdnet-small, msdnet-large, vit-small or vit-large.
+    #[arg(long, required_unless_present = "arch_config", conflicts_with = "arch_config")]
+    arch: Option<String>,
+    /// A JSON architecture configuration instead of a preset (as in a model card:
+    /// {"arch": "msdnet"|"vit", ...fields}).
+    #[arg(long, value_name = "FILE")]
+    arch_config: Option<PathBuf>,
+    /// Epochs over the 55 000 training images.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Peak learning rate (AdamW, warm-up then cosine); default 2e-3 for MSDNet, 1e-3 for ViT.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Decoupled weight decay of AdamW.
+    #[arg(long, default_value_t = 0.05)]
+    weight_decay: f64,
+    /// Seed of initialisation, shuffling and augmentation (same seed and threads ⇒ same weights).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Directory with the Fashion-MNIST IDX files [default: /usr/share/datasets/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Train on the first N training images only (quick runs).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Continue from the checkpoint (<out>.ckpt) of an interrupted run with the same options.
+    #[arg(long)]
+    resume: bool,
+    /// Output weights file (.safetensors); the .json card and .ckpt go beside it.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (arch, preset_name) = architecture(&args)?;
+    let opts = TrainOptions {
+        lr: args.lr.unwrap_or_else(|| TrainOptions::default_lr(&arch)),
+        arch,
+        preset: preset_name,
+        epochs: args.epochs,
+        batch: args.batch,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+        limit: args.limit,
+        data_dir: args.data_dir,
+        out: args.out,
+    };
+    let flops = opts.arch.flops_per_exit();
+    eprintln!("flops per exit (MFLOPs, cumulative): {}", join(&flops, |f| format!("{:.2}", f / 1e6)));
+    let report = train(&opts, args.resume, &mut Bar::default())?;
+    println!("exit  mflops  val_accuracy");
+    for (e, (f, a)) in report.flops_per_exit.iter().zip(&report.val_accuracy).enumerate() {
+        println!("{e:>4}  {:>6.2}  {:>12.4}", f / 1e6, a);
+    }
+    let done = report.history.len();
+    println!("wrote {} ({done}/{} epochs; checkpoint {})", opts.out.display(), opts.epochs,
+        checkpoint_path(&opts.out).display());
+    Ok(())
+}
+
+fn architecture(args: &Args) -> Result<(ArchConfig, Option<String>)> {
+    match (&args.arch, &args.arch_config) {
+        (Some(name), _) => Ok((preset(name)?, Some(name.clone()))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read the architecture configuration", path.display()))?;
+            let config: ArchConfig = serde_json::from_str(&text).map_err(|e| NnError::invalid(
+                path.display().to_string(),
+                format!("not an architecture configuration ({e}); expected {{\"arch\": \"msdnet\"|\"vit\", ...}}")))?;
+            config.validate()?;
+            Ok((config, None))
+        }
+        (None, None) => unreachable!("clap requires --arch or --arch-config"),
+    }
+}
+
+fn join(values: &[f64], f: impl Fn(f64) -> String) -> String {
+    values.iter().map(|&v| f(v)).collect::<Vec<_>>().join(" ")
+}
+
+/// Progress bar on a terminal; on a log file, a line every tenth of an epoch.
+#[derive(Default)]
+struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(ProgressStyle::with_template("{prefix} {bar:25} {pos}/{len} {elapsed}<{eta} {msg}")
+            .expect("valid template"));
+        bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+        self.bar = Some(bar);
+    }
+
+    fn batch_done(&mut self, s: &BatchStats) {
+        let msg = format!("loss {:.4} lr {:.2e} acc {}", s.loss, s.lr, join(&s.accuracy, |a| format!("{:.3}", a)));
+        let Some(bar) = &self.bar else { return };
+        bar.set_position(s.batch as u64);
+        bar.set_message(msg.clone());
+        if bar.is_hidden() && (s.batch * 10 / s.batches != (s.batch - 1) * 10 / s.batches) {
+            eprintln!("epoch {} batch {}/{} {msg} ({:.0} s)", s.epoch + 1, s.batch, s.batches,
+                bar.elapsed().as_secs_f64());
+        }
+    }
+
+    fn epoch_done(&mut self, s: &EpochSummary) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!("epoch {} done in {:.1} s: train loss {:.4}, train acc {}, val acc {}", s.epoch + 1, s.seconds,
+            s.train_loss, join(&s.train_accuracy, |a| format!("{:.4}", a)), join(&s.val_accuracy, |a| format!("{:.4}", a)));
+    }
+}
