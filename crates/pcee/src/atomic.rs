@@ -21,7 +21,8 @@ where
     let mut temp = tempfile::Builder::new()
         .prefix(".pcee-")
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(without_temp_path)?;
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
         fill(&mut writer)?;
@@ -30,6 +31,17 @@ where
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| err.error)?;
     Ok(())
+}
+
+/// tempfile's errors name the temporary file, which means nothing to the user: say what the
+/// directory lacks instead.
+fn without_temp_path(err: io::Error) -> io::Error {
+    let what = match err.kind() {
+        io::ErrorKind::NotFound => "the directory does not exist".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied in the directory".to_string(),
+        kind => format!("cannot create a file in the directory ({kind})"),
+    };
+    io::Error::new(err.kind(), what)
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_atomic`]).

@@ -168,9 +168,9 @@ impl PolicyFile {
             path: path.to_path_buf(),
             what,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| error(format!("cannot read the file: {err}")))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
+        let bytes =
+            std::fs::read(path).map_err(|err| error(format!("cannot read the file: {err}")))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
             error(format!(
                 "not valid JSON ({err}); expected a pcee policy file"
             ))
