@@ -2,6 +2,9 @@
 //! No algorithm lives here (DESIGN.md §2). One file per subcommand under `commands/`.
 
 mod commands;
+mod inputs;
+mod output;
+mod plot;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,11 +21,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
+    Calibrate(commands::calibrate::Args),
+    Evaluate(commands::evaluate::Args),
+    Sweep(commands::sweep::Args),
+    Diagram(commands::diagram::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Calibrate(args) => commands::calibrate::run(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Diagram(args) => commands::diagram::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
