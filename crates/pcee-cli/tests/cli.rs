@@ -66,6 +66,21 @@ fn assert_error(run: &Run, prefix: &str) {
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
 
+/// `pcee sweep --val VAL --test TEST --out OUT` plus `extra` flags.
+fn sweep(val: &str, test: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "sweep",
+        "--val",
+        val,
+        "--test",
+        test,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pcee(&args)
+}
+
 fn calibrate(dir: &Path, method: &str) -> String {
     let policy = dir.join(format!("{method}.json")).display().to_string();
     let run = pcee(&[
@@ -177,17 +192,12 @@ fn the_policy_file_stores_diagrams_so_delta_changes_without_recalibrating() {
 fn sweep_writes_csv_and_two_figures() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report");
-    let run = pcee(&[
-        "sweep",
-        "--val",
+    let run = sweep(
         &example("val.npz"),
-        "--test",
         &example("test.npz"),
-        "--deltas",
-        "0.8:0.9:0.05",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &out,
+        &["--deltas", "0.8:0.9:0.05"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         files_in(&out),
@@ -220,17 +230,11 @@ fn sweep_writes_csv_and_two_figures() {
 fn sweep_reads_safetensors_and_fixtures_without_flops() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let run = pcee(&[
-        "sweep",
-        "--val",
-        &fixture("good_f64_u8.safetensors"),
-        "--test",
-        &fixture("good_compressed_f64_uint8.npz"),
-        "--methods",
-        "pcee,oracle",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (val, test) = (
+        fixture("good_f64_u8.safetensors"),
+        fixture("good_compressed_f64_uint8.npz"),
+    );
+    let run = sweep(&val, &test, &out, &["--methods", "pcee,oracle"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(files_in(&out).len(), 3);
 }
@@ -303,15 +307,7 @@ fn malformed_logits_files_fail_with_one_line_naming_the_file() {
                 "--output",
                 policy.to_str().unwrap(),
             ]),
-            pcee(&[
-                "sweep",
-                "--val",
-                &example("val.npz"),
-                "--test",
-                &file,
-                "--out",
-                out.to_str().unwrap(),
-            ]),
+            sweep(&example("val.npz"), &file, &out, &[]),
         ];
         for run in &runs {
             assert_error(run, &format!("{file}: "));
@@ -359,19 +355,7 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
         &cal(&["--method", "oracle"]),
         "--method: the oracle is a bound",
     );
-    let sweep = |extra: &[&str]| {
-        let mut args = vec![
-            "sweep",
-            "--val",
-            val.as_str(),
-            "--test",
-            val.as_str(),
-            "--out",
-            out.as_str(),
-        ];
-        args.extend_from_slice(extra);
-        pcee(&args)
-    };
+    let sweep = |extra: &[&str]| sweep(&val, &val, Path::new(&out), extra);
     assert_error(
         &sweep(&["--methods", "pcee,bogus"]),
         "--methods: unknown method 'bogus'",

@@ -1,6 +1,6 @@
 //! The reliability diagram of one exit: accuracy per confidence bin against the diagonal.
 
-use super::{legend_line, render, LABEL_FONT, TITLE_FONT};
+use super::{chart, legend, legend_line, render};
 use pcee::ReliabilityDiagram;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -23,18 +23,12 @@ pub fn reliability(diagram: &ReliabilityDiagram, exit: usize) -> anyhow::Result<
         diagram.samples()
     );
     render(&format!("reliability-exit-{exit}"), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, TITLE_FONT)
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.1)?;
-        chart
-            .configure_mesh()
-            .x_desc("confidence (bin)")
-            .y_desc("accuracy in the bin")
-            .label_style(LABEL_FONT)
-            .draw()?;
+        let mut chart = chart(
+            root,
+            &title,
+            (0.0..1.0, "confidence (bin)"),
+            (0.0..1.1, "accuracy in the bin"),
+        )?;
         let bars = (0..bins).filter_map(|b| Some((b, diagram.accuracy(b)?)));
         chart
             .draw_series(bars.clone().map(|(b, acc)| {
@@ -89,13 +83,7 @@ pub fn reliability(diagram: &ReliabilityDiagram, exit: usize) -> anyhow::Result<
                 count_style.clone(),
             )
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(LABEL_FONT)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }

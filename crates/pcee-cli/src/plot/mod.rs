@@ -4,8 +4,10 @@ pub mod diagram;
 pub mod sweep;
 
 use pcee::Method;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use std::ops::Range;
 
 /// Figure size in pixels.
 pub const SIZE: (u32, u32) = (860, 600);
@@ -51,4 +53,55 @@ pub fn render(
 /// A short horizontal legend line in `color`.
 pub fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+}
+
+/// A chart with f64 axes on an SVG figure.
+pub type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A titled chart over `x` × `y` with labelled axes and a grid.
+///
+/// # Errors
+/// Drawing errors of plotters.
+pub fn chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    (x, x_desc): (Range<f64>, &str),
+    (y, y_desc): (Range<f64>, &str),
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, TITLE_FONT)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| {
+            if v.abs() >= 1e4 {
+                format!("{v:.2e}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
+        .label_style(LABEL_FONT)
+        .draw()?;
+    Ok(chart)
+}
+
+/// Draws the legend of the labelled series at `position`.
+///
+/// # Errors
+/// Drawing errors of plotters.
+pub fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(LABEL_FONT)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
 }

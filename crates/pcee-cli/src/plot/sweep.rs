@@ -1,7 +1,7 @@
 //! The two sweep figures: achieved accuracy vs target δ (with the y = x line), and accuracy vs
 //! mean FLOPs.
 
-use super::{legend_line, method_color, render, DrawResult, LABEL_FONT, TITLE_FONT};
+use super::{chart, legend, legend_line, method_color, render, Chart, DrawResult};
 use pcee::{Method, SweepRow};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -36,18 +36,13 @@ pub fn accuracy_vs_delta(rows: &[SweepRow], methods: &[Method]) -> anyhow::Resul
         0.01,
     );
     render("accuracy-vs-delta", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption("Achieved accuracy vs target δ (test set)", TITLE_FONT)
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x.clone(), y.clone())?;
-        chart
-            .configure_mesh()
-            .x_desc("target accuracy δ")
-            .y_desc("achieved accuracy")
-            .label_style(LABEL_FONT)
-            .draw()?;
+        let title = "Achieved accuracy vs target δ (test set)";
+        let mut chart = chart(
+            root,
+            title,
+            (x.clone(), "target accuracy δ"),
+            (y.clone(), "achieved accuracy"),
+        )?;
         let (lo, hi) = (x.start.max(y.start), x.end.min(y.end));
         chart
             .draw_series(DashedLineSeries::new(
@@ -83,28 +78,13 @@ pub fn accuracy_vs_flops(
     // Head room above the curves for the legend.
     let y = y.start..y.end + 0.35 * (y.end - y.start);
     render("accuracy-vs-flops", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Accuracy vs mean cost (test set; one point per δ)",
-                TITLE_FONT,
-            )
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x.clone(), y.clone())?;
-        chart
-            .configure_mesh()
-            .x_desc(cost_label)
-            .y_desc("accuracy")
-            .x_label_formatter(&|v| {
-                if v.abs() >= 1e4 {
-                    format!("{v:.2e}")
-                } else {
-                    format!("{v:.1}")
-                }
-            })
-            .label_style(LABEL_FONT)
-            .draw()?;
+        let title = "Accuracy vs mean cost (test set; one point per δ)";
+        let mut chart = chart(
+            root,
+            title,
+            (x.clone(), cost_label),
+            (y.clone(), "accuracy"),
+        )?;
         for &method in methods {
             let mut p = points(rows, method, |r| (r.outcome.mean_flops, r.outcome.accuracy));
             p.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -113,12 +93,6 @@ pub fn accuracy_vs_flops(
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
-
-type Chart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
->;
 
 /// One method: a line with a dot per point (the oracle, a bound, as dots only).
 fn draw_method<'a, 'b: 'a>(
@@ -143,16 +117,5 @@ fn draw_method<'a, 'b: 'a>(
         )?
         .label(label)
         .legend(legend_line(color));
-    Ok(())
-}
-
-fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font(LABEL_FONT)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
     Ok(())
 }
