@@ -7,6 +7,8 @@
 //! [`ReliabilityDiagram`]s on validation data, turn them into an [`ExitPolicy`] for a target
 //! accuracy δ, and [`evaluate()`] it on test data.
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod bins;
 pub mod deltas;
