@@ -2,6 +2,9 @@
 //! No algorithm lives here (DESIGN.md §2). One file per subcommand under `commands/`.
 
 mod commands;
+mod inputs;
+mod output;
+mod plot;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +21,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
+    Calibrate(commands::calibrate::Args),
+    Evaluate(commands::evaluate::Args),
+    Sweep(commands::sweep::Args),
+    Diagram(commands::diagram::Args),
     /// Train a multi-exit network on Fashion-MNIST.
     Train(commands::train::Args),
 }
@@ -25,6 +32,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Calibrate(args) => commands::calibrate::run(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Diagram(args) => commands::diagram::run(args),
         Command::Train(args) => commands::train::run(args),
     };
     match result {

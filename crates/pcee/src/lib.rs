@@ -1,2 +1,31 @@
 //! pcee core: reliability diagrams, ECE, exit policies (confidence, PCEE, PCEE-WS, oracle)
 //! and their evaluation on per-exit logits. Pure Rust, no tensor framework.
+//!
+//! Implements Performance Control Early Exiting (Mofakhami et al. 2024, arXiv:2412.19325)
+//! with the exact definitions of DESIGN.md §3. The flow: read [`ExitLogits`] (shape
+//! `[exits, samples, classes]`), score them once into a [`ScoreTable`], build
+//! [`ReliabilityDiagram`]s on validation data, turn them into an [`ExitPolicy`] for a target
+//! accuracy δ, and [`evaluate()`] it on test data.
+
+#![warn(missing_docs)]
+
+pub mod atomic;
+pub mod bins;
+pub mod deltas;
+pub mod diagram;
+pub mod evaluate;
+pub mod logits;
+pub mod policy;
+pub mod policy_file;
+pub mod score;
+pub mod score_table;
+pub mod sweep;
+
+pub use diagram::{reliability_diagrams, ReliabilityDiagram};
+pub use evaluate::{evaluate, exits_of, Outcome};
+pub use logits::{ExitLogits, LogitValues, LogitsError, LogitsRow};
+pub use policy::{ExitPolicy, Method};
+pub use policy_file::PolicyFile;
+pub use score::ExitScore;
+pub use score_table::ScoreTable;
+pub use sweep::{sweep, SweepRow};

@@ -1,0 +1,90 @@
+//! `pcee diagram`: the reliability diagram and ECE of every exit.
+
+use crate::output::{create_dir, flops, percent, write_file, Table};
+use crate::{inputs, plot};
+use pcee::{reliability_diagrams, ReliabilityDiagram, ScoreTable};
+use std::path::PathBuf;
+
+/// Draw one reliability diagram per exit (reliability-exit-<l>.svg) and print the ECE of every
+/// exit.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Logits (.npz or .safetensors), usually the validation split
+    #[arg(long, value_name = "FILE")]
+    logits: PathBuf,
+    /// Number of equal-width confidence bins on [0, 1]
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
+    /// Output directory (created if needed)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// Runs `pcee diagram`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bins = inputs::bins(args.bins)?;
+    let logits = inputs::read_logits(&args.logits)?;
+    let diagrams = reliability_diagrams(&ScoreTable::from_logits(&logits), bins);
+    let files = diagrams
+        .iter()
+        .enumerate()
+        .map(|(l, d)| {
+            Ok((
+                format!("reliability-exit-{l}.svg"),
+                plot::diagram::reliability(d, l)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    create_dir(&args.out)?;
+    for (name, svg) in &files {
+        write_file(&args.out.join(name), svg.as_bytes())?;
+    }
+    println!("{}", ece_table(&diagrams, logits.flops()));
+    println!(
+        "wrote {} reliability diagrams to {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// One line per exit: cost, accuracy, mean confidence, their gap, ECE and the regime.
+fn ece_table(diagrams: &[ReliabilityDiagram], cost: &[f64]) -> String {
+    let mut table = Table::new(&[
+        "exit",
+        "FLOPs",
+        "accuracy",
+        "confidence",
+        "conf - acc",
+        "ECE",
+        "regime",
+    ]);
+    for (l, d) in diagrams.iter().enumerate() {
+        let (acc, conf) = (
+            d.overall_accuracy().unwrap_or(0.0),
+            d.overall_confidence().unwrap_or(0.0),
+        );
+        table.row(vec![
+            l.to_string(),
+            flops(cost[l]),
+            percent(acc),
+            percent(conf),
+            format!("{:+.1}", 100.0 * (conf - acc)),
+            format!("{:.4}", d.ece()),
+            regime(conf - acc).to_string(),
+        ]);
+    }
+    table.render()
+}
+
+/// Over-confident when the mean confidence exceeds the accuracy by more than one point,
+/// under-confident when it falls short by more than one point.
+fn regime(gap: f64) -> &'static str {
+    if gap > 0.01 {
+        "over-confident"
+    } else if gap < -0.01 {
+        "under-confident"
+    } else {
+        "calibrated"
+    }
+}

@@ -1,0 +1,105 @@
+//! `pcee evaluate`: the outcome of a policy file on test logits.
+
+use crate::inputs;
+use crate::output::{flops, percent, Table};
+use anyhow::anyhow;
+use pcee::{evaluate, Outcome, PolicyFile, ScoreTable};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Evaluate a policy on test logits: accuracy, mean FLOPs, where samples exit.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Policy file written by `pcee calibrate`
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Test logits (.npz or .safetensors) of the same network
+    #[arg(long, value_name = "FILE")]
+    test: PathBuf,
+    /// Target accuracy δ in [0, 1] (default: the policy's)
+    #[arg(long, allow_negative_numbers = true)]
+    delta: Option<f64>,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+/// The `--json` object: the outcome fields of DESIGN.md §3 plus method, δ, samples, full FLOPs.
+#[derive(Serialize)]
+struct Report<'a> {
+    method: &'a str,
+    delta: f64,
+    samples: usize,
+    full_flops: f64,
+    control_error: f64,
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+/// Runs `pcee evaluate`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let policy_file = PolicyFile::read(&args.policy)?;
+    let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
+    let test = inputs::read_logits(&args.test)?;
+    if test.exits() != policy_file.exit_count() {
+        return Err(anyhow!(
+            "{}: has {} exits but the policy {} has {}; expected logits of the network the policy was calibrated for",
+            args.test.display(),
+            test.exits(),
+            args.policy.display(),
+            policy_file.exit_count()
+        ));
+    }
+    // The test file's FLOPs when it has them, else the policy's (from the validation file).
+    let cost = if test.has_flops() {
+        test.flops().to_vec()
+    } else {
+        policy_file.flops()
+    };
+    let policy = policy_file.policy(delta)?;
+    let outcome = evaluate(policy.as_ref(), &ScoreTable::from_logits(&test), &cost);
+    let report = Report {
+        method: policy_file.method.name(),
+        delta,
+        samples: test.samples(),
+        full_flops: cost[cost.len() - 1],
+        control_error: outcome.control_error(delta),
+        outcome: &outcome,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report, &cost);
+    }
+    Ok(())
+}
+
+fn print_report(report: &Report<'_>, cost: &[f64]) {
+    let o = report.outcome;
+    println!(
+        "method {}, δ = {}, {} test samples",
+        report.method, report.delta, report.samples
+    );
+    println!(
+        "accuracy    {} (control error {:+.2} points)",
+        percent(o.accuracy),
+        100.0 * report.control_error
+    );
+    println!(
+        "mean FLOPs  {} ({} of the full network's {})",
+        flops(o.mean_flops),
+        percent(o.flops_fraction),
+        flops(report.full_flops)
+    );
+    println!("mean exit   {:.3}", o.mean_exit);
+    let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
+    for (l, (&fraction, accuracy)) in o.exit_fractions.iter().zip(&o.exit_accuracy).enumerate() {
+        table.row(vec![
+            l.to_string(),
+            flops(cost[l]),
+            percent(fraction),
+            accuracy.map_or("-".into(), percent),
+        ]);
+    }
+    println!("{}", table.render());
+}

@@ -1,0 +1,90 @@
+//! Writing what the commands produce: aligned text tables on stdout, and output files written
+//! atomically (complete or absent) with errors naming the file.
+
+use anyhow::Context;
+use std::path::Path;
+
+/// A text table with a header row; columns are right-aligned except the first.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles.
+    pub fn new<S: ToString>(header: &[S]) -> Self {
+        Table {
+            header: header.iter().map(ToString::to_string).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row (as many cells as titles).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table as lines of text, columns separated by two spaces.
+    pub fn render(&self) -> String {
+        let widths: Vec<usize> = (0..self.header.len())
+            .map(|c| {
+                std::iter::once(&self.header)
+                    .chain(&self.rows)
+                    .map(|r| r[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(c, (cell, &w))| {
+                    if c == 0 {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
+                .collect();
+            padded.join("  ").trim_end().to_string()
+        };
+        std::iter::once(line(&self.header))
+            .chain(self.rows.iter().map(|r| line(r)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Writes `content` to `path` atomically.
+///
+/// # Errors
+/// `<path>: cannot write the file: <reason>`.
+pub fn write_file(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    pcee::atomic::write_bytes_atomic(path, content)
+        .with_context(|| format!("{}: cannot write the file", path.display()))
+}
+
+/// Creates the output directory `dir` (and its parents) if needed.
+///
+/// # Errors
+/// `<dir>: cannot create the output directory: <reason>`.
+pub fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the output directory", dir.display()))
+}
+
+/// A fraction in [0, 1] as a percentage with one decimal, e.g. `41.2%`.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.1}%", 100.0 * fraction)
+}
+
+/// A FLOPs count in engineering notation, e.g. `2.38e5`.
+pub fn flops(value: f64) -> String {
+    if value.abs() < 1000.0 {
+        format!("{value}")
+    } else {
+        format!("{value:.3e}")
+    }
+}

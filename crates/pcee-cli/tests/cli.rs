@@ -1,0 +1,482 @@
+//! End-to-end tests: run the real `pcee` binary on real files (the committed Fashion-MNIST
+//! example logits and the core crate's fixtures) and on bad inputs, checking exit codes, the
+//! single `error: …` line, and that no output file is left behind on failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn example(name: &str) -> String {
+    root()
+        .join("examples/fashion-mnist")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("crates/pcee/tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn pcee(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
+        .args(args)
+        .output()
+        .expect("run pcee");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Exit code 1, exactly one stderr line starting with `error: <prefix>`, nothing on stdout.
+fn assert_error(run: &Run, prefix: &str) {
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("error: {prefix}")),
+        "{:?} should start with error: {prefix}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+}
+
+/// `pcee sweep --val VAL --test TEST --out OUT` plus `extra` flags.
+fn sweep(val: &str, test: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "sweep",
+        "--val",
+        val,
+        "--test",
+        test,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pcee(&args)
+}
+
+fn calibrate(dir: &Path, method: &str) -> String {
+    let policy = dir.join(format!("{method}.json")).display().to_string();
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        method,
+        "--output",
+        &policy,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    policy
+}
+
+#[test]
+fn calibrate_then_evaluate_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["confidence", "pcee", "pcee-ws"] {
+        let policy = calibrate(dir.path(), method);
+        let run = pcee(&[
+            "evaluate",
+            "--policy",
+            &policy,
+            "--test",
+            &example("test.npz"),
+            "--delta",
+            "0.85",
+            "--json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout.lines().count(), 1, "one JSON object");
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(json["method"], method);
+        assert_eq!(json["delta"], 0.85);
+        assert_eq!(json["samples"], 3000);
+        for key in [
+            "accuracy",
+            "mean_flops",
+            "flops_fraction",
+            "mean_exit",
+            "full_flops",
+            "control_error",
+        ] {
+            assert!(json[key].is_number(), "{key} in {json}");
+        }
+        let fractions: f64 = json["exit_fractions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_f64().unwrap())
+            .sum();
+        assert!((fractions - 1.0).abs() < 1e-9);
+        assert_eq!(json["exit_accuracy"].as_array().unwrap().len(), 3);
+    }
+    assert_eq!(
+        files_in(dir.path()),
+        ["confidence.json", "pcee-ws.json", "pcee.json"]
+    );
+}
+
+#[test]
+fn the_policy_file_stores_diagrams_so_delta_changes_without_recalibrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = calibrate(dir.path(), "pcee");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    assert_eq!(json["format"], "pcee-policy");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["bins"], 10);
+    assert_eq!(json["exits"][0]["counts"].as_array().unwrap().len(), 10);
+    assert_eq!(json["calibration"]["samples"], 2000);
+    assert_eq!(json["calibration"]["source"], "val.npz");
+    let cost = |delta: &str| {
+        let run = pcee(&[
+            "evaluate",
+            "--policy",
+            &policy,
+            "--test",
+            &example("test.npz"),
+            "--delta",
+            delta,
+            "--json",
+        ]);
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["mean_flops"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        cost("0.6") <= cost("0.95"),
+        "a higher target never costs less"
+    );
+    let table = pcee(&[
+        "evaluate",
+        "--policy",
+        &policy,
+        "--test",
+        &example("test.npz"),
+    ]);
+    assert_eq!(table.code, 0);
+    assert!(
+        table.stdout.contains("method pcee, δ = 0.9"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn sweep_writes_csv_and_two_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let run = sweep(
+        &example("val.npz"),
+        &example("test.npz"),
+        &out,
+        &["--deltas", "0.8:0.9:0.05"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        files_in(&out),
+        [
+            "accuracy-vs-delta.svg",
+            "accuracy-vs-flops.svg",
+            "sweep.csv"
+        ]
+    );
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv.starts_with(
+        "method,delta,accuracy,control_error,mean_flops,flops_fraction,mean_exit,exit_fraction_0"
+    ));
+    assert_eq!(csv.lines().count(), 1 + 4 * 3, "a row per method and δ");
+    for svg in ["accuracy-vs-delta.svg", "accuracy-vs-flops.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(
+            text.contains("<svg") && text.contains("pcee-ws") && text.contains("oracle"),
+            "{svg}"
+        );
+    }
+    assert!(
+        run.stdout.contains("delta")
+            && run.stdout.contains("0.850")
+            && run.stdout.contains("oracle")
+    );
+}
+
+#[test]
+fn sweep_reads_safetensors_and_fixtures_without_flops() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (val, test) = (
+        fixture("good_f64_u8.safetensors"),
+        fixture("good_compressed_f64_uint8.npz"),
+    );
+    let run = sweep(&val, &test, &out, &["--methods", "pcee,oracle"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(files_in(&out).len(), 3);
+}
+
+#[test]
+fn diagram_writes_one_figure_per_exit_and_an_ece_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = pcee(&[
+        "diagram",
+        "--logits",
+        &example("val.npz"),
+        "--bins",
+        "15",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        files_in(dir.path()),
+        [
+            "reliability-exit-0.svg",
+            "reliability-exit-1.svg",
+            "reliability-exit-2.svg"
+        ]
+    );
+    assert!(run.stdout.contains("ECE"));
+    let svg = std::fs::read_to_string(dir.path().join("reliability-exit-1.svg")).unwrap();
+    assert!(svg.contains("ECE") && svg.contains("perfect calibration"));
+}
+
+#[test]
+fn malformed_logits_files_fail_with_one_line_naming_the_file() {
+    let bad = [
+        "bad_logits_nan.npz",
+        "bad_logits_inf.npz",
+        "bad_labels_negative.npz",
+        "bad_labels_too_large.npz",
+        "bad_labels_float.npz",
+        "bad_labels_length.npz",
+        "bad_flops_length.npz",
+        "bad_flops_decreasing.npz",
+        "bad_logits_2d.npz",
+        "bad_one_exit.npz",
+        "bad_no_samples.npz",
+        "bad_no_labels.npz",
+        "bad_no_logits.npz",
+        "bad_logits_int.npz",
+        "bad_npy_header.npz",
+        "bad_npy_short.npz",
+        "bad_truncated.npz",
+        "bad_empty.npz",
+        "bad_not_zip.npz",
+        "bad_not_safetensors.safetensors",
+        "make_fixtures.py",
+        "missing.npz",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for name in bad {
+        let file = fixture(name);
+        let out = dir.path().join("out");
+        let policy = dir.path().join("p.json");
+        let runs = [
+            pcee(&["diagram", "--logits", &file, "--out", out.to_str().unwrap()]),
+            pcee(&[
+                "calibrate",
+                "--val",
+                &file,
+                "--method",
+                "pcee",
+                "--output",
+                policy.to_str().unwrap(),
+            ]),
+            sweep(&example("val.npz"), &file, &out, &[]),
+        ];
+        for run in &runs {
+            assert_error(run, &format!("{file}: "));
+        }
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{name}: left {:?}",
+            files_in(dir.path())
+        );
+    }
+}
+
+#[test]
+fn bad_flags_fail_with_one_line_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out").display().to_string();
+    let policy = dir.path().join("p.json").display().to_string();
+    let val = example("val.npz");
+    let cal = |extra: &[&str]| {
+        let mut args = vec![
+            "calibrate",
+            "--val",
+            val.as_str(),
+            "--output",
+            policy.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        pcee(&args)
+    };
+    assert_error(
+        &cal(&["--method", "pcee", "--delta", "1.5"]),
+        "--delta: 1.5 is not a valid target accuracy",
+    );
+    assert_error(&cal(&["--method", "pcee", "--delta", "-0.1"]), "--delta: ");
+    assert_error(
+        &cal(&["--method", "pcee", "--delta", "NaN"]),
+        "--delta: NaN",
+    );
+    assert_error(&cal(&["--method", "pcee", "--bins", "0"]), "--bins: 0 bins");
+    assert_error(
+        &cal(&["--method", "fancy"]),
+        "--method: unknown method 'fancy'",
+    );
+    assert_error(
+        &cal(&["--method", "oracle"]),
+        "--method: the oracle is a bound",
+    );
+    let sweep = |extra: &[&str]| sweep(&val, &val, Path::new(&out), extra);
+    assert_error(
+        &sweep(&["--methods", "pcee,bogus"]),
+        "--methods: unknown method 'bogus'",
+    );
+    assert_error(&sweep(&["--deltas", "0.9:0.5:0.1"]), "--deltas: ");
+    assert_error(&sweep(&["--deltas", "0.5:1.5:0.1"]), "--deltas: ");
+    assert_error(&sweep(&["--bins", "0"]), "--bins: ");
+    assert_error(
+        &pcee(&["diagram", "--logits", &val, "--bins", "0", "--out", &out]),
+        "--bins: ",
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "left {:?}",
+        files_in(dir.path())
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    assert_eq!(pcee(&["calibrate", "--val", "x.npz"]).code, 2);
+    assert_eq!(
+        pcee(&["evaluate", "--policy", "p.json", "--test", "t.npz", "--delta", "high"]).code,
+        2
+    );
+    assert_eq!(pcee(&["frobnicate"]).code, 2);
+}
+
+#[test]
+fn bad_policy_files_fail_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = calibrate(dir.path(), "pcee-ws");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    };
+    let cases = [
+        (
+            write("other.json", &text.replace("pcee-policy", "other-tool")),
+            "field 'format' is 'other-tool'",
+        ),
+        (
+            write(
+                "newer.json",
+                &text.replace("\"version\": 1", "\"version\": 2"),
+            ),
+            "field 'version' is 2, newer",
+        ),
+        (write("notjson.json", "{ not json"), "not valid JSON"),
+        (
+            write("method.json", &text.replace("\"pcee-ws\"", "\"oracle\"")),
+            "field 'method'",
+        ),
+        (
+            write(
+                "delta.json",
+                &text.replace("\"delta\": 0.9", "\"delta\": 7.0"),
+            ),
+            "field 'delta'",
+        ),
+        (write("empty.json", ""), "not valid JSON"),
+        (
+            dir.path().join("absent.json").display().to_string(),
+            "cannot read the file",
+        ),
+    ];
+    for (path, expected) in &cases {
+        let run = pcee(&["evaluate", "--policy", path, "--test", &example("test.npz")]);
+        assert_error(&run, &format!("{path}: "));
+        assert!(run.stderr.contains(expected), "{path}: {}", run.stderr);
+    }
+    let run = pcee(&[
+        "evaluate",
+        "--policy",
+        &good,
+        "--test",
+        &example("test.npz"),
+        "--delta",
+        "NaN",
+    ]);
+    assert_error(&run, "--delta: ");
+}
+
+#[test]
+fn a_policy_for_another_network_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = calibrate(dir.path(), "pcee");
+    // A 2-exit test file: 2 exits, 2 samples, 3 classes.
+    let two = pcee::ExitLogits::from_f32([2, 2, 3], vec![0.0; 12], vec![0, 1], None).unwrap();
+    let test = dir.path().join("two.npz");
+    two.write_npz(&test).unwrap();
+    let test = test.display().to_string();
+    let run = pcee(&["evaluate", "--policy", &policy, "--test", &test]);
+    assert_error(&run, &format!("{test}: has 2 exits but the policy"));
+}
+
+#[test]
+fn unwritable_outputs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let inside = blocker.join("p.json").display().to_string();
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        "pcee",
+        "--output",
+        &inside,
+    ]);
+    assert_error(&run, &format!("{inside}: cannot write the file"));
+    let run = pcee(&[
+        "diagram",
+        "--logits",
+        &example("val.npz"),
+        "--out",
+        &blocker.join("d").display().to_string(),
+    ]);
+    assert_error(&run, "");
+    assert_eq!(files_in(dir.path()), ["file"]);
+}

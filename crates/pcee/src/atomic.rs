@@ -1,0 +1,80 @@
+//! Writing a file so that it is either complete or absent: data go to a temporary file in the
+//! destination's directory, which is renamed over the destination only once fully written.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Writes `path` atomically: `fill` writes the whole content into a buffered temporary file in
+/// the same directory, which is then flushed, synced and renamed to `path`.
+///
+/// # Errors
+/// Any I/O error of `fill`, of creating the temporary file or of the rename; the temporary file
+/// is removed and `path` is left as it was.
+pub fn write_atomic<F>(path: &Path, fill: F) -> io::Result<()>
+where
+    F: FnOnce(&mut BufWriter<&mut std::fs::File>) -> io::Result<()>,
+{
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".pcee-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(without_temp_path)?;
+    {
+        let mut writer = BufWriter::new(temp.as_file_mut());
+        fill(&mut writer)?;
+        writer.flush()?;
+    }
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|err| err.error)?;
+    Ok(())
+}
+
+/// tempfile's errors name the temporary file, which means nothing to the user: say what the
+/// directory lacks instead.
+fn without_temp_path(err: io::Error) -> io::Error {
+    let what = match err.kind() {
+        io::ErrorKind::NotFound => "the directory does not exist".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied in the directory".to_string(),
+        kind => format!("cannot create a file in the directory ({kind})"),
+    };
+    io::Error::new(err.kind(), what)
+}
+
+/// Writes `bytes` to `path` atomically (see [`write_atomic`]).
+///
+/// # Errors
+/// As [`write_atomic`].
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic(path, |writer| writer.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_fill_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let result = write_atomic(&path, |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn successful_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        std::fs::write(&path, b"old").unwrap();
+        write_bytes_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

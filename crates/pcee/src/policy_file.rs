@@ -1,0 +1,304 @@
+//! The policy file (DESIGN.md §4): versioned JSON holding the validation reliability diagram of
+//! every exit, not thresholds, so δ can be changed at evaluation or inference time.
+
+use crate::diagram::DiagramError;
+use crate::policy::{check_delta, DeltaError, ExitPolicy, Method};
+use crate::ReliabilityDiagram;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The `format` field of every policy file.
+pub const FORMAT: &str = "pcee-policy";
+/// The newest policy file version this crate reads and the one it writes.
+pub const VERSION: u64 = 1;
+
+/// A calibrated exit policy: method, default δ, and the validation reliability diagram and
+/// cumulative FLOPs of every exit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyFile {
+    /// `confidence`, `pcee` or `pcee-ws` (never the oracle, which needs labels).
+    pub method: Method,
+    /// Default target accuracy δ in [0, 1], used when the caller gives none.
+    pub delta: f64,
+    /// PCEE-WS smoothing window w (bins on each side); stored only for `pcee-ws`.
+    pub window: usize,
+    /// Per exit, in network order: `(cumulative FLOPs, reliability diagram)`.
+    pub exits: Vec<(f64, ReliabilityDiagram)>,
+    /// Number of validation samples N the diagrams were built on.
+    pub samples: u64,
+    /// File name of the validation logits.
+    pub source: String,
+}
+
+/// Why a policy cannot be calibrated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    /// `bins` is 0.
+    #[error("0 bins; expected at least 1")]
+    Bins,
+    /// δ outside [0, 1].
+    #[error(transparent)]
+    Delta(#[from] DeltaError),
+    /// The oracle needs labels and cannot be stored.
+    #[error("the oracle is a bound that needs each sample's label; expected confidence, pcee or pcee-ws")]
+    Oracle,
+}
+
+/// What is wrong with a policy file; displays as `<path>: <what>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {what}", path.display())]
+pub struct PolicyFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong and what was expected.
+    pub what: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PolicyJson {
+    format: String,
+    version: u64,
+    method: String,
+    delta: f64,
+    bins: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window: Option<usize>,
+    exits: Vec<ExitJson>,
+    calibration: CalibrationJson,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExitJson {
+    flops: f64,
+    counts: Vec<u64>,
+    correct: Vec<u64>,
+    mean_confidence: Vec<Option<f64>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CalibrationJson {
+    samples: u64,
+    source: String,
+}
+
+impl PolicyFile {
+    /// Calibrates `method` on validation data: the reliability `diagrams` `[exits]` (all with
+    /// the same bins) and cumulative `flops` `[exits]` in FLOPs; `delta` in [0, 1] becomes the
+    /// default target; `source` names the validation file.
+    ///
+    /// # Errors
+    /// [`CalibrateError`] for 0 bins, δ outside [0, 1] or NaN, or the oracle.
+    pub fn calibrate(
+        method: Method,
+        diagrams: Vec<ReliabilityDiagram>,
+        flops: &[f64],
+        delta: f64,
+        window: usize,
+        source: &str,
+    ) -> Result<Self, CalibrateError> {
+        check_delta(delta)?;
+        if method == Method::Oracle {
+            return Err(CalibrateError::Oracle);
+        }
+        if diagrams.first().is_none_or(|d| d.bins() == 0) {
+            return Err(CalibrateError::Bins);
+        }
+        Ok(PolicyFile {
+            method,
+            delta,
+            window: if method == Method::PceeWs { window } else { 0 },
+            samples: diagrams[0].samples(),
+            exits: flops.iter().copied().zip(diagrams).collect(),
+            source: source.to_string(),
+        })
+    }
+
+    /// Number of exits L.
+    pub fn exit_count(&self) -> usize {
+        self.exits.len()
+    }
+
+    /// Number of bins M of every diagram.
+    pub fn bins(&self) -> usize {
+        self.exits[0].1.bins()
+    }
+
+    /// Cumulative FLOPs `[exits]`.
+    pub fn flops(&self) -> Vec<f64> {
+        self.exits.iter().map(|(f, _)| *f).collect()
+    }
+
+    /// The reliability diagrams `[exits]`.
+    pub fn diagrams(&self) -> Vec<ReliabilityDiagram> {
+        self.exits.iter().map(|(_, d)| d.clone()).collect()
+    }
+
+    /// The exit policy at target accuracy `delta` (a fraction in [0, 1]), ready to be asked one
+    /// exit at a time ([`ExitPolicy::stops`]).
+    ///
+    /// # Errors
+    /// [`DeltaError`] when δ is NaN or outside [0, 1].
+    pub fn policy(&self, delta: f64) -> Result<Box<dyn ExitPolicy>, DeltaError> {
+        Ok(self
+            .method
+            .policy(&self.diagrams(), check_delta(delta)?, self.window))
+    }
+
+    /// Writes the policy as pretty JSON (DESIGN.md §4), atomically.
+    ///
+    /// # Errors
+    /// [`PolicyFileError`] when the file cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), PolicyFileError> {
+        let mut text = serde_json::to_string_pretty(&self.to_json()).expect("a policy serialises");
+        text.push('\n');
+        crate::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(|err| PolicyFileError {
+            path: path.to_path_buf(),
+            what: format!("cannot write the file: {err}"),
+        })
+    }
+
+    /// Reads and checks a policy file.
+    ///
+    /// # Errors
+    /// [`PolicyFileError`] naming the file and the field: unreadable file, invalid JSON, another
+    /// `format`, a newer `version`, unknown method, δ outside [0, 1], no bins, fewer than 2 exits,
+    /// inconsistent diagrams, FLOPs not cumulative.
+    pub fn read(path: &Path) -> Result<Self, PolicyFileError> {
+        let error = |what: String| PolicyFileError {
+            path: path.to_path_buf(),
+            what,
+        };
+        let bytes =
+            std::fs::read(path).map_err(|err| error(format!("cannot read the file: {err}")))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
+            error(format!(
+                "not valid JSON ({err}); expected a pcee policy file"
+            ))
+        })?;
+        check_format_and_version(&value).map_err(error)?;
+        let json: PolicyJson = serde_json::from_value(value).map_err(|err| {
+            error(format!(
+                "{err}; expected the fields of a pcee-policy version {VERSION} file"
+            ))
+        })?;
+        Self::from_json(json).map_err(error)
+    }
+
+    fn to_json(&self) -> PolicyJson {
+        PolicyJson {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            method: self.method.name().to_string(),
+            delta: self.delta,
+            bins: self.bins(),
+            window: (self.method == Method::PceeWs).then_some(self.window),
+            exits: self
+                .exits
+                .iter()
+                .map(|(flops, d)| ExitJson {
+                    flops: *flops,
+                    counts: d.counts().to_vec(),
+                    correct: d.correct().to_vec(),
+                    mean_confidence: d.mean_confidence().to_vec(),
+                })
+                .collect(),
+            calibration: CalibrationJson {
+                samples: self.samples,
+                source: self.source.clone(),
+            },
+        }
+    }
+
+    fn from_json(json: PolicyJson) -> Result<Self, String> {
+        let method: Method = json
+            .method
+            .parse()
+            .map_err(|err| format!("field 'method': {err}"))?;
+        if method == Method::Oracle {
+            return Err("field 'method': the oracle cannot be a policy; expected confidence, pcee or pcee-ws".into());
+        }
+        check_delta(json.delta).map_err(|err| format!("field 'delta': {err}"))?;
+        if json.bins == 0 {
+            return Err("field 'bins': 0; expected at least 1".into());
+        }
+        if json.exits.len() < 2 {
+            return Err(format!(
+                "field 'exits': {} exit(s); expected at least 2",
+                json.exits.len()
+            ));
+        }
+        let exits = json
+            .exits
+            .into_iter()
+            .enumerate()
+            .map(|(l, e)| exit_from_json(l, e, json.bins))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_exits(&exits, json.calibration.samples)?;
+        Ok(PolicyFile {
+            method,
+            delta: json.delta,
+            window: if method == Method::PceeWs {
+                json.window.unwrap_or(1)
+            } else {
+                0
+            },
+            exits,
+            samples: json.calibration.samples,
+            source: json.calibration.source,
+        })
+    }
+}
+
+fn check_format_and_version(value: &serde_json::Value) -> Result<(), String> {
+    let format = value.get("format").and_then(|f| f.as_str());
+    if format != Some(FORMAT) {
+        let found = format.map_or("missing".to_string(), |f| format!("'{f}'"));
+        return Err(format!(
+            "field 'format' is {found}; expected '{FORMAT}' (a file written by pcee calibrate)"
+        ));
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v > VERSION => Err(format!(
+            "field 'version' is {v}, newer than this pcee reads (up to {VERSION}); expected version {VERSION} or a newer pcee"
+        )),
+        Some(v) if v >= 1 => Ok(()),
+        _ => Err(format!("field 'version' is missing or invalid; expected an integer from 1 to {VERSION}")),
+    }
+}
+
+fn exit_from_json(l: usize, e: ExitJson, bins: usize) -> Result<(f64, ReliabilityDiagram), String> {
+    let field = |what: String| format!("field 'exits[{l}]': {what}");
+    if e.counts.len() != bins {
+        return Err(field(format!(
+            "has {} bins; expected 'bins' = {bins}",
+            e.counts.len()
+        )));
+    }
+    if !e.flops.is_finite() || e.flops < 0.0 {
+        return Err(field(format!(
+            "flops {} is not a finite number ≥ 0",
+            e.flops
+        )));
+    }
+    let diagram = ReliabilityDiagram::new(e.counts, e.correct, e.mean_confidence)
+        .map_err(|err: DiagramError| field(err.to_string()))?;
+    Ok((e.flops, diagram))
+}
+
+fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> Result<(), String> {
+    for (l, (flops, diagram)) in exits.iter().enumerate() {
+        if l > 0 && *flops < exits[l - 1].0 {
+            return Err(format!("field 'exits[{l}]': flops {flops} is less than exit {}'s; expected cumulative FLOPs", l - 1));
+        }
+        if diagram.samples() != samples {
+            return Err(format!(
+                "field 'exits[{l}]': counts sum to {}; expected calibration.samples = {samples}",
+                diagram.samples()
+            ));
+        }
+    }
+    if exits[exits.len() - 1].0 <= 0.0 {
+        return Err("field 'exits': the last exit costs 0 FLOPs; expected a positive cost".into());
+    }
+    Ok(())
+}
