@@ -27,6 +27,8 @@ enum Command {
     Diagram(commands::diagram::Args),
     /// Train a multi-exit network on Fashion-MNIST.
     Train(commands::train::Args),
+    /// Write every exit's logits of a trained model on a split.
+    Logits(commands::logits::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Diagram(args) => commands::diagram::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Logits(args) => commands::logits::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,5 +3,6 @@
 pub mod calibrate;
 pub mod diagram;
 pub mod evaluate;
+pub mod logits;
 pub mod sweep;
 pub mod train;

@@ -1,5 +1,6 @@
 //! `pcee train`: train a multi-exit network on Fashion-MNIST (DESIGN.md §1, §6).
 
+use crate::output::{flops, Table};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pcee_nn::train::{checkpoint_path, train, BatchStats, EpochSummary, Progress, TrainOptions};
@@ -61,13 +62,12 @@ pub fn run(args: Args) -> Result<()> {
         data_dir: args.data_dir,
         out: args.out,
     };
-    let flops = opts.arch.flops_per_exit();
-    eprintln!("flops per exit (MFLOPs, cumulative): {}", join(&flops, |f| format!("{:.2}", f / 1e6)));
     let report = train(&opts, args.resume, &mut Bar::default())?;
-    println!("exit  mflops  val_accuracy");
+    let mut table = Table::new(&["exit", "flops", "val accuracy"]);
     for (e, (f, a)) in report.flops_per_exit.iter().zip(&report.val_accuracy).enumerate() {
-        println!("{e:>4}  {:>6.2}  {:>12.4}", f / 1e6, a);
+        table.row(vec![e.to_string(), flops(*f), format!("{:.2}%", 100.0 * a)]);
     }
+    print!("{}", table.render());
     let done = report.history.len();
     println!("wrote {} ({done}/{} epochs; checkpoint {})", opts.out.display(), opts.epochs,
         checkpoint_path(&opts.out).display());
