@@ -17,6 +17,8 @@
 //! burn types appear only where callers run tensors themselves (the stage-by-stage interface);
 //! the CLI needs none of them.
 
+#![warn(missing_docs)]
+
 pub mod arch;
 mod atomic;
 pub mod data;

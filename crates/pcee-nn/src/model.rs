@@ -75,6 +75,7 @@ impl MultiExit for Vit {
 
 /// The network of a [`Model`], one variant per architecture.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per model; boxing buys nothing
 pub enum Network {
     /// MSDNet.
     MsdNet(MsdNet),
@@ -85,6 +86,7 @@ pub enum Network {
 /// State between stages of a [`Model`]: MSDNet's per-scale feature maps (finest first,
 /// `[B, C_s, side_s, side_s]`) or the ViT's tokens `[B, T, d]`.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per batch; boxing buys nothing
 pub enum State {
     /// MSDNet feature maps of the active scales.
     Scales(Vec<Tensor<4>>),

@@ -42,7 +42,7 @@ impl VitConfig {
         if self.dim == 0 || self.depth == 0 || self.mlp_dim == 0 || self.heads == 0 {
             return bad("dim", "zero dim, depth, heads or mlp_dim; expected positive sizes".into());
         }
-        if self.dim % self.heads != 0 {
+        if !self.dim.is_multiple_of(self.heads) {
             return bad("heads", format!("{} heads do not divide dim {}", self.heads, self.dim));
         }
         if self.classes < 2 {
