@@ -54,7 +54,7 @@ pub fn run(args: Args) -> Result<()> {
     for (e, (f, a)) in outputs.flops.iter().zip(&accuracy).enumerate() {
         table.row(vec![e.to_string(), flops(*f), format!("{:.2}%", 100.0 * a)]);
     }
-    print!("{}", table.render());
+    println!("{}", table.render());
     println!("wrote {} ({} exits × {} images)", args.out.display(), outputs.shape[0], outputs.shape[1]);
     Ok(())
 }

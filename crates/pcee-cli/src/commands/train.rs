@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
     for (e, (f, a)) in report.flops_per_exit.iter().zip(&report.val_accuracy).enumerate() {
         table.row(vec![e.to_string(), flops(*f), format!("{:.2}%", 100.0 * a)]);
     }
-    print!("{}", table.render());
+    println!("{}", table.render());
     let done = report.history.len();
     println!("wrote {} ({done}/{} epochs; checkpoint {})", opts.out.display(), opts.epochs,
         checkpoint_path(&opts.out).display());
