@@ -8,9 +8,12 @@
 //! | vit-small     | 4     | 15.77       | 4.02 7.94 11.85 15.77                    |
 //! | vit-large     | 6     | 50.16       | 8.49 16.82 25.15 33.49 41.82 50.16       |
 //!
-//! Measured on `flex`, MSDNet trains at only ≈ 15–19 GFLOP/s (forward + backward ≈ 3× forward),
-//! not the ≈ 30 GFLOP/s of a plain wide CNN: its many thin convolutions, concatenations and
-//! BatchNorms cost more per FLOP.
+//! Measured on `flex` (2 cores, batch 128): MSDNet trains at only ≈ 9–19 GFLOP/s (counting
+//! forward + backward as 3× forward), not the ≈ 30 GFLOP/s of a plain wide CNN — its many thin
+//! convolutions, concatenations and BatchNorms cost more per FLOP, and a training step costs
+//! ≈ 4.5× an inference pass (the backward convolutions dominate). `msdnet-small` takes ≈ 185 s
+//! per epoch (10 epochs ≈ 31 min), `msdnet-large` ≈ 360 s (6 epochs ≈ 36 min); the ViTs,
+//! mostly matrix products, run at ≈ 40 GFLOP/s.
 
 use super::{ArchConfig, MsdNetConfig, VitConfig};
 use crate::error::{NnError, Result};
