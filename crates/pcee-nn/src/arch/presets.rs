@@ -13,7 +13,7 @@
 //! convolutions, concatenations and BatchNorms cost more per FLOP, and a training step costs
 //! ≈ 4.5× an inference pass (the backward convolutions dominate). `msdnet-small` takes ≈ 185 s
 //! per epoch (10 epochs ≈ 31 min), `msdnet-large` ≈ 360 s (6 epochs ≈ 36 min); the ViTs,
-//! mostly matrix products, run at ≈ 40 GFLOP/s.
+//! mostly matrix products, reached ≈ 21 GFLOP/s even while another training shared the cores.
 
 use super::{ArchConfig, MsdNetConfig, VitConfig};
 use crate::error::{NnError, Result};
