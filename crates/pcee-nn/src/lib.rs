@@ -12,7 +12,10 @@
 //!   stage ([`Model::embed`], [`Model::stage`], [`Model::exit_head`], [`State::select`]);
 //! - [`store`]: `.safetensors` + `.json` model files, checked against each other;
 //! - [`train`](mod@train): the training loop with checkpoints and `--resume`;
-//! - [`infer`]: every exit's logits on a split, for logits files.
+//! - [`infer`]: every exit's logits on a split, for logits files;
+//! - [`runtime`]: the early-exit runtime — stage by stage, asking a [`pcee::ExitPolicy`] after
+//!   every exit head and carrying only the remaining samples on; timed against the full network
+//!   for `pcee infer` ([`runtime::measure`]).
 //!
 //! burn types appear only where callers run tensors themselves (the stage-by-stage interface);
 //! the CLI needs none of them.
@@ -27,6 +30,7 @@ pub mod flops;
 pub mod infer;
 pub mod model;
 pub mod rng;
+pub mod runtime;
 pub mod store;
 pub mod train;
 
