@@ -29,6 +29,8 @@ enum Command {
     Train(commands::train::Args),
     /// Write every exit's logits of a trained model on a split.
     Logits(commands::logits::Args),
+    /// Run a model with real early exit on a split and time it against the full network.
+    Infer(commands::infer::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Diagram(args) => commands::diagram::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Logits(args) => commands::logits::run(args),
+        Command::Infer(args) => commands::infer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

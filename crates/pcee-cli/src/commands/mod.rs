@@ -3,6 +3,7 @@
 pub mod calibrate;
 pub mod diagram;
 pub mod evaluate;
+pub mod infer;
 pub mod logits;
 pub mod sweep;
 pub mod train;
