@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 use pcee::{ExitLogits, Method};
+use pcee_nn::data::Split;
 use std::path::Path;
 
 /// Reads a logits file; errors name the file and the array.
@@ -13,6 +14,15 @@ pub fn read_logits(path: &Path) -> anyhow::Result<ExitLogits> {
 /// Checks the value of a δ flag (`flag` as the user spells it): a fraction in [0, 1].
 pub fn delta(flag: &str, value: f64) -> anyhow::Result<f64> {
     pcee::policy::check_delta(value).map_err(|err| anyhow!("{flag}: {err}"))
+}
+
+/// Parses `--split` for commands that run a trained model: `val` or `test` (the training split
+/// is augmented, so its logits mean nothing).
+pub fn eval_split(name: &str) -> Result<Split, String> {
+    match name.parse::<Split>()? {
+        Split::Train => Err("the training split is augmented; expected val or test".into()),
+        split => Ok(split),
+    }
 }
 
 /// Checks `--bins`: at least 1.

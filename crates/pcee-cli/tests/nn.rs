@@ -40,15 +40,22 @@ fn assert_error(run: &Run, prefix: &str) {
 const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4], "growth": [2, 2], "bottleneck": [1, 1],
   "block_layers": [1, 1], "block_first_scale": [0, 1], "reduction": 0.5, "head_channels": 4, "classes": 10}"#;
 
+/// Trains the tiny network for one epoch on the first `limit` training images into
+/// `dir/<name>.safetensors`; returns the weights path and the run.
+fn train_tiny(dir: &Path, name: &str, limit: &str) -> (PathBuf, Run) {
+    let config = dir.join("tiny-config.json");
+    std::fs::write(&config, TINY).unwrap();
+    let model = dir.join(format!("{name}.safetensors"));
+    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--batch", "32", "--limit", limit,
+        "--out", s(&model)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    (model, run)
+}
+
 #[test]
 fn train_then_logits_then_calibrate() {
     let dir = temp_dir("e2e");
-    let config = dir.join("tiny.json");
-    std::fs::write(&config, TINY).unwrap();
-    let model = dir.join("tiny.safetensors");
-    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--batch", "32", "--limit", "128",
-        "--out", s(&model)]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (model, run) = train_tiny(&dir, "tiny", "128");
     assert!(run.stdout.contains("val accuracy"), "{}", run.stdout);
     assert!(model.exists() && dir.join("tiny.json").exists() && dir.join("tiny.ckpt").exists());
 
@@ -95,12 +102,7 @@ fn train_then_logits_then_calibrate() {
 #[test]
 fn infer_refuses_bad_input_in_one_line() {
     let dir = temp_dir("infer");
-    let config = dir.join("tiny.json");
-    std::fs::write(&config, TINY).unwrap();
-    let model = dir.join("m.safetensors");
-    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--limit", "32", "--batch", "32",
-        "--out", s(&model)]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (model, _) = train_tiny(&dir, "m", "32");
     let npz = dir.join("val.npz");
     assert_eq!(pcee(&["logits", "--model", s(&model), "--split", "val", "--limit", "50", "--out", s(&npz)]).code, 0);
     let policy = dir.join("policy.json");
@@ -147,13 +149,8 @@ fn infer_refuses_bad_input_in_one_line() {
 #[test]
 fn logits_refuses_a_truncated_model_and_leaves_no_output() {
     let dir = temp_dir("trunc");
-    let config = dir.join("tiny.json");
-    std::fs::write(&config, TINY).unwrap();
-    let model = dir.join("m.safetensors");
     // A model card that is fine, weights that are garbage.
-    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--limit", "32", "--batch", "32",
-        "--out", s(&model)]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (model, _) = train_tiny(&dir, "m", "32");
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 3]).unwrap();
     let out = dir.join("x.npz");

@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, allow_negative_numbers = true)]
     delta: Option<f64>,
     /// Split: test (10 000 test images) or val (5 000 held-out training images).
-    #[arg(long, default_value = "test", value_parser = parse_split)]
+    #[arg(long, default_value = "test", value_parser = inputs::eval_split)]
     split: Split,
     /// Images per batch; 1 also reports per-image latency percentiles.
     #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
@@ -50,13 +50,6 @@ pub struct Args {
     /// With --json, include every image's decision (`decisions`: exit, prediction, confidence).
     #[arg(long, requires = "json")]
     decisions: bool,
-}
-
-fn parse_split(s: &str) -> Result<Split, String> {
-    match s.parse::<Split>()? {
-        Split::Train => Err("the training split is augmented; expected val or test".into()),
-        split => Ok(split),
-    }
 }
 
 /// The `--json` object: the runtime's report plus method, δ and control error.

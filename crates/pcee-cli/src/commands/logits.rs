@@ -1,6 +1,7 @@
 //! `pcee logits`: every exit's logits of a trained model on a Fashion-MNIST split, as a logits
 //! file (DESIGN.md §4) for `pcee calibrate`, `evaluate`, `sweep` and `diagram`.
 
+use crate::inputs;
 use crate::output::{flops, Table};
 use anyhow::Result;
 use pcee::ExitLogits;
@@ -15,7 +16,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Split: val (5 000 held-out training images) or test (10 000 test images).
-    #[arg(long, value_parser = parse_split)]
+    #[arg(long, value_parser = inputs::eval_split)]
     split: Split,
     /// Directory with the Fashion-MNIST IDX files [default: /usr/share/datasets/fashion-mnist].
     #[arg(long, value_name = "DIR")]
@@ -29,13 +30,6 @@ pub struct Args {
     /// Output logits file (.npz).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-}
-
-fn parse_split(s: &str) -> Result<Split, String> {
-    match s.parse::<Split>()? {
-        Split::Train => Err("the training split is augmented; expected val or test".into()),
-        split => Ok(split),
-    }
 }
 
 /// Runs `pcee logits`.
