@@ -5,6 +5,7 @@ mod commands;
 mod inputs;
 mod output;
 mod plot;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     Train(commands::train::Args),
     /// Write every exit's logits of a trained model on a split.
     Logits(commands::logits::Args),
+    /// Reproduce the paper's two claims on the embedded models and images, offline: report.md,
+    /// figures and results.json.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Diagram(args) => commands::diagram::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Logits(args) => commands::logits::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

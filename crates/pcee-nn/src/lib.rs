@@ -12,7 +12,8 @@
 //!   stage ([`Model::embed`], [`Model::stage`], [`Model::exit_head`], [`State::select`]);
 //! - [`store`]: `.safetensors` + `.json` model files, checked against each other;
 //! - [`train`](mod@train): the training loop with checkpoints and `--resume`;
-//! - [`infer`]: every exit's logits on a split, for logits files.
+//! - [`infer`]: every exit's logits on a split, for logits files;
+//! - [`demo`]: `pcee demo` — the paper's two claims on the embedded models and images.
 //!
 //! burn types appear only where callers run tensors themselves (the stage-by-stage interface);
 //! the CLI needs none of them.
@@ -22,6 +23,7 @@
 pub mod arch;
 mod atomic;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod flops;
 pub mod infer;
