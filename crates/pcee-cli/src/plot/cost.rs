@@ -56,13 +56,11 @@ pub fn accuracy_vs_cost(title: &str, curves: &[Curve], marks: &[Mark]) -> anyhow
             }
         }
         for (label, (f, a)) in marks {
-            let at = (f / 1e6, *a);
-            chart.draw_series([Circle::new(at, 6, BLACK.filled())])?;
-            chart.draw_series([Text::new(
-                label.clone(),
-                (at.0, at.1 + 0.002),
-                ("sans-serif", 15).into_font(),
-            )])?;
+            // A dot with its label 10 px right of it and a little above, in pixels.
+            let mark = EmptyElement::at((f / 1e6, *a))
+                + Circle::new((0, 0), 6, BLACK.filled())
+                + Text::new(label.clone(), (10, -18), ("sans-serif", 15).into_font());
+            chart.draw_series([mark])?;
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     })

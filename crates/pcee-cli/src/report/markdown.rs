@@ -114,8 +114,8 @@ fn control_paragraph(m: &ModelResults, deltas: &[f64]) -> String {
         let _ = write!(p, "; it misses by more than 1.5 points at δ ∈ {{{}}} although the last exit could reach them", missed.join(", "));
     }
     if !out.is_empty() {
-        let _ = write!(p, "; at δ ∈ {{{}}} the last exit's own accuracy is below δ, so no policy can meet it — PCEE then sends \
-            almost everything to the last exit and delivers the network's best", out.join(", "));
+        let _ = write!(p, "; at δ ∈ {{{}}} the last exit's own accuracy is below δ, so no policy can meet it: PCEE still \
+            exits the samples whose validation bins reach δ early, and the rest get the network's best effort", out.join(", "));
     }
     p.push('.');
     p
