@@ -33,6 +33,8 @@ enum Command {
     /// Reproduce the paper's two claims on the embedded models and images, offline: report.md,
     /// figures and results.json.
     Demo(commands::demo::Args),
+    /// Run a model with real early exit on a split and time it against the full network.
+    Infer(commands::infer::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Logits(args) => commands::logits::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Infer(args) => commands::infer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

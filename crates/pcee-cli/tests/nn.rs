@@ -63,6 +63,85 @@ fn train_then_logits_then_calibrate() {
     let text = std::fs::read_to_string(&policy).unwrap();
     // The cumulative FLOPs of the tiny network (hand count in pcee-nn/tests/flops.rs).
     assert!(text.contains("156784") && text.contains("210080"), "{text}");
+
+    // Real early exit agrees with the offline evaluation of the same policy on the same images.
+    let test = dir.join("test.npz");
+    let run = pcee(&["logits", "--model", s(&model), "--split", "test", "--limit", "300", "--out", s(&test)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for delta in ["0.3", "0.5", "0.8"] {
+        let run = pcee(&["evaluate", "--policy", s(&policy), "--test", s(&test), "--delta", delta, "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let offline: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let run = pcee(&["infer", "--model", s(&model), "--policy", s(&policy), "--delta", delta, "--limit", "300",
+            "--batch", "64", "--repeat", "1", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let online: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        // At most one sample of 300 may move, and only through rounding at a bin edge.
+        let close = |key: &str| (online[key].as_f64().unwrap() - offline[key].as_f64().unwrap()).abs() <= 1.0 / 300.0 + 1e-12;
+        assert!(close("accuracy") && close("mean_exit"), "δ {delta}: {online} vs {offline}");
+        for key in ["images_per_second", "full_images_per_second", "speedup", "ideal_speedup", "efficiency"] {
+            assert!(online[key].as_f64().unwrap() > 0.0, "{key}: {online}");
+        }
+        assert_eq!(online["samples"], 300);
+        assert!(online.get("decisions").is_none());
+    }
+    // The human table, batch 1 with latency percentiles.
+    let run = pcee(&["infer", "--model", s(&model), "--policy", s(&policy), "--limit", "20", "--batch", "1",
+        "--repeat", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("efficiency") && run.stdout.contains("p95"), "{}", run.stdout);
+}
+
+#[test]
+fn infer_refuses_bad_input_in_one_line() {
+    let dir = temp_dir("infer");
+    let config = dir.join("tiny.json");
+    std::fs::write(&config, TINY).unwrap();
+    let model = dir.join("m.safetensors");
+    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--limit", "32", "--batch", "32",
+        "--out", s(&model)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let npz = dir.join("val.npz");
+    assert_eq!(pcee(&["logits", "--model", s(&model), "--split", "val", "--limit", "50", "--out", s(&npz)]).code, 0);
+    let policy = dir.join("policy.json");
+    assert_eq!(pcee(&["calibrate", "--val", s(&npz), "--method", "pcee", "--output", s(&policy)]).code, 0);
+    let (m, p) = (s(&model).to_string(), s(&policy).to_string());
+    let infer = |extra: &[&str]| {
+        let mut args = vec!["infer", "--model", &m, "--policy", &p, "--limit", "8", "--repeat", "1"];
+        args.extend_from_slice(extra);
+        pcee(&args)
+    };
+    assert_eq!(infer(&[]).code, 0);
+    assert_error(&infer(&["--batch", "0"]), "--batch: 0 images per batch; expected at least 1");
+    assert_error(&infer(&["--delta", "1.5"]), "--delta: 1.5 is not a valid target accuracy");
+    assert_error(&infer(&["--data-dir", "/nonexistent"]), "/nonexistent/t10k-images-idx3-ubyte");
+
+    // A policy of another network: one exit more, or other FLOPs.
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let mut three = json.clone();
+    let last = three["exits"][1].clone();
+    three["exits"].as_array_mut().unwrap().push(last);
+    let other = dir.join("three.json");
+    std::fs::write(&other, three.to_string()).unwrap();
+    let run = pcee(&["infer", "--model", &m, "--policy", s(&other), "--limit", "8"]);
+    assert_error(&run, &format!("{}: has 3 exits but the model has 2", other.display()));
+    let mut costly = json.clone();
+    costly["exits"][1]["flops"] = serde_json::json!(250000.0);
+    std::fs::write(&other, costly.to_string()).unwrap();
+    let run = pcee(&["infer", "--model", &m, "--policy", s(&other), "--limit", "8"]);
+    assert_error(&run, &format!("{}: exit 1 costs 250000 FLOPs in the policy but 210080 in the model", other.display()));
+
+    // Weights that do not match their model card (the card describes a wider network).
+    let wrong = dir.join("wrong.safetensors");
+    std::fs::copy(&model, &wrong).unwrap();
+    let mut card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("m.json")).unwrap()).unwrap();
+    card["head_channels"] = serde_json::json!(6);
+    let config: pcee_nn::ArchConfig = serde_json::from_value(card.clone()).unwrap();
+    card["flops_per_exit"] = serde_json::json!(config.flops_per_exit());
+    std::fs::write(dir.join("wrong.json"), card.to_string()).unwrap();
+    let run = pcee(&["infer", "--model", s(&wrong), "--policy", &p, "--limit", "8"]);
+    assert_error(&run, &format!("{}: ", wrong.display()));
+    assert!(run.stderr.contains("disagrees with the weights"), "{}", run.stderr);
 }
 
 #[test]

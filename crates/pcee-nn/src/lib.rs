@@ -13,7 +13,10 @@
 //! - [`store`]: `.safetensors` + `.json` model files, checked against each other;
 //! - [`train`](mod@train): the training loop with checkpoints and `--resume`;
 //! - [`infer`]: every exit's logits on a split, for logits files;
-//! - [`demo`]: `pcee demo` — the paper's two claims on the embedded models and images.
+//! - [`demo`]: `pcee demo` — the paper's two claims on the embedded models and images;
+//! - [`runtime`]: the early-exit runtime — stage by stage, asking a [`pcee::ExitPolicy`] after
+//!   every exit head and carrying only the remaining samples on; timed against the full network
+//!   for `pcee infer` ([`runtime::measure`]).
 //!
 //! burn types appear only where callers run tensors themselves (the stage-by-stage interface);
 //! the CLI needs none of them.
@@ -29,6 +32,7 @@ pub mod flops;
 pub mod infer;
 pub mod model;
 pub mod rng;
+pub mod runtime;
 pub mod store;
 pub mod train;
 

@@ -1,11 +1,14 @@
 //! Writing a file so that it is either complete or absent: data go to a temporary file in the
 //! destination's directory, which is renamed over the destination only once fully written.
+//! The file gets the permissions of an ordinary new file (0666 minus the umask, typically
+//! 0644), not the private 0600 of a temporary file. Both `pcee` and `pcee-nn` write through here.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// Writes `path` atomically: `fill` writes the whole content into a buffered temporary file in
-/// the same directory, which is then flushed, synced and renamed to `path`.
+/// the same directory, which is then flushed, synced and renamed to `path`. On Unix the file is
+/// created with mode 0666 minus the process umask, like `std::fs::write` would.
 ///
 /// # Errors
 /// Any I/O error of `fill`, of creating the temporary file or of the rename; the temporary file
@@ -18,9 +21,15 @@ where
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".pcee-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pcee-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The kernel applies the umask to the mode given at creation.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder
         .tempfile_in(dir)
         .map_err(without_temp_path)?;
     {
@@ -76,5 +85,18 @@ mod tests {
         write_bytes_atomic(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_get_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (atomic, plain) = (dir.path().join("a"), dir.path().join("b"));
+        write_bytes_atomic(&atomic, b"x").unwrap();
+        std::fs::write(&plain, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Same as a plain new file under the current umask (0644 under the usual 022), not 0600.
+        assert_eq!(mode(&atomic), mode(&plain));
     }
 }

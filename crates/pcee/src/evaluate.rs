@@ -23,6 +23,24 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of per-sample decisions taken elsewhere (e.g. by an early-exit runtime):
+    /// sample i left at `exits[i]` (0-based, `< flops.len()`) and its prediction there was
+    /// `correct[i]`; `flops` `[exits]` is the cumulative cost in FLOPs. Same arithmetic as
+    /// [`evaluate()`].
+    ///
+    /// # Panics
+    /// When `exits` and `correct` differ in length, are empty, or an exit is out of range.
+    pub fn from_exits(exits: &[usize], correct: &[bool], flops: &[f64]) -> Outcome {
+        assert_eq!(exits.len(), correct.len(), "one correctness flag per sample");
+        assert!(!exits.is_empty(), "at least one sample");
+        let (mut counts, mut right) = (vec![0u64; flops.len()], vec![0u64; flops.len()]);
+        for (&exit, &ok) in exits.iter().zip(correct) {
+            counts[exit] += 1;
+            right[exit] += u64::from(ok);
+        }
+        outcome(&counts, &right, flops)
+    }
+
     /// The control error at target `delta`: achieved accuracy − δ (negative: target missed).
     pub fn control_error(&self, delta: f64) -> f64 {
         self.accuracy - delta
@@ -95,5 +113,22 @@ fn outcome(counts: &[u64], correct: &[u64], flops: &[f64]) -> Outcome {
             .map(|(l, &c)| l as f64 * c as f64)
             .sum::<f64>()
             / n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn outcome_from_exits_by_hand() {
+        // exits 0, 1, 1, 2; the second sample is wrong; cumulative FLOPs 10, 25, 50.
+        let o = Outcome::from_exits(&[0, 1, 1, 2], &[true, false, true, true], &[10.0, 25.0, 50.0]);
+        assert_eq!(o.accuracy, 0.75);
+        assert_eq!(o.mean_flops, 27.5); // (10 + 25 + 25 + 50) / 4
+        assert_eq!(o.flops_fraction, 0.55);
+        assert_eq!(o.exit_fractions, vec![0.25, 0.5, 0.25]);
+        assert_eq!(o.exit_accuracy, vec![Some(1.0), Some(0.5), Some(1.0)]);
+        assert_eq!(o.mean_exit, 1.0);
     }
 }

@@ -2,7 +2,7 @@
 
 use pcee::bins::bin_of;
 use pcee::policy::Oracle;
-use pcee::{evaluate, exits_of, reliability_diagrams, ExitLogits, Method, ScoreTable};
+use pcee::{evaluate, exits_of, reliability_diagrams, ExitLogits, Method, Outcome, ScoreTable};
 use proptest::prelude::*;
 
 /// Random logits with `l` exits, 1–40 samples and `c` classes; integer-valued logits in
@@ -73,6 +73,12 @@ proptest! {
         prop_assert!((0.0..=1.0).contains(&outcome.accuracy));
         prop_assert!(outcome.flops_fraction > 0.0 && outcome.flops_fraction <= 1.0 + 1e-12);
         prop_assert!(outcome.mean_exit >= 0.0 && outcome.mean_exit <= (test.exits() - 1) as f64);
+        // The same outcome from per-sample decisions (what an early-exit runtime reports).
+        let policy = pcee::policy::ConfidenceThreshold { delta };
+        let exits = exits_of(&policy, &scores);
+        let correct: Vec<bool> = exits.iter().enumerate()
+            .map(|(i, &e)| scores.sample(i)[e].correct == Some(true)).collect();
+        prop_assert_eq!(Outcome::from_exits(&exits, &correct, &flops), outcome);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod calibrate;
 pub mod demo;
 pub mod diagram;
 pub mod evaluate;
+pub mod infer;
 pub mod logits;
 pub mod sweep;
 pub mod train;

@@ -1,0 +1,140 @@
+//! `pcee infer`: real early-exit inference on a Fashion-MNIST split — each image stops being
+//! computed at its exit — timed against the full network on the same images.
+//!
+//! Timing (see `pcee_nn::runtime::measure`): images are normalised into batches before any
+//! timing; both modes run untimed on the first ≥ 512 images (warm-up); then `--repeat` rounds
+//! each time one pass of early exit and one of the full network (every stage and every head)
+//! over all images, alternating which goes first; throughput is images / median pass time;
+//! with `--batch 1`, latency percentiles (p50, p95) are over every image of every round.
+
+use crate::inputs;
+use crate::output::{flops, percent, Table};
+use anyhow::anyhow;
+use pcee::PolicyFile;
+use pcee_nn::data::{load_split, Split};
+use pcee_nn::runtime::{check_policy, measure, InferReport, MeasureOptions};
+use pcee_nn::{default_device, store};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Run a model with real early exit on a split: accuracy, FLOPs, exits, and measured speed-up.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model weights (.safetensors) written by `pcee train`; its .json card must sit beside it.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Policy file written by `pcee calibrate` on this model's validation logits.
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Target accuracy δ in [0, 1] (default: the policy's).
+    #[arg(long, allow_negative_numbers = true)]
+    delta: Option<f64>,
+    /// Split: test (10 000 test images) or val (5 000 held-out training images).
+    #[arg(long, default_value = "test", value_parser = parse_split)]
+    split: Split,
+    /// Images per batch; 1 also reports per-image latency percentiles.
+    #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
+    batch: i64,
+    /// Only the first N images of the split.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+    /// Timed rounds (each one early-exit pass and one full pass over all images).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
+    /// Directory with the Fashion-MNIST IDX files [default: /usr/share/datasets/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// With --json, include every image's decision (`decisions`: exit, prediction, confidence).
+    #[arg(long, requires = "json")]
+    decisions: bool,
+}
+
+fn parse_split(s: &str) -> Result<Split, String> {
+    match s.parse::<Split>()? {
+        Split::Train => Err("the training split is augmented; expected val or test".into()),
+        split => Ok(split),
+    }
+}
+
+/// The `--json` object: the runtime's report plus method, δ and control error.
+#[derive(Serialize)]
+struct Report<'a> {
+    method: &'a str,
+    delta: f64,
+    control_error: f64,
+    #[serde(flatten)]
+    report: &'a InferReport,
+}
+
+/// Runs `pcee infer`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.batch < 1 {
+        return Err(anyhow!("--batch: {} images per batch; expected at least 1", args.batch));
+    }
+    let policy_file = PolicyFile::read(&args.policy)?;
+    let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
+    let device = default_device();
+    let (model, _card) = store::load(&args.model, &device)?;
+    check_policy(&policy_file, &model).map_err(|err| {
+        anyhow!("{}: {err} (model {})", args.policy.display(), args.model.display())
+    })?;
+    let mut data = load_split(args.data_dir.as_deref(), args.split)?;
+    if let Some(n) = args.limit {
+        data = data.take(n as usize);
+    }
+    let policy = policy_file.policy(delta)?;
+    let options = MeasureOptions { batch: args.batch as usize, repeats: args.repeat as usize };
+    let mut report = measure(&model, policy.as_ref(), &data, &options, &device)?;
+    if !args.decisions {
+        report.decisions.clear();
+    }
+    let report = Report {
+        method: policy_file.method.name(),
+        delta,
+        control_error: report.outcome.control_error(delta),
+        report: &report,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report, &model.flops_per_exit());
+    }
+    Ok(())
+}
+
+fn print_report(r: &Report<'_>, cost: &[f64]) {
+    let (o, t) = (&r.report.outcome, &r.report.timing);
+    println!(
+        "method {}, δ = {}, {} images, batch {}, {} timed round(s)",
+        r.method, r.delta, r.report.samples, r.report.batch, r.report.repeats
+    );
+    println!("accuracy       {} (control error {:+.2} points)", percent(o.accuracy), 100.0 * r.control_error);
+    println!(
+        "mean FLOPs     {} ({} of the full network's {})",
+        flops(o.mean_flops),
+        percent(o.flops_fraction),
+        flops(r.report.full_flops)
+    );
+    println!("mean exit      {:.3}", o.mean_exit);
+    println!(
+        "images/s       {:.0} early exit, {:.0} full network",
+        t.images_per_second, t.full_images_per_second
+    );
+    println!(
+        "speed-up       {:.2}× measured, {:.2}× ideal (FLOPs), efficiency {:.2}",
+        t.speedup, t.ideal_speedup, t.efficiency
+    );
+    if let (Some(p50), Some(p95), Some(f50), Some(f95)) =
+        (t.latency_p50_ms, t.latency_p95_ms, t.full_latency_p50_ms, t.full_latency_p95_ms)
+    {
+        println!("latency        p50 {p50:.3} ms, p95 {p95:.3} ms early exit; p50 {f50:.3} ms, p95 {f95:.3} ms full");
+    }
+    let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
+    for (l, (&fraction, accuracy)) in o.exit_fractions.iter().zip(&o.exit_accuracy).enumerate() {
+        table.row(vec![l.to_string(), flops(cost[l]), percent(fraction), accuracy.map_or("-".into(), percent)]);
+    }
+    println!("{}", table.render());
+}

@@ -1,0 +1,97 @@
+//! The early-exit runner on one batch, and the full network it is compared with.
+
+use crate::model::{Model, State};
+use burn::tensor::{Int, Tensor, TensorData};
+use pcee::{ExitPolicy, ExitScore};
+use serde::Serialize;
+
+/// Where one sample left the network and what it predicted there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Decision {
+    /// Exit index (0-based) at which the sample left.
+    pub exit: usize,
+    /// Predicted class at that exit: argmax of the head's logits, ties to the lowest class.
+    pub prediction: u32,
+    /// Confidence at that exit: the largest softmax probability (stable, in f64), in [0, 1].
+    pub confidence: f64,
+}
+
+impl Decision {
+    fn at(exit: usize, score: &ExitScore) -> Decision {
+        Decision { exit, prediction: score.prediction, confidence: score.confidence }
+    }
+}
+
+/// Runs one batch of `images` `[B, 1, 28, 28]` (normalised, see [`crate::data`]) with early
+/// exit and returns one [`Decision`] per image, in batch order. `model` must be in inference
+/// mode ([`Model::valid`]).
+///
+/// After stage e and exit head e, only the head's logits `[B_e, classes]` come to the host;
+/// every remaining sample is scored ([`ExitScore::from_logits`]) and asked
+/// [`ExitPolicy::stops`]`(e, exits, score)`. The samples that stay are gathered
+/// ([`State::select`], one `select` per state tensor — MSDNet's scales, the ViT's tokens) and
+/// only they run stage e + 1; when no sample leaves, the state is passed on untouched (no copy),
+/// and when all have left the batch stops. The last exit takes the rest.
+///
+/// # Panics
+/// When `B` is 0.
+pub fn early_exit_batch(model: &Model, policy: &dyn ExitPolicy, images: Tensor<4>) -> Vec<Decision> {
+    let batch = images.dims()[0];
+    assert!(batch > 0, "an empty batch");
+    let device = images.device();
+    let exits = model.exits();
+    let mut decisions = vec![Decision { exit: 0, prediction: 0, confidence: 0.0 }; batch];
+    // `alive[r]`: the batch position of row r of the current state.
+    let mut alive: Vec<usize> = (0..batch).collect();
+    let mut state = model.embed(images);
+    for e in 0..exits {
+        state = model.stage(e, state);
+        let logits = head_logits(model, e, &state);
+        let classes = logits.len() / alive.len();
+        let mut kept: Vec<i64> = Vec::with_capacity(alive.len());
+        let mut survivors: Vec<usize> = Vec::with_capacity(alive.len());
+        for (row, z) in logits.chunks_exact(classes).enumerate() {
+            let score = ExitScore::from_logits(z);
+            if policy.stops(e, exits, &score) {
+                decisions[alive[row]] = Decision::at(e, &score);
+            } else {
+                kept.push(row as i64);
+                survivors.push(alive[row]);
+            }
+        }
+        if survivors.is_empty() {
+            break;
+        }
+        if survivors.len() < alive.len() {
+            let rows = Tensor::<1, Int>::from_data(TensorData::new(kept, [survivors.len()]), &device);
+            state = state.select(&rows);
+        }
+        alive = survivors;
+    }
+    decisions
+}
+
+/// Runs one batch of `images` `[B, 1, 28, 28]` through every stage and every exit head — the
+/// cost `flops[L − 1]` counts — and returns the decision at the last exit for each image.
+/// `model` must be in inference mode ([`Model::valid`]).
+pub fn full_batch(model: &Model, images: Tensor<4>) -> Vec<Decision> {
+    let exits = model.exits();
+    let mut state = model.embed(images);
+    let mut last = Vec::new();
+    for e in 0..exits {
+        state = model.stage(e, state);
+        // Every head runs (flex executes eagerly); only the last one's logits are read.
+        if e + 1 == exits {
+            last = head_logits(model, e, &state);
+        } else {
+            let _ = model.exit_head(e, &state);
+        }
+    }
+    let classes = model.classes();
+    last.chunks_exact(classes).map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z))).collect()
+}
+
+/// Exit head `e`'s logits, row-major `[rows, classes]`, on the host.
+fn head_logits(model: &Model, e: usize, state: &State) -> Vec<f32> {
+    model.exit_head(e, state).into_data().try_into_vec::<f32>().expect("logits are float32")
+}
