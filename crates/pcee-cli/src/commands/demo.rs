@@ -58,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{}\n",
         tables::control(&controlled(&results), &results.deltas).render()
     );
+    println!("{}\n", tables::runtime(&controlled(&results)).render());
     println!("{}\n", tables::cost_match(&results).render());
     println!(
         "demo finished in {:.0} s; wrote report.md, results.json and {} files to {}",

@@ -115,3 +115,27 @@ pub fn cost_match(results: &DemoResults) -> Table {
     ]);
     table
 }
+
+/// PCEE at each δ run with the real early-exit runtime on the test images: its accuracy, the
+/// FLOPs it computed, its images/s against the full network's, and how many samples left at a
+/// different exit than in the simulated evaluation (float rounding at a bin edge).
+pub fn runtime(models: &[&ModelResults]) -> Table {
+    let mut table = Table::new(&["model", "delta", "simulated acc", "runtime acc", "FLOPs", "images/s", "full images/s", "speed-up", "exit mismatches"]);
+    for model in models {
+        for row in model.control.iter().filter(|r| r.method == "pcee") {
+            let Some(m) = &row.measured else { continue };
+            table.row(vec![
+                model.name.clone(),
+                format!("{:.2}", row.delta),
+                percent(row.outcome.accuracy),
+                percent(m.accuracy),
+                percent(m.flops_fraction),
+                format!("{:.0}", m.images_per_second),
+                format!("{:.0}", model.full_images_per_second),
+                format!("{:.2}×", m.images_per_second / model.full_images_per_second),
+                m.exit_mismatches.to_string(),
+            ]);
+        }
+    }
+    table
+}

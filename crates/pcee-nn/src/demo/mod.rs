@@ -8,6 +8,7 @@ pub mod calibration;
 pub mod control;
 pub mod cost_match;
 pub mod logits;
+pub mod measured;
 pub mod results;
 
 pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
@@ -79,22 +80,24 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         assets::validation()?.take(limit),
         assets::test()?.take(limit),
     );
-    progress.start(((val.len() + test.len()) * assets::MODELS.len()) as u64);
+    progress.start(total_images(val.len(), test.len(), options.deltas.len()));
+    let data = Data {
+        val: &val,
+        test: &test,
+        device: &device,
+    };
     let mut models = Vec::new();
+    let mut large_model = None;
     for embedded in assets::MODELS {
         let (model, _) = embedded.load(&device)?;
-        let data = Data {
-            val: &val,
-            test: &test,
-            device: &device,
-        };
-        models.push(model_results(
-            embedded.name,
-            &model,
-            &data,
-            options,
-            progress,
-        )?);
+        let mut results = model_results(embedded.name, &model, &data, options, progress)?;
+        if embedded.name != assets::SMALL {
+            measure_control(&model, &mut results, &data, options, progress);
+        }
+        if embedded.name == large.name {
+            large_model = Some(model);
+        }
+        models.push(results);
     }
     let find = |name: &str| {
         models
@@ -102,7 +105,25 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
             .find(|m| m.name == name)
             .expect("every embedded model ran")
     };
-    let cost_match = cost_match_of(find(small.name), find(large.name));
+    let mut cost_match = cost_match_of(find(small.name), find(large.name));
+    let large_results = find(large.name);
+    let policy = Method::Pcee.policy(&large_results.diagrams, cost_match.delta, 0);
+    let scores = ScoreTable::from_logits(&large_results.test_logits);
+    let model = large_model.expect("the large model ran");
+    let what = format!("{}: runtime at the small model's cost", large.name);
+    let m = measured::measure_with_progress(
+        &model,
+        policy.as_ref(),
+        &test,
+        &scores,
+        &large_results.flops_per_exit,
+        options.batch,
+        &device,
+        progress,
+        &what,
+    );
+    cost_match.large_images_per_second = Some(m.images_per_second);
+    cost_match.large_measured = Some(m);
     Ok(DemoResults {
         data: results::DataSummary {
             validation: val.len(),
@@ -110,11 +131,50 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         },
         bins: options.bins,
         window: options.window,
+        batch: options.batch,
         deltas: options.deltas.clone(),
         models,
         cost_match,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Images run through a network in all: validation and test logits of every model, then for
+/// every model but the small one a runtime pass per δ, and one more for the cost match.
+fn total_images(val: usize, test: usize, deltas: usize) -> u64 {
+    let models = assets::MODELS.len();
+    ((val + test) * models + test * deltas * (models - 1) + test) as u64
+}
+
+/// Runs PCEE at every δ of `results.control` with the real runtime on the test images and
+/// stores what it measured in the `pcee` rows.
+fn measure_control(
+    model: &Model,
+    results: &mut ModelResults,
+    data: &Data<'_>,
+    options: &DemoOptions,
+    progress: &mut dyn Progress,
+) {
+    let scores = ScoreTable::from_logits(&results.test_logits);
+    for row in results
+        .control
+        .iter_mut()
+        .filter(|r| r.method == Method::Pcee.name())
+    {
+        let policy = Method::Pcee.policy(&results.diagrams, row.delta, 0);
+        let what = format!("{}: runtime, PCEE δ = {}", results.name, row.delta);
+        row.measured = Some(measured::measure_with_progress(
+            model,
+            policy.as_ref(),
+            data.test,
+            &scores,
+            &results.flops_per_exit,
+            options.batch,
+            data.device,
+            progress,
+            &what,
+        ));
+    }
 }
 
 fn check(options: &DemoOptions) -> Result<()> {
@@ -264,5 +324,6 @@ fn cost_match_of(small: &ModelResults, large: &ModelResults) -> CostMatch {
         large_outcome,
         large_full_error: 1.0 - large.full_accuracy,
         large_images_per_second: None,
+        large_measured: None,
     }
 }

@@ -13,6 +13,8 @@ pub struct DemoResults {
     pub bins: usize,
     /// PCEE-WS smoothing window w.
     pub window: usize,
+    /// Images per forward pass (logits and runtime).
+    pub batch: usize,
     /// The target accuracies δ of the accuracy-control tables.
     pub deltas: Vec<f64>,
     /// One entry per model, small first.
@@ -144,6 +146,9 @@ pub struct CostMatch {
     /// Wall-clock images per second of the large model with PCEE, real runtime (when measured).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub large_images_per_second: Option<f64>,
+    /// The large model with PCEE at `delta`, run with the real runtime on the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large_measured: Option<Measured>,
 }
 
 /// One point of an accuracy-vs-FLOPs curve on the test set.
