@@ -101,6 +101,20 @@ fn demo_writes_a_report_consistent_with_evaluate() {
                 "δ {delta} {field}: demo {a} vs evaluate {b}"
             );
         }
+        // The real runtime: the same exits but for float rounding at a bin edge, counted.
+        let measured = &row["measured"];
+        let mismatches = measured["exit_mismatches"].as_f64().unwrap();
+        assert!(
+            mismatches <= 3.0,
+            "δ {delta}: {mismatches} exits differ from the simulation"
+        );
+        let gap =
+            (measured["accuracy"].as_f64().unwrap() - expected["accuracy"].as_f64().unwrap()).abs();
+        assert!(
+            gap <= mismatches / 300.0 + 1e-12,
+            "δ {delta}: runtime accuracy differs by {gap}"
+        );
+        assert!(measured["images_per_second"].as_f64().unwrap() > 0.0);
     }
     // The cost match: the large model's test outcome at the chosen δ, again through evaluate.
     let cost = &results["cost_match"];
