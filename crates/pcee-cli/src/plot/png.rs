@@ -16,11 +16,10 @@ fn options() -> &'static usvg::Options<'static> {
         let mut options = usvg::Options::default();
         let fonts = options.fontdb_mut();
         fonts.load_font_data(FONT.to_vec());
-        for family in ["DejaVu Sans"] {
-            fonts.set_sans_serif_family(family);
-            fonts.set_serif_family(family);
-            fonts.set_monospace_family(family);
-        }
+        let family = "DejaVu Sans";
+        fonts.set_sans_serif_family(family);
+        fonts.set_serif_family(family);
+        fonts.set_monospace_family(family);
         options.font_family = "DejaVu Sans".into();
         options
     })
