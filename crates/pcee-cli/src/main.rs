@@ -5,6 +5,7 @@ mod commands;
 mod inputs;
 mod output;
 mod plot;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     Train(commands::train::Args),
     /// Write every exit's logits of a trained model on a split.
     Logits(commands::logits::Args),
+    /// Reproduce the paper's two claims on the embedded models and images, offline: report.md,
+    /// figures and results.json.
+    Demo(commands::demo::Args),
     /// Run a model with real early exit on a split and time it against the full network.
     Infer(commands::infer::Args),
 }
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Diagram(args) => commands::diagram::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Logits(args) => commands::logits::run(args),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
     };
     match result {

@@ -57,6 +57,21 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The table in GitHub-flavoured Markdown (first column left-aligned, the rest right).
+    pub fn markdown(&self) -> String {
+        let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+        let rule: Vec<String> = (0..self.header.len())
+            .map(|c| if c == 0 { ":--".to_string() } else { "--:".to_string() })
+            .collect();
+        std::iter::once(line(&self.header))
+            .chain(std::iter::once(line(&rule)))
+            .chain(self.rows.iter().map(|r| line(r)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// Writes `content` to `path` atomically.
 ///
 /// # Errors

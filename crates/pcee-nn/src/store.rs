@@ -85,6 +85,21 @@ pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
     let card = read_card(path)?;
     let bytes = std::fs::read(path).map_err(|e| NnError::model(path, format!(
         "cannot read weights ({e}); expected a .safetensors file written by `pcee train`")))?;
+    load_parts(card, bytes, path, device)
+}
+
+/// Load a model from its card's JSON text and its `.safetensors` bytes held in memory (e.g.
+/// embedded in the binary); `path` only names the weights in errors (the card is named by its
+/// `.json` sibling).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_bytes(card_json: &str, weights: Vec<u8>, path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
+    let card = parse_card(card_json, &card_path(path))?;
+    load_parts(card, weights, path, device)
+}
+
+fn load_parts(card: ModelCard, bytes: Vec<u8>, path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
     let model = Model::new(card.config.clone(), 0, device)?;
     let network = match model.into_network() {
         Network::MsdNet(n) => Network::MsdNet(apply(n, bytes, path)?),
@@ -101,18 +116,23 @@ pub fn read_card(weights: &Path) -> Result<ModelCard> {
     let path = card_path(weights);
     let text = std::fs::read_to_string(&path).map_err(|e| NnError::model(&path, format!(
         "cannot read the model card ({e}); expected the .json written beside {}", weights.display())))?;
-    let card: ModelCard = serde_json::from_str(&text)
-        .map_err(|e| NnError::model(&path, format!("malformed model card ({e})")))?;
+    parse_card(&text, &path)
+}
+
+/// Parse and check a card's JSON text; `path` names it in errors.
+fn parse_card(text: &str, path: &Path) -> Result<ModelCard> {
+    let card: ModelCard = serde_json::from_str(text)
+        .map_err(|e| NnError::model(path, format!("malformed model card ({e})")))?;
     if card.format != CARD_FORMAT || card.version != CARD_VERSION {
-        return Err(NnError::model(&path, format!(
+        return Err(NnError::model(path, format!(
             "format {:?} version {}; expected {CARD_FORMAT:?} version {CARD_VERSION}", card.format, card.version)));
     }
-    card.config.validate().map_err(|e| NnError::model(&path, e.to_string()))?;
+    card.config.validate().map_err(|e| NnError::model(path, e.to_string()))?;
     let expected = card.config.flops_per_exit();
     let agrees = expected.len() == card.flops_per_exit.len()
         && expected.iter().zip(&card.flops_per_exit).all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0));
     if !agrees {
-        return Err(NnError::model(&path, format!(
+        return Err(NnError::model(path, format!(
             "flops_per_exit {:?} disagrees with the configuration, which gives {expected:?}", card.flops_per_exit)));
     }
     Ok(card)

@@ -1,6 +1,8 @@
 //! SVG figures drawn with plotters: shared size, fonts and colours.
 
+pub mod cost;
 pub mod diagram;
+pub mod png;
 pub mod sweep;
 
 use pcee::Method;

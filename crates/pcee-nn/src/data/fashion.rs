@@ -2,7 +2,8 @@
 //! the 60 000 training images are split, with the seed [`SPLIT_SEED`], into 55 000 for training
 //! and 5 000 for validation (never augmented, never trained on); test = the 10 000 t10k images.
 
-use super::idx::read_idx;
+use super::idx::{gunzip_bytes, parse_idx, read_idx, IdxArray};
+use super::idx_write::encode_idx_gz;
 use crate::error::{NnError, Result};
 use crate::rng::SplitMix64;
 use std::path::{Path, PathBuf};
@@ -117,20 +118,57 @@ fn load_pair(dir: &Path, prefix: &str) -> Result<Dataset> {
     let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"));
     let images = read_idx(&images_path, 3)?;
     let labels = read_idx(&labels_path, 1)?;
-    if images.dims[1..] != [IMAGE_SIDE, IMAGE_SIDE] {
-        let reason = format!("images are {:?}; expected [N, 28, 28]", images.dims);
-        return Err(NnError::DataMalformed { path: images_path, reason });
+    Dataset::from_idx(images, labels, (&images_path, &labels_path))
+}
+
+impl Dataset {
+    /// A data set from decoded IDX arrays: images `[N, 28, 28]`, labels `[N]` in `0..10`.
+    /// `paths` (images, labels) only name the sources in errors.
+    ///
+    /// # Errors
+    /// [`NnError::DataMalformed`] naming the offending source when the images are not
+    /// `[N, 28, 28]`, the counts differ, or a label is ≥ 10.
+    pub fn from_idx(images: IdxArray, labels: IdxArray, paths: (&Path, &Path)) -> Result<Dataset> {
+        let (images_path, labels_path) = paths;
+        if images.dims[1..] != [IMAGE_SIDE, IMAGE_SIDE] {
+            let reason = format!("images are {:?}; expected [N, 28, 28]", images.dims);
+            return Err(NnError::DataMalformed { path: images_path.into(), reason });
+        }
+        if images.dims[0] != labels.dims[0] {
+            let reason = format!("{} labels for {} images in {}", labels.dims[0], images.dims[0],
+                images_path.display());
+            return Err(NnError::DataMalformed { path: labels_path.into(), reason });
+        }
+        if let Some(bad) = labels.data.iter().find(|&&l| l as usize >= CLASSES) {
+            let reason = format!("label {bad}; expected 0..{CLASSES}");
+            return Err(NnError::DataMalformed { path: labels_path.into(), reason });
+        }
+        Ok(Dataset { images: images.data, labels: labels.data })
     }
-    if images.dims[0] != labels.dims[0] {
-        let reason = format!("{} labels for {} images in {}", labels.dims[0], images.dims[0],
-            images_path.display());
-        return Err(NnError::DataMalformed { path: labels_path, reason });
+
+    /// A data set from gzip-compressed IDX files held in memory (e.g. embedded assets);
+    /// `names` (images, labels) only name the sources in errors.
+    ///
+    /// # Errors
+    /// [`NnError::DataMalformed`] for a corrupt stream, a wrong header or any problem of
+    /// [`Dataset::from_idx`].
+    pub fn from_idx_gz(images: &[u8], labels: &[u8], names: (&str, &str)) -> Result<Dataset> {
+        let decode = |bytes: &[u8], rank: usize, name: &str| {
+            gunzip_bytes(bytes)
+                .and_then(|raw| parse_idx(&raw, rank))
+                .map_err(|reason| NnError::DataMalformed { path: name.into(), reason })
+        };
+        let (images, labels) = (decode(images, 3, names.0)?, decode(labels, 1, names.1)?);
+        Dataset::from_idx(images, labels, (Path::new(names.0), Path::new(names.1)))
     }
-    if let Some(bad) = labels.data.iter().find(|&&l| l as usize >= CLASSES) {
-        let reason = format!("label {bad}; expected 0..{CLASSES}");
-        return Err(NnError::DataMalformed { path: labels_path, reason });
+
+    /// The gzip-compressed IDX files (images `[N, 28, 28]`, labels `[N]`) of this data set, in
+    /// the Fashion-MNIST format; [`Dataset::from_idx_gz`] reads them back.
+    pub fn to_idx_gz(&self) -> (Vec<u8>, Vec<u8>) {
+        let images = IdxArray { dims: vec![self.len(), IMAGE_SIDE, IMAGE_SIDE], data: self.images.clone() };
+        let labels = IdxArray { dims: vec![self.len()], data: self.labels.clone() };
+        (encode_idx_gz(&images), encode_idx_gz(&labels))
     }
-    Ok(Dataset { images: images.data, labels: labels.data })
 }
 
 /// `dir/name.gz` if it exists, else `dir/name` (whose absence the reader then reports).
@@ -151,6 +189,17 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..60_000).collect::<Vec<_>>());
         assert_eq!(split_indices(60_000, SPLIT_SEED).1, val);
+    }
+
+    #[test]
+    fn idx_gz_round_trip() {
+        let images: Vec<u8> = (0..2 * 28 * 28).map(|i| (i % 251) as u8).collect();
+        let data = Dataset { images, labels: vec![3, 9] };
+        let (im, lb) = data.to_idx_gz();
+        let back = Dataset::from_idx_gz(&im, &lb, ("im", "lb")).unwrap();
+        assert_eq!((back.images, back.labels), (data.images, data.labels));
+        let err = Dataset::from_idx_gz(&lb, &lb, ("im", "lb")).unwrap_err().to_string();
+        assert!(err.starts_with("im: magic number"), "{err}");
     }
 
     #[test]

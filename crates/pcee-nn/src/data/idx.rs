@@ -30,11 +30,18 @@ pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
 }
 
 fn gunzip(path: &Path, raw: &[u8]) -> Result<Vec<u8>> {
+    gunzip_bytes(raw).map_err(|reason| NnError::DataMalformed { path: path.into(), reason })
+}
+
+/// Decompress a gzip stream held in memory.
+///
+/// # Errors
+/// The reason, as text, when the stream is corrupt.
+pub fn gunzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(raw).read_to_end(&mut out).map_err(|e| NnError::DataMalformed {
-        path: path.into(),
-        reason: format!("corrupt gzip stream ({e}); expected a gzip-compressed IDX file"),
-    })?;
+    flate2::read::GzDecoder::new(raw)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("corrupt gzip stream ({e}); expected a gzip-compressed IDX file"))?;
     Ok(out)
 }
 

@@ -1,0 +1,221 @@
+//! `pcee demo`: the paper's two claims on the embedded models and images, offline. The work is
+//! [`pcee_nn::demo::run`]; this file parses, shows progress, prints the tables and writes files.
+
+use crate::output::{create_dir, write_file};
+use crate::plot::cost::{accuracy_vs_cost, Curve};
+use crate::plot::{self, png::svg_to_png};
+use crate::report::{markdown, tables};
+use anyhow::anyhow;
+use indicatif::{ProgressBar, ProgressStyle};
+use pcee::{Method, PolicyFile, SweepRow};
+use pcee_nn::demo::{self, assets, DemoOptions, DemoResults, ModelResults};
+use plotters::style::RGBColor;
+use std::path::PathBuf;
+
+/// Calibrate, control accuracy and compare large-with-PCEE to small on the embedded default;
+/// write report.md, figures (SVG and PNG), results.json, logits and policies to --out.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output directory (created if needed)
+    #[arg(long, value_name = "DIR", default_value = "report")]
+    out: PathBuf,
+    /// Comma-separated target accuracies δ, each in [0, 1]
+    #[arg(long, default_value = "0.80,0.85,0.90,0.93,0.95,0.97")]
+    deltas: String,
+    /// Number of equal-width confidence bins on [0, 1]
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
+    /// PCEE-WS smoothing window w
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// Images per forward pass
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Only the first N validation and test images (quick runs)
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+/// Runs `pcee demo`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = DemoOptions {
+        deltas: parse_deltas(&args.deltas)?,
+        bins: crate::inputs::bins(args.bins)?,
+        window: args.window,
+        batch: args.batch,
+        limit: args.limit,
+    };
+    let mut bar = Bar(ProgressBar::hidden());
+    let results = demo::run(&options, &mut bar)?;
+    bar.0.finish_and_clear();
+    let files = files(&results)?;
+    create_dir(&args.out)?;
+    for (name, content) in &files {
+        write_file(&args.out.join(name), content)?;
+    }
+    write_policies(&results, &args)?;
+    println!(
+        "{}\n",
+        tables::control(&controlled(&results), &results.deltas).render()
+    );
+    println!("{}\n", tables::runtime(&controlled(&results)).render());
+    println!("{}\n", tables::cost_match(&results).render());
+    println!(
+        "demo finished in {:.0} s; wrote report.md, results.json and {} files to {}",
+        results.seconds,
+        files.len() + 3 * results.models.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn parse_deltas(list: &str) -> anyhow::Result<Vec<f64>> {
+    list.split(',')
+        .map(|d| {
+            let v: f64 = d
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("--deltas: '{d}' is not a number; expected e.g. 0.8,0.9"))?;
+            crate::inputs::delta("--deltas", v)
+        })
+        .collect()
+}
+
+/// The models of the accuracy-control table: all but the small one.
+fn controlled(results: &DemoResults) -> Vec<&ModelResults> {
+    results
+        .models
+        .iter()
+        .filter(|m| m.name != assets::SMALL)
+        .collect()
+}
+
+/// The progress bar (stderr), fed by the demo.
+struct Bar(ProgressBar);
+
+impl demo::Progress for Bar {
+    fn start(&mut self, total: u64) {
+        self.0 = ProgressBar::new(total);
+        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} images  {msg}  [{elapsed}]")
+            .expect("valid template");
+        self.0.set_style(style);
+    }
+    fn advance(&mut self, images: u64, what: &str) {
+        self.0.set_message(what.to_string());
+        self.0.inc(images);
+    }
+}
+
+/// Every file but the policies, rendered in memory: report.md, results.json, figures, logits.
+fn files(results: &DemoResults) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut figures: Vec<(String, String)> = Vec::new();
+    for m in &results.models {
+        for (l, d) in m.diagrams.iter().enumerate() {
+            figures.push((
+                format!("{}-reliability-exit-{l}", m.name),
+                plot::diagram::reliability(d, l)?,
+            ));
+        }
+    }
+    for m in controlled(results) {
+        let rows = sweep_rows(m);
+        let methods = [Method::Confidence, Method::Pcee, Method::PceeWs];
+        figures.push((
+            format!("{}-accuracy-vs-delta", m.name),
+            plot::sweep::accuracy_vs_delta(&rows, &methods)?,
+        ));
+    }
+    figures.push(("accuracy-vs-flops".into(), cost_figure(results)?));
+    let mut files = vec![
+        (
+            "report.md".to_string(),
+            markdown::report(results, &controlled(results)).into_bytes(),
+        ),
+        (
+            "results.json".to_string(),
+            serde_json::to_vec_pretty(results)?,
+        ),
+    ];
+    for (stem, svg) in figures {
+        files.push((format!("{stem}.png"), svg_to_png(&stem, &svg)?));
+        files.push((format!("{stem}.svg"), svg.into_bytes()));
+    }
+    Ok(files)
+}
+
+fn sweep_rows(m: &ModelResults) -> Vec<SweepRow> {
+    m.control
+        .iter()
+        .map(|r| SweepRow {
+            method: r.method.parse().expect("a method name"),
+            delta: r.delta,
+            outcome: r.outcome.clone(),
+        })
+        .collect()
+}
+
+/// Accuracy vs mean FLOPs: confidence and PCEE curves of every MSDNet model, and the two points
+/// of the cost match.
+fn cost_figure(results: &DemoResults) -> anyhow::Result<String> {
+    let colors = [
+        RGBColor(255, 127, 14),
+        RGBColor(31, 119, 180),
+        RGBColor(44, 160, 44),
+    ];
+    let mut curves = Vec::new();
+    for (m, &color) in results.models.iter().zip(colors.iter().cycle()) {
+        for (method, dashed) in [("pcee", false), ("confidence", true)] {
+            let points = m
+                .curve
+                .iter()
+                .filter(|p| p.method == method)
+                .map(|p| (p.mean_flops, p.accuracy))
+                .collect();
+            curves.push(Curve {
+                label: format!("{} {method}", m.name),
+                color,
+                dashed,
+                points,
+            });
+        }
+    }
+    let c = &results.cost_match;
+    let marks = [
+        (
+            format!("{} full", c.small_model),
+            (c.small_flops, 1.0 - c.small_error),
+        ),
+        (
+            format!("{} PCEE δ={:.3}", c.large_model, c.delta),
+            (c.large_outcome.mean_flops, 1.0 - c.large_error),
+        ),
+    ];
+    accuracy_vs_cost(
+        "Test accuracy vs mean cost (each curve: δ from 0.50 to 0.999)",
+        &curves,
+        &marks,
+    )
+}
+
+/// For every model: its validation and test logits (`<model>-{val,test}.npz`) and a PCEE policy
+/// calibrated on validation (`<model>-pcee-policy.json`, default δ = the cost-match δ), so that
+/// `pcee evaluate` can reproduce any number of results.json.
+fn write_policies(results: &DemoResults, args: &Args) -> anyhow::Result<()> {
+    for m in &results.models {
+        m.val_logits
+            .write_npz(&args.out.join(format!("{}-val.npz", m.name)))?;
+        m.test_logits
+            .write_npz(&args.out.join(format!("{}-test.npz", m.name)))?;
+        let source = format!("{}-val.npz", m.name);
+        let policy = PolicyFile::calibrate(
+            Method::Pcee,
+            m.diagrams.clone(),
+            &m.flops_per_exit,
+            results.cost_match.delta,
+            results.window,
+            &source,
+        )?;
+        policy.write(&args.out.join(format!("{}-pcee-policy.json", m.name)))?;
+    }
+    Ok(())
+}

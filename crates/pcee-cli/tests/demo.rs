@@ -1,0 +1,142 @@
+//! End-to-end test of `pcee demo` through the real binary on the embedded assets (no data set
+//! needed), on the first few hundred images and two targets, checked against `pcee evaluate`
+//! run on the logits and policy files the demo wrote.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pcee(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
+        .args(args)
+        .output()
+        .expect("run pcee");
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().expect("exit code"),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+fn large_is_embedded() -> bool {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/models/msdnet-large.safetensors")
+        .is_file()
+}
+
+fn evaluate(dir: &Path, model: &str, delta: f64) -> Value {
+    let policy = dir.join(format!("{model}-pcee-policy.json"));
+    let test = dir.join(format!("{model}-test.npz"));
+    let (code, stdout, stderr) = pcee(&[
+        "evaluate",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--delta",
+        &delta.to_string(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn demo_writes_a_report_consistent_with_evaluate() {
+    if !large_is_embedded() {
+        eprintln!("skipped: assets/models/msdnet-large.safetensors is not in this checkout");
+        return;
+    }
+    let dir: PathBuf = std::env::temp_dir().join(format!("pcee-demo-e2e-{}", std::process::id()));
+    let (code, stdout, stderr) = pcee(&[
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+        "--limit",
+        "300",
+        "--deltas",
+        "0.8,0.9",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("msdnet-large PCEE"), "{stdout}");
+    for name in [
+        "report.md",
+        "results.json",
+        "accuracy-vs-flops.svg",
+        "accuracy-vs-flops.png",
+        "msdnet-large-accuracy-vs-delta.svg",
+        "msdnet-large-accuracy-vs-delta.png",
+        "msdnet-small-reliability-exit-0.svg",
+        "msdnet-small-reliability-exit-0.png",
+    ] {
+        assert!(dir.join(name).is_file(), "{name} missing");
+    }
+    let png = std::fs::read(dir.join("accuracy-vs-flops.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("![accuracy vs FLOPs](accuracy-vs-flops.png)"));
+
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["data"]["test"], 300);
+    let large = results["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "msdnet-large")
+        .unwrap();
+    let rows = large["control"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 * 2, "3 methods × 2 δ");
+    for row in rows.iter().filter(|r| r["method"] == "pcee") {
+        let delta = row["delta"].as_f64().unwrap();
+        let expected = evaluate(&dir, "msdnet-large", delta);
+        for field in ["accuracy", "mean_flops", "flops_fraction"] {
+            let (a, b) = (
+                row["outcome"][field].as_f64().unwrap(),
+                expected[field].as_f64().unwrap(),
+            );
+            assert!(
+                (a - b).abs() < 1e-9,
+                "δ {delta} {field}: demo {a} vs evaluate {b}"
+            );
+        }
+        // The real runtime: the same exits but for float rounding at a bin edge, counted.
+        let measured = &row["measured"];
+        let mismatches = measured["exit_mismatches"].as_f64().unwrap();
+        assert!(
+            mismatches <= 3.0,
+            "δ {delta}: {mismatches} exits differ from the simulation"
+        );
+        let gap =
+            (measured["accuracy"].as_f64().unwrap() - expected["accuracy"].as_f64().unwrap()).abs();
+        assert!(
+            gap <= mismatches / 300.0 + 1e-12,
+            "δ {delta}: runtime accuracy differs by {gap}"
+        );
+        assert!(measured["images_per_second"].as_f64().unwrap() > 0.0);
+    }
+    // The cost match: the large model's test outcome at the chosen δ, again through evaluate.
+    let cost = &results["cost_match"];
+    let expected = evaluate(&dir, "msdnet-large", cost["delta"].as_f64().unwrap());
+    assert_eq!(cost["large_outcome"]["accuracy"], expected["accuracy"]);
+    assert_eq!(cost["large_outcome"]["mean_flops"], expected["mean_flops"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_deltas_are_one_line_errors_and_write_nothing() {
+    let dir = std::env::temp_dir().join(format!("pcee-demo-bad-{}", std::process::id()));
+    let (code, stdout, stderr) = pcee(&[
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+        "--deltas",
+        "0.8,1.5",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: --deltas: "), "{stderr}");
+    assert!(!dir.exists());
+}

@@ -1,0 +1,165 @@
+//! What `pcee demo` measures, as serde-serialisable types (`results.json`). Fractions are in
+//! [0, 1], FLOPs are per image, times in seconds, throughputs in images per second.
+
+use pcee::{ExitLogits, Outcome, ReliabilityDiagram};
+use serde::Serialize;
+
+/// Everything the demo measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoResults {
+    /// Validation and test set sizes.
+    pub data: DataSummary,
+    /// Confidence bins M of the reliability diagrams.
+    pub bins: usize,
+    /// PCEE-WS smoothing window w.
+    pub window: usize,
+    /// Images per forward pass (logits and runtime).
+    pub batch: usize,
+    /// The target accuracies δ of the accuracy-control tables.
+    pub deltas: Vec<f64>,
+    /// One entry per model, small first.
+    pub models: Vec<ModelResults>,
+    /// The paper's first claim: the large model with PCEE at the small one's cost.
+    pub cost_match: CostMatch,
+    /// Wall-clock seconds of the whole demo run (loading, inference, evaluation).
+    pub seconds: f64,
+}
+
+/// The images the demo used.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSummary {
+    /// Validation images (calibration and the δ search).
+    pub validation: usize,
+    /// Test images (every reported accuracy).
+    pub test: usize,
+}
+
+/// Calibration, accuracy control and speed of one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelResults {
+    /// Preset name.
+    pub name: String,
+    /// Cumulative FLOPs per image of each exit `[exits]`.
+    pub flops_per_exit: Vec<f64>,
+    /// Calibration of each exit on the validation set `[exits]`.
+    pub exits: Vec<ExitCalibration>,
+    /// The model's regime: `under-confident`, `over-confident`, `calibrated` or `mixed`.
+    pub regime: String,
+    /// Test accuracy of the last exit (the full network).
+    pub full_accuracy: f64,
+    /// One row per method (confidence, pcee, pcee-ws) and δ, on the test set.
+    pub control: Vec<ControlRow>,
+    /// The oracle bound on the test set (the same at every δ).
+    pub oracle: Outcome,
+    /// Accuracy against mean FLOPs on the test set, for `confidence` and `pcee` over a fine δ grid.
+    pub curve: Vec<CurvePoint>,
+    /// Wall-clock throughput of the full network (every exit computed) on the test set.
+    pub full_images_per_second: f64,
+    /// Validation reliability diagrams `[exits]` (for the figures; not in `results.json`).
+    #[serde(skip)]
+    pub diagrams: Vec<ReliabilityDiagram>,
+    /// Validation logits (not in `results.json`; the CLI can write them as `.npz`).
+    #[serde(skip)]
+    pub val_logits: ExitLogits,
+    /// Test logits (not in `results.json`; the CLI can write them as `.npz`).
+    #[serde(skip)]
+    pub test_logits: ExitLogits,
+}
+
+/// Calibration of one exit on the validation set.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExitCalibration {
+    /// Cumulative FLOPs per image up to this exit.
+    pub flops: f64,
+    /// Validation accuracy of the exit.
+    pub accuracy: f64,
+    /// Mean confidence (max softmax) of the exit.
+    pub mean_confidence: f64,
+    /// Expected calibration error (DESIGN.md §3).
+    pub ece: f64,
+    /// `over-confident` (confidence − accuracy > 0.01), `under-confident` (< −0.01) or
+    /// `calibrated`.
+    pub regime: String,
+    /// Test accuracy of the exit.
+    pub test_accuracy: f64,
+}
+
+/// One method at one target δ on the test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlRow {
+    /// `confidence`, `pcee` or `pcee-ws`.
+    pub method: String,
+    /// Target accuracy δ.
+    pub delta: f64,
+    /// Achieved − δ (negative: missed).
+    pub control_error: f64,
+    /// Whether the last exit's own test accuracy reaches δ (otherwise no policy can).
+    pub reachable: bool,
+    /// The outcome fields of DESIGN.md §3.
+    pub outcome: Outcome,
+    /// The same policy run with the real early-exit runtime, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
+}
+
+/// Figures measured with the real early-exit runtime (stage by stage, exited samples dropped).
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    /// Accuracy of the runtime's predictions.
+    pub accuracy: f64,
+    /// Mean FLOPs per image actually computed.
+    pub flops_fraction: f64,
+    /// Wall-clock images per second with early exit.
+    pub images_per_second: f64,
+    /// Samples whose exit differs from the simulated evaluation (float rounding at bin edges).
+    pub exit_mismatches: usize,
+}
+
+/// The large model with PCEE at the δ whose validation cost is closest to, not above, the small
+/// model's full cost, against the small model run to its last exit — both on the test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostMatch {
+    /// The small model's name.
+    pub small_model: String,
+    /// The large model's name.
+    pub large_model: String,
+    /// The δ chosen on the validation set (the grid searched: `grid`).
+    pub delta: f64,
+    /// `[start, stop, step]` of the δ grid searched on the validation set.
+    pub grid: [f64; 3],
+    /// Whether some δ of the grid kept the validation cost within the small model's.
+    pub within_budget: bool,
+    /// Full cost of the small model (FLOPs per image).
+    pub small_flops: f64,
+    /// Test error of the small model at its last exit.
+    pub small_error: f64,
+    /// Wall-clock images per second of the small model run to its last exit.
+    pub small_images_per_second: f64,
+    /// Mean validation FLOPs per image of the large model with PCEE at `delta`.
+    pub large_val_mean_flops: f64,
+    /// The large model's test outcome with PCEE at `delta`.
+    pub large_outcome: Outcome,
+    /// Test error of the large model with PCEE at `delta`.
+    pub large_error: f64,
+    /// Test error of the large model at its last exit (no early exit).
+    pub large_full_error: f64,
+    /// Wall-clock images per second of the large model with PCEE, real runtime (when measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large_images_per_second: Option<f64>,
+    /// The large model with PCEE at `delta`, run with the real runtime on the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large_measured: Option<Measured>,
+}
+
+/// One point of an accuracy-vs-FLOPs curve on the test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    /// `confidence` or `pcee`.
+    pub method: String,
+    /// Target δ (threshold for `confidence`).
+    pub delta: f64,
+    /// Test accuracy.
+    pub accuracy: f64,
+    /// Mean FLOPs per image.
+    pub mean_flops: f64,
+}
