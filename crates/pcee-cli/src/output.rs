@@ -62,7 +62,13 @@ impl Table {
     pub fn markdown(&self) -> String {
         let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
         let rule: Vec<String> = (0..self.header.len())
-            .map(|c| if c == 0 { ":--".to_string() } else { "--:".to_string() })
+            .map(|c| {
+                if c == 0 {
+                    ":--".to_string()
+                } else {
+                    "--:".to_string()
+                }
+            })
             .collect();
         std::iter::once(line(&self.header))
             .chain(std::iter::once(line(&rule)))

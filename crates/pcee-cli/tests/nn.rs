@@ -11,7 +11,10 @@ struct Run {
 }
 
 fn pcee(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcee")).args(args).output().expect("run pcee");
+    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
+        .args(args)
+        .output()
+        .expect("run pcee");
     Run {
         code: out.status.code().expect("exit code"),
         stdout: String::from_utf8(out.stdout).unwrap(),
@@ -33,7 +36,11 @@ fn s(p: &Path) -> &str {
 fn assert_error(run: &Run, prefix: &str) {
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
-    assert!(run.stderr.starts_with(&format!("error: {prefix}")), "{:?}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("error: {prefix}")),
+        "{:?}",
+        run.stderr
+    );
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
 
@@ -46,8 +53,19 @@ fn train_tiny(dir: &Path, name: &str, limit: &str) -> (PathBuf, Run) {
     let config = dir.join("tiny-config.json");
     std::fs::write(&config, TINY).unwrap();
     let model = dir.join(format!("{name}.safetensors"));
-    let run = pcee(&["train", "--arch-config", s(&config), "--epochs", "1", "--batch", "32", "--limit", limit,
-        "--out", s(&model)]);
+    let run = pcee(&[
+        "train",
+        "--arch-config",
+        s(&config),
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--limit",
+        limit,
+        "--out",
+        s(&model),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (model, run)
 }
@@ -60,12 +78,34 @@ fn train_then_logits_then_calibrate() {
     assert!(model.exists() && dir.join("tiny.json").exists() && dir.join("tiny.ckpt").exists());
 
     let npz = dir.join("val.npz");
-    let run = pcee(&["logits", "--model", s(&model), "--split", "val", "--limit", "300", "--out", s(&npz)]);
+    let run = pcee(&[
+        "logits",
+        "--model",
+        s(&model),
+        "--split",
+        "val",
+        "--limit",
+        "300",
+        "--out",
+        s(&npz),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("2 exits × 300 images"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("2 exits × 300 images"),
+        "{}",
+        run.stdout
+    );
 
     let policy = dir.join("policy.json");
-    let run = pcee(&["calibrate", "--val", s(&npz), "--method", "pcee", "--output", s(&policy)]);
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        s(&npz),
+        "--method",
+        "pcee",
+        "--output",
+        s(&policy),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = std::fs::read_to_string(&policy).unwrap();
     // The cumulative FLOPs of the tiny network (hand count in pcee-nn/tests/flops.rs).
@@ -73,30 +113,90 @@ fn train_then_logits_then_calibrate() {
 
     // Real early exit agrees with the offline evaluation of the same policy on the same images.
     let test = dir.join("test.npz");
-    let run = pcee(&["logits", "--model", s(&model), "--split", "test", "--limit", "300", "--out", s(&test)]);
+    let run = pcee(&[
+        "logits",
+        "--model",
+        s(&model),
+        "--split",
+        "test",
+        "--limit",
+        "300",
+        "--out",
+        s(&test),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for delta in ["0.3", "0.5", "0.8"] {
-        let run = pcee(&["evaluate", "--policy", s(&policy), "--test", s(&test), "--delta", delta, "--json"]);
+        let run = pcee(&[
+            "evaluate",
+            "--policy",
+            s(&policy),
+            "--test",
+            s(&test),
+            "--delta",
+            delta,
+            "--json",
+        ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let offline: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        let run = pcee(&["infer", "--model", s(&model), "--policy", s(&policy), "--delta", delta, "--limit", "300",
-            "--batch", "64", "--repeat", "1", "--json"]);
+        let run = pcee(&[
+            "infer",
+            "--model",
+            s(&model),
+            "--policy",
+            s(&policy),
+            "--delta",
+            delta,
+            "--limit",
+            "300",
+            "--batch",
+            "64",
+            "--repeat",
+            "1",
+            "--json",
+        ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let online: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         // At most one sample of 300 may move, and only through rounding at a bin edge.
-        let close = |key: &str| (online[key].as_f64().unwrap() - offline[key].as_f64().unwrap()).abs() <= 1.0 / 300.0 + 1e-12;
-        assert!(close("accuracy") && close("mean_exit"), "δ {delta}: {online} vs {offline}");
-        for key in ["images_per_second", "full_images_per_second", "speedup", "ideal_speedup", "efficiency"] {
+        let close = |key: &str| {
+            (online[key].as_f64().unwrap() - offline[key].as_f64().unwrap()).abs()
+                <= 1.0 / 300.0 + 1e-12
+        };
+        assert!(
+            close("accuracy") && close("mean_exit"),
+            "δ {delta}: {online} vs {offline}"
+        );
+        for key in [
+            "images_per_second",
+            "full_images_per_second",
+            "speedup",
+            "ideal_speedup",
+            "efficiency",
+        ] {
             assert!(online[key].as_f64().unwrap() > 0.0, "{key}: {online}");
         }
         assert_eq!(online["samples"], 300);
         assert!(online.get("decisions").is_none());
     }
     // The human table, batch 1 with latency percentiles.
-    let run = pcee(&["infer", "--model", s(&model), "--policy", s(&policy), "--limit", "20", "--batch", "1",
-        "--repeat", "1"]);
+    let run = pcee(&[
+        "infer",
+        "--model",
+        s(&model),
+        "--policy",
+        s(&policy),
+        "--limit",
+        "20",
+        "--batch",
+        "1",
+        "--repeat",
+        "1",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("efficiency") && run.stdout.contains("p95"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("efficiency") && run.stdout.contains("p95"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -104,46 +204,122 @@ fn infer_refuses_bad_input_in_one_line() {
     let dir = temp_dir("infer");
     let (model, _) = train_tiny(&dir, "m", "32");
     let npz = dir.join("val.npz");
-    assert_eq!(pcee(&["logits", "--model", s(&model), "--split", "val", "--limit", "50", "--out", s(&npz)]).code, 0);
+    assert_eq!(
+        pcee(&[
+            "logits",
+            "--model",
+            s(&model),
+            "--split",
+            "val",
+            "--limit",
+            "50",
+            "--out",
+            s(&npz)
+        ])
+        .code,
+        0
+    );
     let policy = dir.join("policy.json");
-    assert_eq!(pcee(&["calibrate", "--val", s(&npz), "--method", "pcee", "--output", s(&policy)]).code, 0);
+    assert_eq!(
+        pcee(&[
+            "calibrate",
+            "--val",
+            s(&npz),
+            "--method",
+            "pcee",
+            "--output",
+            s(&policy)
+        ])
+        .code,
+        0
+    );
     let (m, p) = (s(&model).to_string(), s(&policy).to_string());
     let infer = |extra: &[&str]| {
-        let mut args = vec!["infer", "--model", &m, "--policy", &p, "--limit", "8", "--repeat", "1"];
+        let mut args = vec![
+            "infer", "--model", &m, "--policy", &p, "--limit", "8", "--repeat", "1",
+        ];
         args.extend_from_slice(extra);
         pcee(&args)
     };
     assert_eq!(infer(&[]).code, 0);
-    assert_error(&infer(&["--batch", "0"]), "--batch: 0 images per batch; expected at least 1");
-    assert_error(&infer(&["--delta", "1.5"]), "--delta: 1.5 is not a valid target accuracy");
-    assert_error(&infer(&["--data-dir", "/nonexistent"]), "/nonexistent/t10k-images-idx3-ubyte");
+    assert_error(
+        &infer(&["--batch", "0"]),
+        "--batch: 0 images per batch; expected at least 1",
+    );
+    assert_error(
+        &infer(&["--delta", "1.5"]),
+        "--delta: 1.5 is not a valid target accuracy",
+    );
+    assert_error(
+        &infer(&["--data-dir", "/nonexistent"]),
+        "/nonexistent/t10k-images-idx3-ubyte",
+    );
 
     // A policy of another network: one exit more, or other FLOPs.
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
     let mut three = json.clone();
     let last = three["exits"][1].clone();
     three["exits"].as_array_mut().unwrap().push(last);
     let other = dir.join("three.json");
     std::fs::write(&other, three.to_string()).unwrap();
-    let run = pcee(&["infer", "--model", &m, "--policy", s(&other), "--limit", "8"]);
-    assert_error(&run, &format!("{}: has 3 exits but the model has 2", other.display()));
+    let run = pcee(&[
+        "infer",
+        "--model",
+        &m,
+        "--policy",
+        s(&other),
+        "--limit",
+        "8",
+    ]);
+    assert_error(
+        &run,
+        &format!("{}: has 3 exits but the model has 2", other.display()),
+    );
     let mut costly = json.clone();
     costly["exits"][1]["flops"] = serde_json::json!(250000.0);
     std::fs::write(&other, costly.to_string()).unwrap();
-    let run = pcee(&["infer", "--model", &m, "--policy", s(&other), "--limit", "8"]);
-    assert_error(&run, &format!("{}: exit 1 costs 250000 FLOPs in the policy but 210080 in the model", other.display()));
+    let run = pcee(&[
+        "infer",
+        "--model",
+        &m,
+        "--policy",
+        s(&other),
+        "--limit",
+        "8",
+    ]);
+    assert_error(
+        &run,
+        &format!(
+            "{}: exit 1 costs 250000 FLOPs in the policy but 210080 in the model",
+            other.display()
+        ),
+    );
 
     // Weights that do not match their model card (the card describes a wider network).
     let wrong = dir.join("wrong.safetensors");
     std::fs::copy(&model, &wrong).unwrap();
-    let mut card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("m.json")).unwrap()).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m.json")).unwrap()).unwrap();
     card["head_channels"] = serde_json::json!(6);
     let config: pcee_nn::ArchConfig = serde_json::from_value(card.clone()).unwrap();
     card["flops_per_exit"] = serde_json::json!(config.flops_per_exit());
     std::fs::write(dir.join("wrong.json"), card.to_string()).unwrap();
-    let run = pcee(&["infer", "--model", s(&wrong), "--policy", &p, "--limit", "8"]);
+    let run = pcee(&[
+        "infer",
+        "--model",
+        s(&wrong),
+        "--policy",
+        &p,
+        "--limit",
+        "8",
+    ]);
     assert_error(&run, &format!("{}: ", wrong.display()));
-    assert!(run.stderr.contains("disagrees with the weights"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("disagrees with the weights"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -154,8 +330,19 @@ fn logits_refuses_a_truncated_model_and_leaves_no_output() {
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 3]).unwrap();
     let out = dir.join("x.npz");
-    let run = pcee(&["logits", "--model", s(&model), "--split", "test", "--out", s(&out)]);
-    assert_error(&run, &format!("{}: not a valid safetensors", model.display()));
+    let run = pcee(&[
+        "logits",
+        "--model",
+        s(&model),
+        "--split",
+        "test",
+        "--out",
+        s(&out),
+    ]);
+    assert_error(
+        &run,
+        &format!("{}: not a valid safetensors", model.display()),
+    );
     assert!(!out.exists());
 }
 
@@ -163,12 +350,46 @@ fn logits_refuses_a_truncated_model_and_leaves_no_output() {
 fn bad_flags_and_data_directories_are_one_line_errors() {
     let dir = temp_dir("flags");
     let out = dir.join("m.safetensors");
-    assert_error(&pcee(&["train", "--arch", "resnet", "--out", s(&out)]), "--arch: unknown architecture `resnet`");
-    assert_error(&pcee(&["train", "--arch", "msdnet-small", "--data-dir", "/nonexistent", "--out", s(&out)]),
-        "/nonexistent/train-images-idx3-ubyte");
-    assert_error(&pcee(&["train", "--arch", "msdnet-small", "--out", "/nonexistent/m.safetensors"]),
-        "--out: directory /nonexistent does not exist");
-    assert_error(&pcee(&["logits", "--model", s(&out), "--split", "val", "--out", s(&dir.join("v.npz"))]),
-        &format!("{}: cannot read the model card", dir.join("m.json").display()));
+    assert_error(
+        &pcee(&["train", "--arch", "resnet", "--out", s(&out)]),
+        "--arch: unknown architecture `resnet`",
+    );
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--data-dir",
+            "/nonexistent",
+            "--out",
+            s(&out),
+        ]),
+        "/nonexistent/train-images-idx3-ubyte",
+    );
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--out",
+            "/nonexistent/m.safetensors",
+        ]),
+        "--out: directory /nonexistent does not exist",
+    );
+    assert_error(
+        &pcee(&[
+            "logits",
+            "--model",
+            s(&out),
+            "--split",
+            "val",
+            "--out",
+            s(&dir.join("v.npz")),
+        ]),
+        &format!(
+            "{}: cannot read the model card",
+            dir.join("m.json").display()
+        ),
+    );
     assert!(!out.exists());
 }

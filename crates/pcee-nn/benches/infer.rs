@@ -14,24 +14,39 @@
 //! of 20 runs each), with the FLOPs of each part, to see where early exit loses time.
 
 use pcee::PolicyFile;
-use pcee_nn::data::{load_split, Split};
-use pcee_nn::runtime::{check_policy, measure, MeasureOptions};
 use pcee_nn::burn::tensor::{Device, Int, Tensor, TensorData};
 use pcee_nn::data::{images_tensor, Dataset};
+use pcee_nn::data::{load_split, Split};
+use pcee_nn::runtime::{check_policy, measure, MeasureOptions};
 use pcee_nn::{default_device, store, Model};
 use std::path::Path;
 use std::time::Instant;
 
 fn main() {
-    let (mut limit1, mut repeats, mut pairs, mut profile_only) = (1000usize, 3usize, Vec::new(), false);
+    let (mut limit1, mut repeats, mut pairs, mut profile_only) =
+        (1000usize, 3usize, Vec::new(), false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bench" => {}
             "--profile" => profile_only = true,
-            "--limit1" => limit1 = args.next().and_then(|v| v.parse().ok()).expect("--limit1 N"),
-            "--repeat" => repeats = args.next().and_then(|v| v.parse().ok()).expect("--repeat R"),
-            pair => pairs.push(pair.split_once('=').map(|(m, p)| (m.to_string(), p.to_string())).expect("MODEL=POLICY")),
+            "--limit1" => {
+                limit1 = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--limit1 N")
+            }
+            "--repeat" => {
+                repeats = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--repeat R")
+            }
+            pair => pairs.push(
+                pair.split_once('=')
+                    .map(|(m, p)| (m.to_string(), p.to_string()))
+                    .expect("MODEL=POLICY"),
+            ),
         }
     }
     let device = default_device();
@@ -52,12 +67,27 @@ fn main() {
         let (model, _) = store::load(Path::new(model_path), &device).expect("model");
         let file = PolicyFile::read(Path::new(policy_path)).expect("policy");
         check_policy(&file, &model).expect("policy of this model");
-        let name = Path::new(model_path).file_stem().unwrap().to_string_lossy().into_owned();
+        let name = Path::new(model_path)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         for delta in [0.8, 0.9, 0.95] {
             let policy = file.policy(delta).unwrap();
             for batch in [1, 256] {
-                let data = if batch == 1 { test.clone().take(limit1) } else { test.clone() };
-                let r = measure(&model, policy.as_ref(), &data, &MeasureOptions { batch, repeats }, &device).unwrap();
+                let data = if batch == 1 {
+                    test.clone().take(limit1)
+                } else {
+                    test.clone()
+                };
+                let r = measure(
+                    &model,
+                    policy.as_ref(),
+                    &data,
+                    &MeasureOptions { batch, repeats },
+                    &device,
+                )
+                .unwrap();
                 let (o, t) = (&r.outcome, &r.timing);
                 let lat = |a: Option<f64>, b: Option<f64>| match (a, b) {
                     (Some(a), Some(b)) => format!("{a:.2} / {b:.2}"),
@@ -93,14 +123,29 @@ fn profile(model: &Model, data: &Dataset, batch: usize, device: &Device) {
     let rows: Vec<usize> = (0..batch).collect();
     let images = images_tensor(data, &rows, None, device);
     let (stage_flops, head_flops) = (model.config().stage_flops(), model.config().head_flops());
-    let half = Tensor::<1, Int>::from_data(TensorData::new((0..batch as i64).step_by(2).collect::<Vec<_>>(), [batch.div_ceil(2)]), device);
+    let half = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..batch as i64).step_by(2).collect::<Vec<_>>(),
+            [batch.div_ceil(2)],
+        ),
+        device,
+    );
     let full = time_ms(|| pcee_nn::runtime::full_batch(model, images.clone()));
-    println!("batch {batch}: full network {full:.3} ms ({:.2} GFLOP/s)", model.flops_per_exit().last().unwrap() * batch as f64 / full / 1e6);
+    println!(
+        "batch {batch}: full network {full:.3} ms ({:.2} GFLOP/s)",
+        model.flops_per_exit().last().unwrap() * batch as f64 / full / 1e6
+    );
     println!("| part | ms | MFLOPs/image | GFLOP/s | share of time | share of FLOPs |");
     println!("|---|---|---|---|---|---|");
     let total: f64 = model.flops_per_exit().last().copied().unwrap();
     let row = |name: String, ms: f64, flops: f64| {
-        println!("| {name} | {ms:.3} | {:.3} | {:.2} | {:.3} | {:.3} |", flops / 1e6, flops * batch as f64 / ms / 1e6, ms / full, flops / total);
+        println!(
+            "| {name} | {ms:.3} | {:.3} | {:.2} | {:.3} | {:.3} |",
+            flops / 1e6,
+            flops * batch as f64 / ms / 1e6,
+            ms / full,
+            flops / total
+        );
     };
     let embed = time_ms(|| model.embed(images.clone()));
     row("embed".into(), embed, 0.0);

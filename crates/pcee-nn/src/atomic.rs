@@ -10,5 +10,6 @@ use std::path::Path;
 /// # Errors
 /// [`NnError::Write`] naming `path` when the temporary file cannot be written or renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    pcee::atomic::write_bytes_atomic(path, bytes).map_err(|e| NnError::write(path, format!("cannot write ({e})")))
+    pcee::atomic::write_bytes_atomic(path, bytes)
+        .map_err(|e| NnError::write(path, format!("cannot write ({e})")))
 }

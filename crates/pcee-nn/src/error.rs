@@ -58,17 +58,26 @@ pub enum NnError {
 impl NnError {
     /// Shorthand for [`NnError::Invalid`].
     pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        NnError::Invalid { what: what.into(), reason: reason.into() }
+        NnError::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`NnError::Model`].
     pub fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        NnError::Model { path: path.into(), reason: reason.into() }
+        NnError::Model {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`NnError::Write`].
     pub fn write(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
-        NnError::Write { path: path.into(), reason: reason.to_string() }
+        NnError::Write {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 

@@ -26,9 +26,20 @@ pub fn out_side(side: usize, stride: usize) -> usize {
 /// heads[e]`, since an early-exit run evaluates every earlier head. `stages[0]` includes the
 /// embedding/stem. Both slices have one entry per exit.
 pub fn cumulative(stages: &[f64], heads: &[f64]) -> Vec<f64> {
-    assert_eq!(stages.len(), heads.len(), "one stage cost and one head cost per exit");
+    assert_eq!(
+        stages.len(),
+        heads.len(),
+        "one stage cost and one head cost per exit"
+    );
     let mut total = 0.0;
-    stages.iter().zip(heads).map(|(s, h)| { total += s + h; total }).collect()
+    stages
+        .iter()
+        .zip(heads)
+        .map(|(s, h)| {
+            total += s + h;
+            total
+        })
+        .collect()
 }
 
 #[cfg(test)]

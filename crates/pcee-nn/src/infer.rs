@@ -51,13 +51,25 @@ pub fn exit_logits(model: &Model, data: &Dataset, batch: usize, device: &Device)
 }
 
 /// Validation accuracy of every exit of a network (put in inference mode here).
-pub(crate) fn accuracy_of<M: MultiExit>(net: &M, data: &Dataset, batch: usize, device: &Device, classes: usize) -> Vec<f64> {
+pub(crate) fn accuracy_of<M: MultiExit>(
+    net: &M,
+    data: &Dataset,
+    batch: usize,
+    device: &Device,
+    classes: usize,
+) -> Vec<f64> {
     let net = net.valid();
     let per_exit = collect(|x| net.forward_all(x), net.exits(), data, batch, device);
     assemble(per_exit, data, classes).accuracy()
 }
 
-fn collect(forward: impl Fn(Tensor<4>) -> Vec<Tensor<2>>, exits: usize, data: &Dataset, batch: usize, device: &Device) -> Vec<Vec<f32>> {
+fn collect(
+    forward: impl Fn(Tensor<4>) -> Vec<Tensor<2>>,
+    exits: usize,
+    data: &Dataset,
+    batch: usize,
+    device: &Device,
+) -> Vec<Vec<f32>> {
     let mut per_exit = vec![Vec::new(); exits];
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch.max(1)) {

@@ -98,7 +98,9 @@ impl State {
     /// Keep only the batch rows `rows` (`[K]` indices into the batch), in that order.
     pub fn select(self, rows: &Tensor<1, Int>) -> State {
         match self {
-            State::Scales(xs) => State::Scales(xs.into_iter().map(|x| x.select(0, rows.clone())).collect()),
+            State::Scales(xs) => {
+                State::Scales(xs.into_iter().map(|x| x.select(0, rows.clone())).collect())
+            }
             State::Tokens(x) => State::Tokens(x.select(0, rows.clone())),
         }
     }
@@ -175,7 +177,10 @@ impl Model {
             Network::MsdNet(n) => Network::MsdNet(n.valid()),
             Network::Vit(n) => Network::Vit(n.valid()),
         };
-        Model { config: self.config.clone(), network }
+        Model {
+            config: self.config.clone(),
+            network,
+        }
     }
 
     /// Move the model to `device`.
@@ -184,7 +189,10 @@ impl Model {
             Network::MsdNet(n) => Network::MsdNet(n.to_device(device)),
             Network::Vit(n) => Network::Vit(n.to_device(device)),
         };
-        Model { config: self.config, network }
+        Model {
+            config: self.config,
+            network,
+        }
     }
 
     /// Stem / embedding: images `[B, 1, 28, 28]` (normalised, see [`crate::data`]) → state.

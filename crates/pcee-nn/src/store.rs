@@ -40,9 +40,20 @@ pub struct ModelCard {
 
 impl ModelCard {
     /// The card of `config`.
-    pub fn new(config: ArchConfig, preset: Option<String>, training: Option<serde_json::Value>) -> Self {
+    pub fn new(
+        config: ArchConfig,
+        preset: Option<String>,
+        training: Option<serde_json::Value>,
+    ) -> Self {
         let flops_per_exit = config.flops_per_exit();
-        Self { format: CARD_FORMAT.into(), version: CARD_VERSION, config, preset, flops_per_exit, training }
+        Self {
+            format: CARD_FORMAT.into(),
+            version: CARD_VERSION,
+            config,
+            preset,
+            flops_per_exit,
+            training,
+        }
     }
 }
 
@@ -83,8 +94,14 @@ fn weights_bytes(model: &Model) -> std::result::Result<Vec<u8>, String> {
 /// tensor is named).
 pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
     let card = read_card(path)?;
-    let bytes = std::fs::read(path).map_err(|e| NnError::model(path, format!(
-        "cannot read weights ({e}); expected a .safetensors file written by `pcee train`")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        NnError::model(
+            path,
+            format!(
+                "cannot read weights ({e}); expected a .safetensors file written by `pcee train`"
+            ),
+        )
+    })?;
     load_parts(card, bytes, path, device)
 }
 
@@ -94,12 +111,22 @@ pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_bytes(card_json: &str, weights: Vec<u8>, path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
+pub fn load_bytes(
+    card_json: &str,
+    weights: Vec<u8>,
+    path: &Path,
+    device: &Device,
+) -> Result<(Model, ModelCard)> {
     let card = parse_card(card_json, &card_path(path))?;
     load_parts(card, weights, path, device)
 }
 
-fn load_parts(card: ModelCard, bytes: Vec<u8>, path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
+fn load_parts(
+    card: ModelCard,
+    bytes: Vec<u8>,
+    path: &Path,
+    device: &Device,
+) -> Result<(Model, ModelCard)> {
     let model = Model::new(card.config.clone(), 0, device)?;
     let network = match model.into_network() {
         Network::MsdNet(n) => Network::MsdNet(apply(n, bytes, path)?),
@@ -114,8 +141,15 @@ fn load_parts(card: ModelCard, bytes: Vec<u8>, path: &Path, device: &Device) -> 
 /// See [`load`].
 pub fn read_card(weights: &Path) -> Result<ModelCard> {
     let path = card_path(weights);
-    let text = std::fs::read_to_string(&path).map_err(|e| NnError::model(&path, format!(
-        "cannot read the model card ({e}); expected the .json written beside {}", weights.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        NnError::model(
+            &path,
+            format!(
+                "cannot read the model card ({e}); expected the .json written beside {}",
+                weights.display()
+            ),
+        )
+    })?;
     parse_card(&text, &path)
 }
 
@@ -124,24 +158,45 @@ fn parse_card(text: &str, path: &Path) -> Result<ModelCard> {
     let card: ModelCard = serde_json::from_str(text)
         .map_err(|e| NnError::model(path, format!("malformed model card ({e})")))?;
     if card.format != CARD_FORMAT || card.version != CARD_VERSION {
-        return Err(NnError::model(path, format!(
-            "format {:?} version {}; expected {CARD_FORMAT:?} version {CARD_VERSION}", card.format, card.version)));
+        return Err(NnError::model(
+            path,
+            format!(
+                "format {:?} version {}; expected {CARD_FORMAT:?} version {CARD_VERSION}",
+                card.format, card.version
+            ),
+        ));
     }
-    card.config.validate().map_err(|e| NnError::model(path, e.to_string()))?;
+    card.config
+        .validate()
+        .map_err(|e| NnError::model(path, e.to_string()))?;
     let expected = card.config.flops_per_exit();
     let agrees = expected.len() == card.flops_per_exit.len()
-        && expected.iter().zip(&card.flops_per_exit).all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0));
+        && expected
+            .iter()
+            .zip(&card.flops_per_exit)
+            .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0));
     if !agrees {
-        return Err(NnError::model(path, format!(
-            "flops_per_exit {:?} disagrees with the configuration, which gives {expected:?}", card.flops_per_exit)));
+        return Err(NnError::model(
+            path,
+            format!(
+                "flops_per_exit {:?} disagrees with the configuration, which gives {expected:?}",
+                card.flops_per_exit
+            ),
+        ));
     }
     Ok(card)
 }
 
 fn apply<M: Module>(mut net: M, bytes: Vec<u8>, path: &Path) -> Result<M> {
-    let mut store = SafetensorsStore::from_bytes(Some(bytes)).allow_partial(true).validate(false);
-    let result = net.load_from(&mut store).map_err(|e| NnError::model(path, format!(
-        "not a valid safetensors file ({e}); expected weights written by `pcee train`")))?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .allow_partial(true)
+        .validate(false);
+    let result = net.load_from(&mut store).map_err(|e| {
+        NnError::model(
+            path,
+            format!("not a valid safetensors file ({e}); expected weights written by `pcee train`"),
+        )
+    })?;
     let config = card_path(path);
     let config = config.file_name().unwrap_or_default().to_string_lossy();
     if let Some((name, _)) = result.missing.first() {
@@ -155,7 +210,10 @@ fn apply<M: Module>(mut net: M, bytes: Vec<u8>, path: &Path) -> Result<M> {
             result.unused.len())));
     }
     if let Some(e) = result.errors.first() {
-        return Err(NnError::model(path, format!("{e}, the configuration in {config} disagrees with the weights")));
+        return Err(NnError::model(
+            path,
+            format!("{e}, the configuration in {config} disagrees with the weights"),
+        ));
     }
     Ok(net)
 }

@@ -46,5 +46,8 @@ fn presets_are_valid_and_large_costs_well_above_small() {
     let full = |n: &str| *pcee_nn::preset(n).unwrap().flops_per_exit().last().unwrap();
     assert!(full("msdnet-large") > 2.5 * full("msdnet-small"));
     assert!(full("vit-large") > 2.0 * full("vit-small"));
-    assert!(pcee_nn::preset("resnet").unwrap_err().to_string().starts_with("--arch: unknown"));
+    assert!(pcee_nn::preset("resnet")
+        .unwrap_err()
+        .to_string()
+        .starts_with("--arch: unknown"));
 }

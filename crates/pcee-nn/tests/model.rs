@@ -1,8 +1,8 @@
 //! Shapes per exit, stage-by-stage equals whole forward, a few steps lower the loss.
 mod common;
 
-use pcee_nn::burn::optim::{AdamWConfig, GradientsParams};
 use pcee_nn::burn::nn::loss::CrossEntropyLossConfig;
+use pcee_nn::burn::optim::{AdamWConfig, GradientsParams};
 use pcee_nn::burn::tensor::{Device, Int, Tensor, TensorData};
 use pcee_nn::data::{images_tensor, labels_tensor};
 use pcee_nn::{ArchConfig, Model, MultiExit, Network};
@@ -24,7 +24,10 @@ fn shapes_and_stages(config: ArchConfig) {
     assert_eq!(state.batch_size(), 3);
     let last = model.exit_head(1, &model.stage(1, state));
     let expected = all[1].clone().select(0, keep);
-    last.into_data().assert_approx_eq::<f32>(&expected.into_data(), pcee_nn::burn::tensor::Tolerance::absolute(1e-4));
+    last.into_data().assert_approx_eq::<f32>(
+        &expected.into_data(),
+        pcee_nn::burn::tensor::Tolerance::absolute(1e-4),
+    );
 }
 
 #[test]
@@ -39,7 +42,11 @@ fn vit_shapes_per_exit_and_stage_by_stage() {
 
 fn loss_of<M: MultiExit>(net: &M, images: Tensor<4>, labels: Tensor<1, Int>) -> Tensor<1> {
     let ce = CrossEntropyLossConfig::new().init(&labels.device());
-    let losses: Vec<_> = net.forward_all(images).into_iter().map(|l| ce.forward(l, labels.clone())).collect();
+    let losses: Vec<_> = net
+        .forward_all(images)
+        .into_iter()
+        .map(|l| ce.forward(l, labels.clone()))
+        .collect();
     let n = losses.len() as f64;
     Tensor::cat(losses, 0).sum().div_scalar(n)
 }

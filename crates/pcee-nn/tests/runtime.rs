@@ -4,11 +4,16 @@
 mod common;
 
 use pcee::policy::choose_exit;
-use pcee::{exits_of, reliability_diagrams, ExitLogits, ExitPolicy, ExitScore, Method, PolicyFile, ScoreTable};
+use pcee::{
+    exits_of, reliability_diagrams, ExitLogits, ExitPolicy, ExitScore, Method, PolicyFile,
+    ScoreTable,
+};
 use pcee_nn::arch::{ArchConfig, MsdNetConfig, VitConfig};
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::{images_tensor, Dataset};
-use pcee_nn::runtime::{check_policy, early_exit, early_exit_batch, measure, Decision, MeasureOptions, PolicyMismatch};
+use pcee_nn::runtime::{
+    check_policy, early_exit, early_exit_batch, measure, Decision, MeasureOptions, PolicyMismatch,
+};
 use pcee_nn::train::{train, Silent, TrainOptions};
 use pcee_nn::{exit_logits, store, Model};
 use std::path::Path;
@@ -30,7 +35,14 @@ fn msdnet3() -> ArchConfig {
 
 /// Three transformer blocks, 7×7 patches.
 fn vit3() -> ArchConfig {
-    ArchConfig::Vit(VitConfig { patch: 7, dim: 8, depth: 3, heads: 2, mlp_dim: 16, classes: 10 })
+    ArchConfig::Vit(VitConfig {
+        patch: 7,
+        dim: 8,
+        depth: 3,
+        heads: 2,
+        mlp_dim: 16,
+        classes: 10,
+    })
 }
 
 /// Every exit's scores on `data`, computed the offline way (`pcee logits` → `ScoreTable`).
@@ -53,7 +65,12 @@ impl ExitPolicy for PerExitThreshold {
 /// Compares the runtime's decisions with `choose_exit` on the offline scores. Returns the
 /// number of samples whose exit or prediction differ; each such sample must have, at some exit
 /// it reached, an offline confidence within 1e-5 of one of `edges` (bin edges, thresholds).
-fn count_differences(policy: &dyn ExitPolicy, runtime: &[Decision], table: &ScoreTable, edges: &[f64]) -> usize {
+fn count_differences(
+    policy: &dyn ExitPolicy,
+    runtime: &[Decision],
+    table: &ScoreTable,
+    edges: &[f64],
+) -> usize {
     assert_eq!(runtime.len(), table.samples());
     let offline = exits_of(policy, table);
     let mut differing = 0;
@@ -62,13 +79,23 @@ fn count_differences(policy: &dyn ExitPolicy, runtime: &[Decision], table: &Scor
         assert_eq!(exit, choose_exit(policy, scores));
         if d.exit == exit && d.prediction == scores[exit].prediction {
             // Same decision: the confidence is the same up to float rounding of the network.
-            assert!((d.confidence - scores[exit].confidence).abs() < 1e-4, "sample {i}: {d:?} vs {:?}", scores[exit]);
+            assert!(
+                (d.confidence - scores[exit].confidence).abs() < 1e-4,
+                "sample {i}: {d:?} vs {:?}",
+                scores[exit]
+            );
             continue;
         }
         differing += 1;
         let reached = d.exit.max(exit);
-        let near_edge = scores[..=reached].iter().any(|s| edges.iter().any(|e| (s.confidence - e).abs() <= 1e-5));
-        assert!(near_edge, "sample {i}: runtime {d:?}, offline exit {exit} {:?}, not at a bin edge or threshold", scores);
+        let near_edge = scores[..=reached]
+            .iter()
+            .any(|s| edges.iter().any(|e| (s.confidence - e).abs() <= 1e-5));
+        assert!(
+            near_edge,
+            "sample {i}: runtime {d:?}, offline exit {exit} {:?}, not at a bin edge or threshold",
+            scores
+        );
     }
     differing
 }
@@ -77,7 +104,9 @@ fn count_differences(policy: &dyn ExitPolicy, runtime: &[Decision], table: &Scor
 fn median_confidences(table: &ScoreTable) -> Vec<f64> {
     (0..table.exits())
         .map(|l| {
-            let mut c: Vec<f64> = (0..table.samples()).map(|i| table.sample(i)[l].confidence).collect();
+            let mut c: Vec<f64> = (0..table.samples())
+                .map(|i| table.sample(i)[l].confidence)
+                .collect();
             c.sort_by(f64::total_cmp);
             c[c.len() / 2]
         })
@@ -119,15 +148,25 @@ fn consistent_with_offline(config: ArchConfig, name: &str) {
     let differing = count_differences(&policy, &runtime, &table, &thresholds);
     assert!(differing * 200 <= n, "{differing} of {n} differ");
     let at_first = runtime.iter().filter(|d| d.exit == 0).count();
-    assert!(at_first > n / 4 && at_first < 3 * n / 4, "{at_first} of {n} at exit 0");
+    assert!(
+        at_first > n / 4 && at_first < 3 * n / 4,
+        "{at_first} of {n} at exit 0"
+    );
 
     // (2) A real PCEE policy file, calibrated on these logits with fine bins, at the δ among
     // the bins' accuracies that sends closest to half of the samples out at exit 0.
     let bins = 40;
     let diagrams = reliability_diagrams(&table, bins);
     let flops = logits.flops();
-    let calibrate = |delta| PolicyFile::calibrate(Method::Pcee, diagrams.clone(), flops, delta, 0, "val").unwrap();
-    let at_first = |delta| exits_of(calibrate(delta).policy(delta).unwrap().as_ref(), &table).iter().filter(|&&e| e == 0).count();
+    let calibrate = |delta| {
+        PolicyFile::calibrate(Method::Pcee, diagrams.clone(), flops, delta, 0, "val").unwrap()
+    };
+    let at_first = |delta| {
+        exits_of(calibrate(delta).policy(delta).unwrap().as_ref(), &table)
+            .iter()
+            .filter(|&&e| e == 0)
+            .count()
+    };
     let delta = diagrams
         .iter()
         .flat_map(|d| (0..bins).filter_map(|b| d.accuracy(b)))
@@ -140,7 +179,9 @@ fn consistent_with_offline(config: ArchConfig, name: &str) {
     let edges: Vec<f64> = (0..=bins).map(|b| b as f64 / bins as f64).collect();
     let differing = count_differences(policy.as_ref(), &runtime, &table, &edges);
     assert!(differing * 200 <= n, "{differing} of {n} differ");
-    let per_exit: Vec<usize> = (0..3).map(|e| runtime.iter().filter(|d| d.exit == e).count()).collect();
+    let per_exit: Vec<usize> = (0..3)
+        .map(|e| runtime.iter().filter(|d| d.exit == e).count())
+        .collect();
     eprintln!("pcee δ = {delta}: exits {per_exit:?}, {differing} differ");
     assert!(per_exit[0] > 0 && per_exit[0] < n, "{per_exit:?}");
 }
@@ -178,14 +219,22 @@ fn only_remaining_samples_reach_later_stages() {
     for config in [msdnet3(), vit3()] {
         let model = Model::new(config, 2, &device).unwrap().valid();
         let (_, table) = offline_scores(&model, &data, 64);
-        let policy = Counting { inner: PerExitThreshold(median_confidences(&table)), asked: (0..3).map(|_| AtomicUsize::new(0)).collect() };
+        let policy = Counting {
+            inner: PerExitThreshold(median_confidences(&table)),
+            asked: (0..3).map(|_| AtomicUsize::new(0)).collect(),
+        };
         let rows: Vec<usize> = (0..64).collect();
-        let decisions = early_exit_batch(&model, &policy, images_tensor(&data, &rows, None, &device));
+        let decisions =
+            early_exit_batch(&model, &policy, images_tensor(&data, &rows, None, &device));
         // Exit head e ran on exactly the samples that had not left before e (its logits are
         // what the policy is asked about, one row per sample).
         for e in 0..3 {
             let remaining = decisions.iter().filter(|d| d.exit >= e).count();
-            assert_eq!(policy.asked[e].load(Ordering::Relaxed), remaining, "exit {e}");
+            assert_eq!(
+                policy.asked[e].load(Ordering::Relaxed),
+                remaining,
+                "exit {e}"
+            );
         }
         assert!(decisions.iter().any(|d| d.exit == 0) && decisions.iter().any(|d| d.exit == 2));
     }
@@ -199,9 +248,19 @@ fn measure_reports_consistent_figures() {
     let (_, table) = offline_scores(&model, &data, 40);
     let policy = PerExitThreshold(median_confidences(&table));
     for batch in [1, 16] {
-        let report = measure(&model, &policy, &data, &MeasureOptions { batch, repeats: 2 }, &device).unwrap();
+        let report = measure(
+            &model,
+            &policy,
+            &data,
+            &MeasureOptions { batch, repeats: 2 },
+            &device,
+        )
+        .unwrap();
         let t = &report.timing;
-        assert_eq!(report.decisions, early_exit(&model, &policy, &data, batch, &device));
+        assert_eq!(
+            report.decisions,
+            early_exit(&model, &policy, &data, batch, &device)
+        );
         assert_eq!(report.samples, 40);
         assert!(t.images_per_second > 0.0 && t.full_images_per_second > 0.0);
         assert!((t.speedup - t.images_per_second / t.full_images_per_second).abs() < 1e-9);
@@ -209,15 +268,39 @@ fn measure_reports_consistent_figures() {
         assert!((t.efficiency - t.speedup / t.ideal_speedup).abs() < 1e-9);
         assert_eq!(t.latency_p50_ms.is_some(), batch == 1);
         if batch == 1 {
-            assert!(t.latency_p50_ms <= t.latency_p95_ms && t.full_latency_p50_ms <= t.full_latency_p95_ms);
+            assert!(
+                t.latency_p50_ms <= t.latency_p95_ms
+                    && t.full_latency_p50_ms <= t.full_latency_p95_ms
+            );
         }
         let json = serde_json::to_value(&report).unwrap();
-        for key in ["accuracy", "mean_flops", "flops_fraction", "exit_fractions", "exit_accuracy", "mean_exit",
-            "images_per_second", "full_images_per_second", "speedup", "ideal_speedup", "efficiency"] {
+        for key in [
+            "accuracy",
+            "mean_flops",
+            "flops_fraction",
+            "exit_fractions",
+            "exit_accuracy",
+            "mean_exit",
+            "images_per_second",
+            "full_images_per_second",
+            "speedup",
+            "ideal_speedup",
+            "efficiency",
+        ] {
             assert!(json.get(key).is_some(), "{key} missing");
         }
     }
-    let bad = measure(&model, &policy, &data, &MeasureOptions { batch: 0, repeats: 1 }, &device).unwrap_err();
+    let bad = measure(
+        &model,
+        &policy,
+        &data,
+        &MeasureOptions {
+            batch: 0,
+            repeats: 1,
+        },
+        &device,
+    )
+    .unwrap_err();
     assert!(bad.to_string().starts_with("--batch: 0 images"), "{bad}");
 }
 
@@ -226,13 +309,38 @@ fn policies_of_other_networks_are_refused() {
     let device = Device::flex();
     let model = Model::new(msdnet3(), 1, &device).unwrap();
     let flops = model.flops_per_exit();
-    let diagram = |_: &f64| pcee::ReliabilityDiagram::new(vec![1, 0], vec![1, 0], vec![Some(0.3), None]).unwrap();
-    let file = |flops: &[f64]| PolicyFile::calibrate(Method::Pcee, flops.iter().map(diagram).collect(), flops, 0.9, 0, "v").unwrap();
+    let diagram = |_: &f64| {
+        pcee::ReliabilityDiagram::new(vec![1, 0], vec![1, 0], vec![Some(0.3), None]).unwrap()
+    };
+    let file = |flops: &[f64]| {
+        PolicyFile::calibrate(
+            Method::Pcee,
+            flops.iter().map(diagram).collect(),
+            flops,
+            0.9,
+            0,
+            "v",
+        )
+        .unwrap()
+    };
     assert_eq!(check_policy(&file(&flops), &model), Ok(()));
-    assert_eq!(check_policy(&file(&flops[..2]), &model), Err(PolicyMismatch::Exits { policy: 2, model: 3 }));
+    assert_eq!(
+        check_policy(&file(&flops[..2]), &model),
+        Err(PolicyMismatch::Exits {
+            policy: 2,
+            model: 3
+        })
+    );
     let mut off = flops.clone();
     off[1] *= 1.01;
-    assert_eq!(check_policy(&file(&off), &model), Err(PolicyMismatch::Flops { exit: 1, policy: off[1], model: flops[1] }));
+    assert_eq!(
+        check_policy(&file(&off), &model),
+        Err(PolicyMismatch::Flops {
+            exit: 1,
+            policy: off[1],
+            model: flops[1]
+        })
+    );
 }
 
 /// By hand on a trained model and its policy, on a whole split:
@@ -244,13 +352,18 @@ fn trained_model_matches_the_offline_evaluation() {
     let device = Device::flex();
     let model_path = std::env::var("PCEE_MODEL").expect("PCEE_MODEL");
     let policy_path = std::env::var("PCEE_POLICY").expect("PCEE_POLICY");
-    let split = std::env::var("PCEE_SPLIT").unwrap_or_else(|_| "test".into()).parse().unwrap();
+    let split = std::env::var("PCEE_SPLIT")
+        .unwrap_or_else(|_| "test".into())
+        .parse()
+        .unwrap();
     let (model, _) = store::load(Path::new(&model_path), &device).unwrap();
     let file = PolicyFile::read(Path::new(&policy_path)).unwrap();
     check_policy(&file, &model).unwrap();
     let data = pcee_nn::data::load_split(None, split).unwrap();
     let (_, table) = offline_scores(&model, &data, 256);
-    let edges: Vec<f64> = (0..=file.bins()).map(|b| b as f64 / file.bins() as f64).collect();
+    let edges: Vec<f64> = (0..=file.bins())
+        .map(|b| b as f64 / file.bins() as f64)
+        .collect();
     for delta in [0.8, 0.85, 0.9, 0.95, 0.99] {
         let policy = file.policy(delta).unwrap();
         let mut edges = edges.clone();
@@ -258,8 +371,13 @@ fn trained_model_matches_the_offline_evaluation() {
         for batch in [1, 256] {
             let runtime = early_exit(&model, policy.as_ref(), &data, batch, &device);
             let differing = count_differences(policy.as_ref(), &runtime, &table, &edges);
-            let mean_exit = runtime.iter().map(|d| d.exit as f64).sum::<f64>() / runtime.len() as f64;
-            println!("{} δ = {delta} batch {batch}: {differing} of {} differ, mean exit {mean_exit:.3}", file.method, data.len());
+            let mean_exit =
+                runtime.iter().map(|d| d.exit as f64).sum::<f64>() / runtime.len() as f64;
+            println!(
+                "{} δ = {delta} batch {batch}: {differing} of {} differ, mean exit {mean_exit:.3}",
+                file.method,
+                data.len()
+            );
             assert!(differing * 200 <= data.len());
         }
     }

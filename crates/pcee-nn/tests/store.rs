@@ -26,7 +26,10 @@ fn save_then_load_gives_identical_logits() {
     let device = Device::flex();
     let data = common::real_images(16);
     let rows: Vec<usize> = (0..16).collect();
-    for (config, dir) in [(common::tiny_msdnet(), "rt-msd"), (common::tiny_vit(), "rt-vit")] {
+    for (config, dir) in [
+        (common::tiny_msdnet(), "rt-msd"),
+        (common::tiny_vit(), "rt-vit"),
+    ] {
         let (model, path) = saved(config.clone(), dir);
         let (loaded, card) = load(&path, &device).unwrap();
         assert_eq!(card.config, config);
@@ -45,7 +48,10 @@ fn a_truncated_weights_file_is_refused() {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     let msg = load(&path, &Device::flex()).unwrap_err().to_string();
-    assert!(msg.starts_with(&path.display().to_string()) && msg.contains("not a valid safetensors"), "{msg}");
+    assert!(
+        msg.starts_with(&path.display().to_string()) && msg.contains("not a valid safetensors"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -60,9 +66,16 @@ fn weights_of_another_configuration_are_refused_naming_the_tensor() {
     let card = ModelCard::new(ArchConfig::Msdnet(MsdNetConfig { ..wider }), None, None);
     std::fs::write(card_path(&path), serde_json::to_vec(&card).unwrap()).unwrap();
     let msg = load(&path, &Device::flex()).unwrap_err().to_string();
-    assert!(msg.contains("Shape mismatch for '") && msg.contains("disagrees"), "{msg}");
+    assert!(
+        msg.contains("Shape mismatch for '") && msg.contains("disagrees"),
+        "{msg}"
+    );
     // A ViT card in front of MSDNet weights: the tensors are missing.
-    std::fs::write(card_path(&path), serde_json::to_vec(&ModelCard::new(common::tiny_vit(), None, None)).unwrap()).unwrap();
+    std::fs::write(
+        card_path(&path),
+        serde_json::to_vec(&ModelCard::new(common::tiny_vit(), None, None)).unwrap(),
+    )
+    .unwrap();
     let msg = load(&path, &Device::flex()).unwrap_err().to_string();
     assert!(msg.contains("is missing"), "{msg}");
 }
@@ -70,12 +83,16 @@ fn weights_of_another_configuration_are_refused_naming_the_tensor() {
 #[test]
 fn a_card_whose_flops_disagree_or_is_missing_is_refused() {
     let (_, path) = saved(common::tiny_vit(), "card");
-    let mut card: serde_json::Value = serde_json::from_slice(&std::fs::read(card_path(&path)).unwrap()).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(card_path(&path)).unwrap()).unwrap();
     card["flops_per_exit"] = serde_json::json!([1.0, 2.0]);
     std::fs::write(card_path(&path), card.to_string()).unwrap();
     let msg = load(&path, &Device::flex()).unwrap_err().to_string();
     assert!(msg.contains("flops_per_exit"), "{msg}");
     std::fs::remove_file(card_path(&path)).unwrap();
     let msg = load(&path, &Device::flex()).unwrap_err().to_string();
-    assert!(msg.starts_with(&card_path(&path).display().to_string()), "{msg}");
+    assert!(
+        msg.starts_with(&card_path(&path).display().to_string()),
+        "{msg}"
+    );
 }

@@ -62,8 +62,13 @@ fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
 fn resume_with_other_options_or_without_checkpoint_is_refused() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let path = out("other");
-    let msg = train(&options(path.clone(), 1), true, &mut Silent).unwrap_err().to_string();
-    assert!(msg.contains("other.ckpt") && msg.contains("--resume"), "{msg}");
+    let msg = train(&options(path.clone(), 1), true, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("other.ckpt") && msg.contains("--resume"),
+        "{msg}"
+    );
     train(&options(path.clone(), 1), false, &mut Silent).unwrap();
     let mut changed = options(path, 1);
     changed.seed = 12;
@@ -76,6 +81,12 @@ fn a_wrong_data_directory_is_one_clear_error() {
     let mut opts = options(out("nodata"), 1);
     opts.data_dir = Some("/nonexistent/fashion".into());
     let msg = train(&opts, false, &mut Silent).unwrap_err().to_string();
-    assert!(msg.starts_with("/nonexistent/fashion/train-images-idx3-ubyte"), "{msg}");
-    assert!(msg.contains("dataset-fashion-mnist") && msg.contains("--data-dir"), "{msg}");
+    assert!(
+        msg.starts_with("/nonexistent/fashion/train-images-idx3-ubyte"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("dataset-fashion-mnist") && msg.contains("--data-dir"),
+        "{msg}"
+    );
 }

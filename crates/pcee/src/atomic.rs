@@ -29,9 +29,7 @@ where
         // The kernel applies the umask to the mode given at creation.
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut temp = builder
-        .tempfile_in(dir)
-        .map_err(without_temp_path)?;
+    let mut temp = builder.tempfile_in(dir).map_err(without_temp_path)?;
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
         fill(&mut writer)?;

@@ -31,7 +31,11 @@ impl Outcome {
     /// # Panics
     /// When `exits` and `correct` differ in length, are empty, or an exit is out of range.
     pub fn from_exits(exits: &[usize], correct: &[bool], flops: &[f64]) -> Outcome {
-        assert_eq!(exits.len(), correct.len(), "one correctness flag per sample");
+        assert_eq!(
+            exits.len(),
+            correct.len(),
+            "one correctness flag per sample"
+        );
         assert!(!exits.is_empty(), "at least one sample");
         let (mut counts, mut right) = (vec![0u64; flops.len()], vec![0u64; flops.len()]);
         for (&exit, &ok) in exits.iter().zip(correct) {
@@ -123,7 +127,11 @@ mod tests {
     #[test]
     fn outcome_from_exits_by_hand() {
         // exits 0, 1, 1, 2; the second sample is wrong; cumulative FLOPs 10, 25, 50.
-        let o = Outcome::from_exits(&[0, 1, 1, 2], &[true, false, true, true], &[10.0, 25.0, 50.0]);
+        let o = Outcome::from_exits(
+            &[0, 1, 1, 2],
+            &[true, false, true, true],
+            &[10.0, 25.0, 50.0],
+        );
         assert_eq!(o.accuracy, 0.75);
         assert_eq!(o.mean_flops, 27.5); // (10 + 25 + 25 + 50) / 4
         assert_eq!(o.flops_fraction, 0.55);

@@ -65,21 +65,31 @@ struct Report<'a> {
 /// Runs `pcee infer`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.batch < 1 {
-        return Err(anyhow!("--batch: {} images per batch; expected at least 1", args.batch));
+        return Err(anyhow!(
+            "--batch: {} images per batch; expected at least 1",
+            args.batch
+        ));
     }
     let policy_file = PolicyFile::read(&args.policy)?;
     let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
     check_policy(&policy_file, &model).map_err(|err| {
-        anyhow!("{}: {err} (model {})", args.policy.display(), args.model.display())
+        anyhow!(
+            "{}: {err} (model {})",
+            args.policy.display(),
+            args.model.display()
+        )
     })?;
     let mut data = load_split(args.data_dir.as_deref(), args.split)?;
     if let Some(n) = args.limit {
         data = data.take(n as usize);
     }
     let policy = policy_file.policy(delta)?;
-    let options = MeasureOptions { batch: args.batch as usize, repeats: args.repeat as usize };
+    let options = MeasureOptions {
+        batch: args.batch as usize,
+        repeats: args.repeat as usize,
+    };
     let mut report = measure(&model, policy.as_ref(), &data, &options, &device)?;
     if !args.decisions {
         report.decisions.clear();
@@ -104,7 +114,11 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
         "method {}, δ = {}, {} images, batch {}, {} timed round(s)",
         r.method, r.delta, r.report.samples, r.report.batch, r.report.repeats
     );
-    println!("accuracy       {} (control error {:+.2} points)", percent(o.accuracy), 100.0 * r.control_error);
+    println!(
+        "accuracy       {} (control error {:+.2} points)",
+        percent(o.accuracy),
+        100.0 * r.control_error
+    );
     println!(
         "mean FLOPs     {} ({} of the full network's {})",
         flops(o.mean_flops),
@@ -120,14 +134,22 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
         "speed-up       {:.2}× measured, {:.2}× ideal (FLOPs), efficiency {:.2}",
         t.speedup, t.ideal_speedup, t.efficiency
     );
-    if let (Some(p50), Some(p95), Some(f50), Some(f95)) =
-        (t.latency_p50_ms, t.latency_p95_ms, t.full_latency_p50_ms, t.full_latency_p95_ms)
-    {
+    if let (Some(p50), Some(p95), Some(f50), Some(f95)) = (
+        t.latency_p50_ms,
+        t.latency_p95_ms,
+        t.full_latency_p50_ms,
+        t.full_latency_p95_ms,
+    ) {
         println!("latency        p50 {p50:.3} ms, p95 {p95:.3} ms early exit; p50 {f50:.3} ms, p95 {f95:.3} ms full");
     }
     let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
     for (l, (&fraction, accuracy)) in o.exit_fractions.iter().zip(&o.exit_accuracy).enumerate() {
-        table.row(vec![l.to_string(), flops(cost[l]), percent(fraction), accuracy.map_or("-".into(), percent)]);
+        table.row(vec![
+            l.to_string(),
+            flops(cost[l]),
+            percent(fraction),
+            accuracy.map_or("-".into(), percent),
+        ]);
     }
     println!("{}", table.render());
 }

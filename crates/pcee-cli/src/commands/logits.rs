@@ -42,13 +42,23 @@ pub fn run(args: Args) -> Result<()> {
     }
     let outputs = exit_logits(&model, &data, args.batch as usize, &device);
     let accuracy = outputs.accuracy();
-    let logits = ExitLogits::from_f32(outputs.shape, outputs.logits, outputs.labels, Some(outputs.flops.clone()))?;
+    let logits = ExitLogits::from_f32(
+        outputs.shape,
+        outputs.logits,
+        outputs.labels,
+        Some(outputs.flops.clone()),
+    )?;
     logits.write_npz(&args.out)?;
     let mut table = Table::new(&["exit", "flops", "accuracy"]);
     for (e, (f, a)) in outputs.flops.iter().zip(&accuracy).enumerate() {
         table.row(vec![e.to_string(), flops(*f), format!("{:.2}%", 100.0 * a)]);
     }
     println!("{}", table.render());
-    println!("wrote {} ({} exits × {} images)", args.out.display(), outputs.shape[0], outputs.shape[1]);
+    println!(
+        "wrote {} ({} exits × {} images)",
+        args.out.display(),
+        outputs.shape[0],
+        outputs.shape[1]
+    );
     Ok(())
 }

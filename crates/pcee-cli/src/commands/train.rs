@@ -13,7 +13,11 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Preset: msdnet-small, msdnet-large, vit-small or vit-large.
-    #[arg(long, required_unless_present = "arch_config", conflicts_with = "arch_config")]
+    #[arg(
+        long,
+        required_unless_present = "arch_config",
+        conflicts_with = "arch_config"
+    )]
     arch: Option<String>,
     /// A JSON architecture configuration instead of a preset (as in a model card:
     /// {"arch": "msdnet"|"vit", ...fields}).
@@ -64,13 +68,22 @@ pub fn run(args: Args) -> Result<()> {
     };
     let report = train(&opts, args.resume, &mut Bar::default())?;
     let mut table = Table::new(&["exit", "flops", "val accuracy"]);
-    for (e, (f, a)) in report.flops_per_exit.iter().zip(&report.val_accuracy).enumerate() {
+    for (e, (f, a)) in report
+        .flops_per_exit
+        .iter()
+        .zip(&report.val_accuracy)
+        .enumerate()
+    {
         table.row(vec![e.to_string(), flops(*f), format!("{:.2}%", 100.0 * a)]);
     }
     println!("{}", table.render());
     let done = report.history.len();
-    println!("wrote {} ({done}/{} epochs; checkpoint {})", opts.out.display(), opts.epochs,
-        checkpoint_path(&opts.out).display());
+    println!(
+        "wrote {} ({done}/{} epochs; checkpoint {})",
+        opts.out.display(),
+        opts.epochs,
+        checkpoint_path(&opts.out).display()
+    );
     Ok(())
 }
 
@@ -78,8 +91,12 @@ fn architecture(args: &Args) -> Result<(ArchConfig, Option<String>)> {
     match (&args.arch, &args.arch_config) {
         (Some(name), _) => Ok((preset(name)?, Some(name.clone()))),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read the architecture configuration", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "{}: cannot read the architecture configuration",
+                    path.display()
+                )
+            })?;
             let config: ArchConfig = serde_json::from_str(&text).map_err(|e| NnError::invalid(
                 path.display().to_string(),
                 format!("not an architecture configuration ({e}); expected {{\"arch\": \"msdnet\"|\"vit\", ...}}")))?;
@@ -103,20 +120,32 @@ struct Bar {
 impl Progress for Bar {
     fn epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
         let bar = ProgressBar::new(batches as u64);
-        bar.set_style(ProgressStyle::with_template("{prefix} {bar:25} {pos}/{len} {elapsed}<{eta} {msg}")
-            .expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} {bar:25} {pos}/{len} {elapsed}<{eta} {msg}")
+                .expect("valid template"),
+        );
         bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
         self.bar = Some(bar);
     }
 
     fn batch_done(&mut self, s: &BatchStats) {
-        let msg = format!("loss {:.4} lr {:.2e} acc {}", s.loss, s.lr, join(&s.accuracy, |a| format!("{:.3}", a)));
+        let msg = format!(
+            "loss {:.4} lr {:.2e} acc {}",
+            s.loss,
+            s.lr,
+            join(&s.accuracy, |a| format!("{:.3}", a))
+        );
         let Some(bar) = &self.bar else { return };
         bar.set_position(s.batch as u64);
         bar.set_message(msg.clone());
         if bar.is_hidden() && (s.batch * 10 / s.batches != (s.batch - 1) * 10 / s.batches) {
-            eprintln!("epoch {} batch {}/{} {msg} ({:.0} s)", s.epoch + 1, s.batch, s.batches,
-                bar.elapsed().as_secs_f64());
+            eprintln!(
+                "epoch {} batch {}/{} {msg} ({:.0} s)",
+                s.epoch + 1,
+                s.batch,
+                s.batches,
+                bar.elapsed().as_secs_f64()
+            );
         }
     }
 
@@ -124,7 +153,13 @@ impl Progress for Bar {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        eprintln!("epoch {} done in {:.1} s: train loss {:.4}, train acc {}, val acc {}", s.epoch + 1, s.seconds,
-            s.train_loss, join(&s.train_accuracy, |a| format!("{:.4}", a)), join(&s.val_accuracy, |a| format!("{:.4}", a)));
+        eprintln!(
+            "epoch {} done in {:.1} s: train loss {:.4}, train acc {}, val acc {}",
+            s.epoch + 1,
+            s.seconds,
+            s.train_loss,
+            join(&s.train_accuracy, |a| format!("{:.4}", a)),
+            join(&s.val_accuracy, |a| format!("{:.4}", a))
+        );
     }
 }

@@ -120,7 +120,17 @@ pub fn cost_match(results: &DemoResults) -> Table {
 /// FLOPs it computed, its images/s against the full network's, and how many samples left at a
 /// different exit than in the simulated evaluation (float rounding at a bin edge).
 pub fn runtime(models: &[&ModelResults]) -> Table {
-    let mut table = Table::new(&["model", "delta", "simulated acc", "runtime acc", "FLOPs", "images/s", "full images/s", "speed-up", "exit mismatches"]);
+    let mut table = Table::new(&[
+        "model",
+        "delta",
+        "simulated acc",
+        "runtime acc",
+        "FLOPs",
+        "images/s",
+        "full images/s",
+        "speed-up",
+        "exit mismatches",
+    ]);
     for model in models {
         for row in model.control.iter().filter(|r| r.method == "pcee") {
             let Some(m) = &row.measured else { continue };

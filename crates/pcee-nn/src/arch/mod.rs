@@ -53,9 +53,9 @@ impl ArchConfig {
     pub fn stage_flops(&self) -> Vec<f64> {
         match self {
             ArchConfig::Msdnet(c) => msdnet::MsdNetPlan::new(c).stage_flops(),
-            ArchConfig::Vit(c) => {
-                (0..c.depth).map(|s| c.block_flops() + if s == 0 { c.embed_flops() } else { 0.0 }).collect()
-            }
+            ArchConfig::Vit(c) => (0..c.depth)
+                .map(|s| c.block_flops() + if s == 0 { c.embed_flops() } else { 0.0 })
+                .collect(),
         }
     }
 

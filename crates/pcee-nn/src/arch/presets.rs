@@ -47,11 +47,30 @@ pub fn preset(name: &str) -> Result<ArchConfig> {
             head_channels: 32,
             classes: 10,
         }),
-        "vit-small" => ArchConfig::Vit(VitConfig { patch: 4, dim: 64, depth: 4, heads: 4, mlp_dim: 128, classes: 10 }),
-        "vit-large" => ArchConfig::Vit(VitConfig { patch: 4, dim: 96, depth: 6, heads: 4, mlp_dim: 192, classes: 10 }),
+        "vit-small" => ArchConfig::Vit(VitConfig {
+            patch: 4,
+            dim: 64,
+            depth: 4,
+            heads: 4,
+            mlp_dim: 128,
+            classes: 10,
+        }),
+        "vit-large" => ArchConfig::Vit(VitConfig {
+            patch: 4,
+            dim: 96,
+            depth: 6,
+            heads: 4,
+            mlp_dim: 192,
+            classes: 10,
+        }),
         _ => {
-            return Err(NnError::invalid("--arch", format!(
-                "unknown architecture `{name}`; expected one of {}", PRESETS.join(", "))))
+            return Err(NnError::invalid(
+                "--arch",
+                format!(
+                    "unknown architecture `{name}`; expected one of {}",
+                    PRESETS.join(", ")
+                ),
+            ))
         }
     })
 }

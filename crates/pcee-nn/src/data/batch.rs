@@ -34,7 +34,11 @@ pub fn images_tensor(
             }
             None => data.image(i),
         };
-        pixels.extend(image.iter().map(|&p| (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD));
+        pixels.extend(
+            image
+                .iter()
+                .map(|&p| (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD),
+        );
     }
     let shape = [indices.len(), 1, IMAGE_SIDE, IMAGE_SIDE];
     Tensor::from_data(TensorData::new(pixels, shape), device)
@@ -58,8 +62,11 @@ pub fn crop_and_flip(image: &[u8], rng: &mut SplitMix64, out: &mut [u8]) {
             let (sy, sx0) = (y + dy, x + dx);
             let sx = if flip { side - 1 - sx0 } else { sx0 };
             let inside = (0..side).contains(&sy) && (0..side).contains(&sx);
-            out[(y * side + x) as usize] =
-                if inside { image[(sy * side + sx) as usize] } else { 0 };
+            out[(y * side + x) as usize] = if inside {
+                image[(sy * side + sx) as usize]
+            } else {
+                0
+            };
         }
     }
 }

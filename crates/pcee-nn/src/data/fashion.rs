@@ -77,8 +77,14 @@ impl Dataset {
     }
 
     fn subset(&self, indices: &[usize]) -> Dataset {
-        let images = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
-        Dataset { images, labels: indices.iter().map(|&i| self.labels[i]).collect() }
+        let images = indices
+            .iter()
+            .flat_map(|&i| self.image(i).iter().copied())
+            .collect();
+        Dataset {
+            images,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
     }
 }
 
@@ -90,7 +96,11 @@ impl Dataset {
 /// `--data-dir`; a malformed one says what is wrong (magic, dimensions, length, labels ≥ 10).
 pub fn load_split(dir: Option<&Path>, split: Split) -> Result<Dataset> {
     let dir = dir.unwrap_or(Path::new(DEFAULT_DATA_DIR));
-    let prefix = if split == Split::Test { "t10k" } else { "train" };
+    let prefix = if split == Split::Test {
+        "t10k"
+    } else {
+        "train"
+    };
     let full = load_pair(dir, prefix)?;
     if split == Split::Test {
         return Ok(full);
@@ -105,7 +115,11 @@ pub fn load_split(dir: Option<&Path>, split: Split) -> Result<Dataset> {
 pub fn split_indices(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut perm: Vec<usize> = (0..n).collect();
     SplitMix64::new(seed).shuffle(&mut perm);
-    let n_val = if n >= 2 * VALIDATION_SIZE { VALIDATION_SIZE } else { n / 10 };
+    let n_val = if n >= 2 * VALIDATION_SIZE {
+        VALIDATION_SIZE
+    } else {
+        n / 10
+    };
     let mut val = perm[..n_val].to_vec();
     let mut train = perm[n_val..].to_vec();
     val.sort_unstable();
@@ -132,18 +146,34 @@ impl Dataset {
         let (images_path, labels_path) = paths;
         if images.dims[1..] != [IMAGE_SIDE, IMAGE_SIDE] {
             let reason = format!("images are {:?}; expected [N, 28, 28]", images.dims);
-            return Err(NnError::DataMalformed { path: images_path.into(), reason });
+            return Err(NnError::DataMalformed {
+                path: images_path.into(),
+                reason,
+            });
         }
         if images.dims[0] != labels.dims[0] {
-            let reason = format!("{} labels for {} images in {}", labels.dims[0], images.dims[0],
-                images_path.display());
-            return Err(NnError::DataMalformed { path: labels_path.into(), reason });
+            let reason = format!(
+                "{} labels for {} images in {}",
+                labels.dims[0],
+                images.dims[0],
+                images_path.display()
+            );
+            return Err(NnError::DataMalformed {
+                path: labels_path.into(),
+                reason,
+            });
         }
         if let Some(bad) = labels.data.iter().find(|&&l| l as usize >= CLASSES) {
             let reason = format!("label {bad}; expected 0..{CLASSES}");
-            return Err(NnError::DataMalformed { path: labels_path.into(), reason });
+            return Err(NnError::DataMalformed {
+                path: labels_path.into(),
+                reason,
+            });
         }
-        Ok(Dataset { images: images.data, labels: labels.data })
+        Ok(Dataset {
+            images: images.data,
+            labels: labels.data,
+        })
     }
 
     /// A data set from gzip-compressed IDX files held in memory (e.g. embedded assets);
@@ -156,7 +186,10 @@ impl Dataset {
         let decode = |bytes: &[u8], rank: usize, name: &str| {
             gunzip_bytes(bytes)
                 .and_then(|raw| parse_idx(&raw, rank))
-                .map_err(|reason| NnError::DataMalformed { path: name.into(), reason })
+                .map_err(|reason| NnError::DataMalformed {
+                    path: name.into(),
+                    reason,
+                })
         };
         let (images, labels) = (decode(images, 3, names.0)?, decode(labels, 1, names.1)?);
         Dataset::from_idx(images, labels, (Path::new(names.0), Path::new(names.1)))
@@ -165,8 +198,14 @@ impl Dataset {
     /// The gzip-compressed IDX files (images `[N, 28, 28]`, labels `[N]`) of this data set, in
     /// the Fashion-MNIST format; [`Dataset::from_idx_gz`] reads them back.
     pub fn to_idx_gz(&self) -> (Vec<u8>, Vec<u8>) {
-        let images = IdxArray { dims: vec![self.len(), IMAGE_SIDE, IMAGE_SIDE], data: self.images.clone() };
-        let labels = IdxArray { dims: vec![self.len()], data: self.labels.clone() };
+        let images = IdxArray {
+            dims: vec![self.len(), IMAGE_SIDE, IMAGE_SIDE],
+            data: self.images.clone(),
+        };
+        let labels = IdxArray {
+            dims: vec![self.len()],
+            data: self.labels.clone(),
+        };
         (encode_idx_gz(&images), encode_idx_gz(&labels))
     }
 }
@@ -174,7 +213,11 @@ impl Dataset {
 /// `dir/name.gz` if it exists, else `dir/name` (whose absence the reader then reports).
 fn find(dir: &Path, name: &str) -> PathBuf {
     let gz = dir.join(format!("{name}.gz"));
-    if gz.exists() { gz } else { dir.join(name) }
+    if gz.exists() {
+        gz
+    } else {
+        dir.join(name)
+    }
 }
 
 #[cfg(test)]
@@ -194,11 +237,16 @@ mod tests {
     #[test]
     fn idx_gz_round_trip() {
         let images: Vec<u8> = (0..2 * 28 * 28).map(|i| (i % 251) as u8).collect();
-        let data = Dataset { images, labels: vec![3, 9] };
+        let data = Dataset {
+            images,
+            labels: vec![3, 9],
+        };
         let (im, lb) = data.to_idx_gz();
         let back = Dataset::from_idx_gz(&im, &lb, ("im", "lb")).unwrap();
         assert_eq!((back.images, back.labels), (data.images, data.labels));
-        let err = Dataset::from_idx_gz(&lb, &lb, ("im", "lb")).unwrap_err().to_string();
+        let err = Dataset::from_idx_gz(&lb, &lb, ("im", "lb"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("im: magic number"), "{err}");
     }
 
@@ -206,7 +254,12 @@ mod tests {
     fn missing_directory_is_one_clear_error() {
         let err = load_split(Some(Path::new("/nonexistent/fm")), Split::Val).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("/nonexistent/fm/train-images-idx3-ubyte"), "{msg}");
-        assert!(msg.contains("apt-get install dataset-fashion-mnist") && msg.contains("--data-dir"));
+        assert!(
+            msg.starts_with("/nonexistent/fm/train-images-idx3-ubyte"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("apt-get install dataset-fashion-mnist") && msg.contains("--data-dir")
+        );
     }
 }

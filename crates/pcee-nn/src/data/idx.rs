@@ -23,14 +23,26 @@ pub struct IdxArray {
 /// gzip stream is corrupt, the magic number is not that of a `u8` array of rank `rank`, or the
 /// data length disagrees with the dimensions.
 pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
-    let raw = std::fs::read(path)
-        .map_err(|e| NnError::DataMissing { path: path.into(), reason: e.to_string() })?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) { gunzip(path, &raw)? } else { raw };
-    parse_idx(&bytes, rank).map_err(|reason| NnError::DataMalformed { path: path.into(), reason })
+    let raw = std::fs::read(path).map_err(|e| NnError::DataMissing {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        gunzip(path, &raw)?
+    } else {
+        raw
+    };
+    parse_idx(&bytes, rank).map_err(|reason| NnError::DataMalformed {
+        path: path.into(),
+        reason,
+    })
 }
 
 fn gunzip(path: &Path, raw: &[u8]) -> Result<Vec<u8>> {
-    gunzip_bytes(raw).map_err(|reason| NnError::DataMalformed { path: path.into(), reason })
+    gunzip_bytes(raw).map_err(|reason| NnError::DataMalformed {
+        path: path.into(),
+        reason,
+    })
 }
 
 /// Decompress a gzip stream held in memory.
@@ -48,7 +60,12 @@ pub fn gunzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
 /// Parse IDX bytes (already decompressed). The error says what is wrong and what was expected.
 pub fn parse_idx(bytes: &[u8], rank: usize) -> Result<IdxArray, String> {
     let header = 4 + 4 * rank;
-    let too_short = || format!("file too short ({} bytes); expected an IDX header", bytes.len());
+    let too_short = || {
+        format!(
+            "file too short ({} bytes); expected an IDX header",
+            bytes.len()
+        )
+    };
     let magic = u32::from_be_bytes(bytes.get(0..4).ok_or_else(too_short)?.try_into().unwrap());
     let expected = 0x0000_0800u32 | rank as u32;
     if magic != expected {
@@ -69,7 +86,10 @@ pub fn parse_idx(bytes: &[u8], rank: usize) -> Result<IdxArray, String> {
             bytes.len() - header
         ));
     }
-    Ok(IdxArray { dims, data: bytes[header..].to_vec() })
+    Ok(IdxArray {
+        dims,
+        data: bytes[header..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -78,7 +98,8 @@ mod tests {
 
     fn idx(rank: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
         let mut v = vec![0, 0, 8, rank];
-        dims.iter().for_each(|d| v.extend_from_slice(&d.to_be_bytes()));
+        dims.iter()
+            .for_each(|d| v.extend_from_slice(&d.to_be_bytes()));
         v.extend_from_slice(data);
         v
     }
@@ -92,8 +113,12 @@ mod tests {
 
     #[test]
     fn refuses_wrong_magic_rank_and_length() {
-        assert!(parse_idx(&idx(1, &[4], &[1, 2, 3, 4]), 3).unwrap_err().contains("magic"));
-        assert!(parse_idx(&idx(1, &[5], &[1, 2, 3, 4]), 1).unwrap_err().contains("expected 5"));
+        assert!(parse_idx(&idx(1, &[4], &[1, 2, 3, 4]), 3)
+            .unwrap_err()
+            .contains("magic"));
+        assert!(parse_idx(&idx(1, &[5], &[1, 2, 3, 4]), 1)
+            .unwrap_err()
+            .contains("expected 5"));
         assert!(parse_idx(&[0, 0], 1).unwrap_err().contains("too short"));
     }
 }

@@ -6,4 +6,6 @@ pub mod idx;
 pub mod idx_write;
 
 pub use batch::{images_tensor, labels_tensor, PIXEL_MEAN, PIXEL_STD};
-pub use fashion::{load_split, split_indices, Dataset, Split, CLASSES, DEFAULT_DATA_DIR, SPLIT_SEED};
+pub use fashion::{
+    load_split, split_indices, Dataset, Split, CLASSES, DEFAULT_DATA_DIR, SPLIT_SEED,
+};

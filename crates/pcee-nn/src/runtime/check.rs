@@ -39,11 +39,18 @@ pub enum PolicyMismatch {
 pub fn check_policy(policy: &PolicyFile, model: &Model) -> Result<(), PolicyMismatch> {
     let (ours, theirs) = (model.flops_per_exit(), policy.flops());
     if ours.len() != theirs.len() {
-        return Err(PolicyMismatch::Exits { policy: theirs.len(), model: ours.len() });
+        return Err(PolicyMismatch::Exits {
+            policy: theirs.len(),
+            model: ours.len(),
+        });
     }
     for (exit, (&model, &policy)) in ours.iter().zip(&theirs).enumerate() {
         if (model - policy).abs() > FLOPS_TOLERANCE * model.abs().max(1.0) {
-            return Err(PolicyMismatch::Flops { exit, policy, model });
+            return Err(PolicyMismatch::Flops {
+                exit,
+                policy,
+                model,
+            });
         }
     }
     Ok(())

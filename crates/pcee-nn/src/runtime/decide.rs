@@ -11,12 +11,20 @@ use pcee::ExitPolicy;
 ///
 /// # Panics
 /// When `batch` is 0.
-pub fn early_exit(model: &Model, policy: &dyn ExitPolicy, data: &Dataset, batch: usize, device: &Device) -> Vec<Decision> {
+pub fn early_exit(
+    model: &Model,
+    policy: &dyn ExitPolicy,
+    data: &Dataset,
+    batch: usize,
+    device: &Device,
+) -> Vec<Decision> {
     assert!(batch > 0, "batch must be at least 1");
     let model = model.valid();
     let indices: Vec<usize> = (0..data.len()).collect();
     indices
         .chunks(batch)
-        .flat_map(|chunk| early_exit_batch(&model, policy, images_tensor(data, chunk, None, device)))
+        .flat_map(|chunk| {
+            early_exit_batch(&model, policy, images_tensor(data, chunk, None, device))
+        })
         .collect()
 }

@@ -40,7 +40,10 @@ pub struct MeasureOptions {
 impl Default for MeasureOptions {
     /// Batch 256, 3 rounds.
     fn default() -> Self {
-        MeasureOptions { batch: 256, repeats: 3 }
+        MeasureOptions {
+            batch: 256,
+            repeats: 3,
+        }
     }
 }
 
@@ -73,23 +76,45 @@ pub struct InferReport {
 ///
 /// # Errors
 /// [`NnError::Invalid`] for `--batch` or `--repeat` 0, or an empty data set.
-pub fn measure(model: &Model, policy: &dyn ExitPolicy, data: &Dataset, options: &MeasureOptions, device: &Device) -> Result<InferReport> {
+pub fn measure(
+    model: &Model,
+    policy: &dyn ExitPolicy,
+    data: &Dataset,
+    options: &MeasureOptions,
+    device: &Device,
+) -> Result<InferReport> {
     let MeasureOptions { batch, repeats } = *options;
     if batch == 0 {
-        return Err(NnError::invalid("--batch", "0 images per batch; expected at least 1"));
+        return Err(NnError::invalid(
+            "--batch",
+            "0 images per batch; expected at least 1",
+        ));
     }
     if repeats == 0 {
-        return Err(NnError::invalid("--repeat", "0 timed rounds; expected at least 1"));
+        return Err(NnError::invalid(
+            "--repeat",
+            "0 timed rounds; expected at least 1",
+        ));
     }
     if data.is_empty() {
-        return Err(NnError::invalid("data", "no images to run; expected at least 1"));
+        return Err(NnError::invalid(
+            "data",
+            "no images to run; expected at least 1",
+        ));
     }
     let model = model.valid();
     let indices: Vec<usize> = (0..data.len()).collect();
-    let batches: Vec<Tensor<4>> = indices.chunks(batch).map(|c| images_tensor(data, c, None, device)).collect();
+    let batches: Vec<Tensor<4>> = indices
+        .chunks(batch)
+        .map(|c| images_tensor(data, c, None, device))
+        .collect();
 
     let warmup = &batches[..WARMUP_IMAGES.div_ceil(batch).clamp(1, batches.len())];
-    pass(warmup, |x| early_exit_batch(&model, policy, x), &mut Vec::new());
+    pass(
+        warmup,
+        |x| early_exit_batch(&model, policy, x),
+        &mut Vec::new(),
+    );
     pass(warmup, |x| full_batch(&model, x), &mut Vec::new());
 
     let (mut early_secs, mut full_secs) = (Vec::new(), Vec::new());
@@ -98,7 +123,11 @@ pub fn measure(model: &Model, policy: &dyn ExitPolicy, data: &Dataset, options: 
     for round in 0..repeats {
         for early in [round % 2 == 0, round % 2 == 1] {
             if early {
-                let (secs, d) = pass(&batches, |x| early_exit_batch(&model, policy, x), &mut early_lat);
+                let (secs, d) = pass(
+                    &batches,
+                    |x| early_exit_batch(&model, policy, x),
+                    &mut early_lat,
+                );
                 early_secs.push(secs);
                 if decisions.is_empty() {
                     decisions = d;
@@ -112,7 +141,11 @@ pub fn measure(model: &Model, policy: &dyn ExitPolicy, data: &Dataset, options: 
     let flops = model.flops_per_exit();
     let full_flops = flops[flops.len() - 1];
     let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
-    let correct: Vec<bool> = decisions.iter().zip(&data.labels).map(|(d, &y)| d.prediction == u32::from(y)).collect();
+    let correct: Vec<bool> = decisions
+        .iter()
+        .zip(&data.labels)
+        .map(|(d, &y)| d.prediction == u32::from(y))
+        .collect();
     let outcome = Outcome::from_exits(&exits, &correct, &flops);
 
     let n = data.len() as f64;
@@ -132,12 +165,24 @@ pub fn measure(model: &Model, policy: &dyn ExitPolicy, data: &Dataset, options: 
         full_latency_p50_ms: ms(&full_lat, 50.0),
         full_latency_p95_ms: ms(&full_lat, 95.0),
     };
-    Ok(InferReport { samples: data.len(), batch, repeats, full_flops, outcome, timing, decisions })
+    Ok(InferReport {
+        samples: data.len(),
+        batch,
+        repeats,
+        full_flops,
+        outcome,
+        timing,
+        decisions,
+    })
 }
 
 /// One pass over `batches`: its wall time in seconds and the decisions, in order. With batches
 /// of one image, each image's time in seconds is appended to `latencies`.
-fn pass(batches: &[Tensor<4>], mut run: impl FnMut(Tensor<4>) -> Vec<Decision>, latencies: &mut Vec<f64>) -> (f64, Vec<Decision>) {
+fn pass(
+    batches: &[Tensor<4>],
+    mut run: impl FnMut(Tensor<4>) -> Vec<Decision>,
+    latencies: &mut Vec<f64>,
+) -> (f64, Vec<Decision>) {
     let mut decisions = Vec::with_capacity(batches.iter().map(|b| b.dims()[0]).sum());
     let start = Instant::now();
     for images in batches {

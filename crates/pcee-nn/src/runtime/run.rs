@@ -18,7 +18,11 @@ pub struct Decision {
 
 impl Decision {
     fn at(exit: usize, score: &ExitScore) -> Decision {
-        Decision { exit, prediction: score.prediction, confidence: score.confidence }
+        Decision {
+            exit,
+            prediction: score.prediction,
+            confidence: score.confidence,
+        }
     }
 }
 
@@ -35,12 +39,23 @@ impl Decision {
 ///
 /// # Panics
 /// When `B` is 0.
-pub fn early_exit_batch(model: &Model, policy: &dyn ExitPolicy, images: Tensor<4>) -> Vec<Decision> {
+pub fn early_exit_batch(
+    model: &Model,
+    policy: &dyn ExitPolicy,
+    images: Tensor<4>,
+) -> Vec<Decision> {
     let batch = images.dims()[0];
     assert!(batch > 0, "an empty batch");
     let device = images.device();
     let exits = model.exits();
-    let mut decisions = vec![Decision { exit: 0, prediction: 0, confidence: 0.0 }; batch];
+    let mut decisions = vec![
+        Decision {
+            exit: 0,
+            prediction: 0,
+            confidence: 0.0
+        };
+        batch
+    ];
     // `alive[r]`: the batch position of row r of the current state.
     let mut alive: Vec<usize> = (0..batch).collect();
     let mut state = model.embed(images);
@@ -63,7 +78,8 @@ pub fn early_exit_batch(model: &Model, policy: &dyn ExitPolicy, images: Tensor<4
             break;
         }
         if survivors.len() < alive.len() {
-            let rows = Tensor::<1, Int>::from_data(TensorData::new(kept, [survivors.len()]), &device);
+            let rows =
+                Tensor::<1, Int>::from_data(TensorData::new(kept, [survivors.len()]), &device);
             state = state.select(&rows);
         }
         alive = survivors;
@@ -88,10 +104,16 @@ pub fn full_batch(model: &Model, images: Tensor<4>) -> Vec<Decision> {
         }
     }
     let classes = model.classes();
-    last.chunks_exact(classes).map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z))).collect()
+    last.chunks_exact(classes)
+        .map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z)))
+        .collect()
 }
 
 /// Exit head `e`'s logits, row-major `[rows, classes]`, on the host.
 fn head_logits(model: &Model, e: usize, state: &State) -> Vec<f32> {
-    model.exit_head(e, state).into_data().try_into_vec::<f32>().expect("logits are float32")
+    model
+        .exit_head(e, state)
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("logits are float32")
 }

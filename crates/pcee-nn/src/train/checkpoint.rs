@@ -63,8 +63,15 @@ impl Checkpoint {
     pub fn read(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| NnError::model(path, format!(
             "cannot read the checkpoint ({e}); --resume needs the .ckpt of an earlier run with the same --out")))?;
-        let bad = |why: &str| NnError::model(path, format!("{why}; expected a checkpoint written by `pcee train`"));
-        let mut rest = bytes.strip_prefix(MAGIC).ok_or_else(|| bad("not a pcee checkpoint"))?;
+        let bad = |why: &str| {
+            NnError::model(
+                path,
+                format!("{why}; expected a checkpoint written by `pcee train`"),
+            )
+        };
+        let mut rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| bad("not a pcee checkpoint"))?;
         let mut sections = Vec::new();
         for _ in 0..3 {
             let len = rest.get(..8).ok_or_else(|| bad("truncated"))?;
@@ -73,9 +80,14 @@ impl Checkpoint {
             sections.push(body.to_vec());
             rest = &rest[8 + len..];
         }
-        let state = serde_json::from_slice(&sections[0]).map_err(|e| bad(&format!("malformed state ({e})")))?;
+        let state = serde_json::from_slice(&sections[0])
+            .map_err(|e| bad(&format!("malformed state ({e})")))?;
         let optimizer = sections.pop().unwrap();
         let model = sections.pop().unwrap();
-        Ok(Checkpoint { state, model, optimizer })
+        Ok(Checkpoint {
+            state,
+            model,
+            optimizer,
+        })
     }
 }

@@ -60,15 +60,36 @@ impl TrainOptions {
             return bad("--lr", format!("{}; expected a value in (0, 1]", self.lr));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad("--weight-decay", format!("{}; expected a finite value ≥ 0", self.weight_decay));
+            return bad(
+                "--weight-decay",
+                format!("{}; expected a finite value ≥ 0", self.weight_decay),
+            );
         }
-        if matches!(self.out.extension().and_then(|e| e.to_str()), Some("json" | "ckpt")) {
-            return bad("--out", format!("{}; expected a .safetensors path (the .json card and .ckpt go beside it)",
-                self.out.display()));
+        if matches!(
+            self.out.extension().and_then(|e| e.to_str()),
+            Some("json" | "ckpt")
+        ) {
+            return bad(
+                "--out",
+                format!(
+                    "{}; expected a .safetensors path (the .json card and .ckpt go beside it)",
+                    self.out.display()
+                ),
+            );
         }
-        let dir = self.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = self
+            .out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         if !dir.is_dir() {
-            return bad("--out", format!("directory {} does not exist; create it first", dir.display()));
+            return bad(
+                "--out",
+                format!(
+                    "directory {} does not exist; create it first",
+                    dir.display()
+                ),
+            );
         }
         if self.limit == Some(0) {
             return bad("--limit", "0; expected at least 1 image".into());

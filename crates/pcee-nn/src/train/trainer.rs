@@ -27,9 +27,17 @@ const EVAL_BATCH: usize = 256;
 /// # Errors
 /// Invalid options, unreadable data, an unreadable or mismatched checkpoint, or a failed write;
 /// each error names its flag or file.
-pub fn train(opts: &TrainOptions, resume: bool, progress: &mut dyn Progress) -> Result<TrainReport> {
+pub fn train(
+    opts: &TrainOptions,
+    resume: bool,
+    progress: &mut dyn Progress,
+) -> Result<TrainReport> {
     opts.validate()?;
-    let checkpoint = if resume { Some(read_matching_checkpoint(opts)?) } else { None };
+    let checkpoint = if resume {
+        Some(read_matching_checkpoint(opts)?)
+    } else {
+        None
+    };
     let mut train = load_split(opts.data_dir.as_deref(), Split::Train)?;
     if let Some(limit) = opts.limit {
         train = train.take(limit);
@@ -37,7 +45,13 @@ pub fn train(opts: &TrainOptions, resume: bool, progress: &mut dyn Progress) -> 
     let val = load_split(opts.data_dir.as_deref(), Split::Val)?;
     let device = Device::flex();
     let ad = device.clone().autodiff();
-    let run = Run { opts, train: &train, val: &val, device: &device, ad: &ad };
+    let run = Run {
+        opts,
+        train: &train,
+        val: &val,
+        device: &device,
+        ad: &ad,
+    };
     // Seeding before construction makes the initial weights a function of the seed.
     ad.seed(opts.seed);
     match &opts.arch {
@@ -49,12 +63,26 @@ pub fn train(opts: &TrainOptions, resume: bool, progress: &mut dyn Progress) -> 
 fn read_matching_checkpoint(opts: &TrainOptions) -> Result<Checkpoint> {
     let path = checkpoint_path(&opts.out);
     let checkpoint = Checkpoint::read(&path)?;
-    let (theirs, ours) = (serde_json::to_value(&checkpoint.state.options), serde_json::to_value(opts));
-    let (theirs, ours) = (theirs.expect("options serialise"), ours.expect("options serialise"));
+    let (theirs, ours) = (
+        serde_json::to_value(&checkpoint.state.options),
+        serde_json::to_value(opts),
+    );
+    let (theirs, ours) = (
+        theirs.expect("options serialise"),
+        ours.expect("options serialise"),
+    );
     if theirs != ours {
-        let field = ours.as_object().unwrap().iter()
+        let field = ours
+            .as_object()
+            .unwrap()
+            .iter()
             .find(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| format!("{k} = {} there, {v} now", theirs.get(k.as_str()).unwrap_or(&serde_json::Value::Null)))
+            .map(|(k, v)| {
+                format!(
+                    "{k} = {} there, {v} now",
+                    theirs.get(k.as_str()).unwrap_or(&serde_json::Value::Null)
+                )
+            })
             .unwrap_or_default();
         return Err(NnError::model(&path, format!(
             "written by a run with other options ({field}); --resume needs the same --arch, --epochs, --batch, --lr, --seed and --limit")));
@@ -86,14 +114,22 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn run<M: Wrap>(&self, mut net: M, checkpoint: Option<Checkpoint>, progress: &mut dyn Progress) -> Result<TrainReport> {
+    fn run<M: Wrap>(
+        &self,
+        mut net: M,
+        checkpoint: Option<Checkpoint>,
+        progress: &mut dyn Progress,
+    ) -> Result<TrainReport> {
         let opts = self.opts;
-        let mut optim = AdamWConfig::new().with_weight_decay(opts.weight_decay as f32).init();
+        let mut optim = AdamWConfig::new()
+            .with_weight_decay(opts.weight_decay as f32)
+            .init();
         let mut history = Vec::new();
         if let Some(c) = checkpoint {
             let path = checkpoint_path(&opts.out);
             net = load_burnpack(net, c.model).map_err(|e| NnError::model(&path, e))?;
-            optim = optim.from_bytes(Bytes::from_bytes_vec(c.optimizer))
+            optim = optim
+                .from_bytes(Bytes::from_bytes_vec(c.optimizer))
                 .map_err(|e| NnError::model(&path, format!("bad optimizer state ({e:?})")))?;
             history = c.state.history;
         }
@@ -102,8 +138,15 @@ impl Run<'_> {
             let (next, loss, train_accuracy) = self.epoch(net, &mut optim, epoch, progress);
             net = next;
             let seconds = started.elapsed().as_secs_f64();
-            let val_accuracy = accuracy_of(&net, self.val, EVAL_BATCH, self.device, opts.arch.classes());
-            let summary = EpochSummary { epoch, seconds, train_loss: loss, train_accuracy, val_accuracy };
+            let val_accuracy =
+                accuracy_of(&net, self.val, EVAL_BATCH, self.device, opts.arch.classes());
+            let summary = EpochSummary {
+                epoch,
+                seconds,
+                train_loss: loss,
+                train_accuracy,
+                val_accuracy,
+            };
             history.push(summary.clone());
             self.save(&net, &optim, &history)?;
             progress.epoch_done(&summary);
@@ -115,11 +158,21 @@ impl Run<'_> {
             Some(last) => last.val_accuracy.clone(),
             None => accuracy_of(&net, self.val, EVAL_BATCH, self.device, opts.arch.classes()),
         };
-        Ok(TrainReport { history, val_accuracy, flops_per_exit: opts.arch.flops_per_exit() })
+        Ok(TrainReport {
+            history,
+            val_accuracy,
+            flops_per_exit: opts.arch.flops_per_exit(),
+        })
     }
 
     /// One epoch; returns the updated network, the mean loss and per-exit training accuracy.
-    fn epoch<M: Wrap>(&self, mut net: M, optim: &mut ModuleOptimizer, epoch: usize, progress: &mut dyn Progress) -> (M, f64, Vec<f64>) {
+    fn epoch<M: Wrap>(
+        &self,
+        mut net: M,
+        optim: &mut ModuleOptimizer,
+        epoch: usize,
+        progress: &mut dyn Progress,
+    ) -> (M, f64, Vec<f64>) {
         let (opts, n) = (self.opts, self.train.len());
         let batches = (n / opts.batch).max(1);
         let mut order: Vec<usize> = (0..n).collect();
@@ -139,19 +192,43 @@ impl Run<'_> {
             seen += rows.len();
             correct.iter_mut().zip(&hits).for_each(|(c, h)| *c += h);
             let accuracy = correct.iter().map(|&c| c as f64 / seen as f64).collect();
-            progress.batch_done(&BatchStats { epoch, batch: b + 1, batches, loss: loss_sum / (b + 1) as f64, accuracy, lr });
+            progress.batch_done(&BatchStats {
+                epoch,
+                batch: b + 1,
+                batches,
+                loss: loss_sum / (b + 1) as f64,
+                accuracy,
+                lr,
+            });
         }
         let accuracy = correct.iter().map(|&c| c as f64 / seen as f64).collect();
         (net, loss_sum / batches as f64, accuracy)
     }
 
-    fn save<M: Wrap>(&self, net: &M, optim: &ModuleOptimizer, history: &[EpochSummary]) -> Result<()> {
+    fn save<M: Wrap>(
+        &self,
+        net: &M,
+        optim: &ModuleOptimizer,
+        history: &[EpochSummary],
+    ) -> Result<()> {
         let opts = self.opts;
         let ckpt_path = checkpoint_path(&opts.out);
         let model = save_burnpack(net).map_err(|e| NnError::write(&ckpt_path, e))?;
-        let optimizer = optim.into_bytes().map_err(|e| NnError::write(&ckpt_path, format!("{e:?}")))?.to_vec();
-        let state = CheckpointState { options: opts.clone(), epochs_done: history.len(), history: history.to_vec() };
-        Checkpoint { state, model, optimizer }.write(&ckpt_path)?;
+        let optimizer = optim
+            .into_bytes()
+            .map_err(|e| NnError::write(&ckpt_path, format!("{e:?}")))?
+            .to_vec();
+        let state = CheckpointState {
+            options: opts.clone(),
+            epochs_done: history.len(),
+            history: history.to_vec(),
+        };
+        Checkpoint {
+            state,
+            model,
+            optimizer,
+        }
+        .write(&ckpt_path)?;
         let last = history.last().expect("saved after an epoch");
         let training = serde_json::json!({
             "recipe": opts, "epochs_done": history.len(),
@@ -166,12 +243,21 @@ impl Run<'_> {
 
 /// One optimiser step on a batch: forward all exits, loss = mean of the exits' cross-entropies,
 /// backward, AdamW step. Returns the new network, the loss value and the correct count per exit.
-fn step<M: MultiExit>(net: M, optim: &mut ModuleOptimizer, images: Tensor<4>, labels: Tensor<1, Int>, lr: f64) -> (M, f64, Vec<usize>) {
+fn step<M: MultiExit>(
+    net: M,
+    optim: &mut ModuleOptimizer,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    lr: f64,
+) -> (M, f64, Vec<usize>) {
     let logits = net.forward_all(images);
     let exits = logits.len();
     let ce = CrossEntropyLossConfig::new().init(&labels.device());
     let hits = logits.iter().map(|l| correct(l, &labels)).collect();
-    let losses: Vec<Tensor<1>> = logits.into_iter().map(|l| ce.forward(l, labels.clone())).collect();
+    let losses: Vec<Tensor<1>> = logits
+        .into_iter()
+        .map(|l| ce.forward(l, labels.clone()))
+        .collect();
     let loss = Tensor::cat(losses, 0).sum().div_scalar(exits as f64);
     let value = loss.clone().inner().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &net);
@@ -181,7 +267,11 @@ fn step<M: MultiExit>(net: M, optim: &mut ModuleOptimizer, images: Tensor<4>, la
 /// Number of rows whose argmax equals the label.
 pub(crate) fn correct(logits: &Tensor<2>, labels: &Tensor<1, Int>) -> usize {
     let predicted = logits.clone().inner().argmax(1).flatten::<1>(0, 1);
-    predicted.equal(labels.clone().inner()).float().sum().into_scalar::<f32>() as usize
+    predicted
+        .equal(labels.clone().inner())
+        .float()
+        .sum()
+        .into_scalar::<f32>() as usize
 }
 
 /// The per-epoch random stream `kind` (1 = order, 2 = augmentation) of a run.
@@ -201,6 +291,7 @@ fn save_burnpack<M: Module>(net: &M) -> std::result::Result<Vec<u8>, String> {
 
 fn load_burnpack<M: Module>(mut net: M, bytes: Vec<u8>) -> std::result::Result<M, String> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
-    net.load_from(&mut store).map_err(|e| format!("bad model state ({e})"))?;
+    net.load_from(&mut store)
+        .map_err(|e| format!("bad model state ({e})"))?;
     Ok(net)
 }

@@ -20,10 +20,19 @@ pub fn tiny_msdnet() -> ArchConfig {
 
 /// 7×7 patches (16 tokens + class token), width 8, two blocks.
 pub fn tiny_vit() -> ArchConfig {
-    ArchConfig::Vit(VitConfig { patch: 7, dim: 8, depth: 2, heads: 2, mlp_dim: 16, classes: 10 })
+    ArchConfig::Vit(VitConfig {
+        patch: 7,
+        dim: 8,
+        depth: 2,
+        heads: 2,
+        mlp_dim: 16,
+        classes: 10,
+    })
 }
 
 /// The first `n` real test images (needs the Debian package `dataset-fashion-mnist`).
 pub fn real_images(n: usize) -> Dataset {
-    load_split(None, Split::Test).expect("Fashion-MNIST installed (apt-get install dataset-fashion-mnist)").take(n)
+    load_split(None, Split::Test)
+        .expect("Fashion-MNIST installed (apt-get install dataset-fashion-mnist)")
+        .take(n)
 }

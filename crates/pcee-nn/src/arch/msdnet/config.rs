@@ -55,7 +55,10 @@ impl MsdNetConfig {
         }
         for (name, v) in [("growth", &self.growth), ("bottleneck", &self.bottleneck)] {
             if v.len() != s || v.contains(&0) {
-                return bad(name, format!("{v:?}; expected {s} positive entries, one per scale"));
+                return bad(
+                    name,
+                    format!("{v:?}; expected {s} positive entries, one per scale"),
+                );
             }
         }
         if self.stem_channels.contains(&0) || self.head_channels == 0 || self.classes < 2 {
@@ -69,13 +72,22 @@ impl MsdNetConfig {
         }
         let f = &self.block_first_scale;
         if f.windows(2).any(|w| w[0] > w[1]) || f[n - 1] >= s {
-            return bad("block_first_scale", format!("{f:?}; expected non-decreasing values < {s}"));
+            return bad(
+                "block_first_scale",
+                format!("{f:?}; expected non-decreasing values < {s}"),
+            );
         }
         if self.growth[1..].iter().any(|&g| g < 2) {
-            return bad("growth", "expected ≥ 2 at scales fed by a finer scale".into());
+            return bad(
+                "growth",
+                "expected ≥ 2 at scales fed by a finer scale".into(),
+            );
         }
         if !(self.reduction > 0.0 && self.reduction <= 1.0) {
-            return bad("reduction", format!("{}; expected a value in (0, 1]", self.reduction));
+            return bad(
+                "reduction",
+                format!("{}; expected a value in (0, 1]", self.reduction),
+            );
         }
         Ok(())
     }

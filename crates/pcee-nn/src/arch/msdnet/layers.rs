@@ -24,7 +24,10 @@ impl ConvBnRelu {
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
             .with_bias(false)
             .init(device);
-        Self { conv, bn: BatchNormConfig::new(spec.c_out).init(device) }
+        Self {
+            conv,
+            bn: BatchNormConfig::new(spec.c_out).init(device),
+        }
     }
 
     /// `relu(bn(conv(x)))`.
@@ -42,7 +45,9 @@ pub struct ConvChain {
 impl ConvChain {
     /// Build the chain of `specs`.
     pub fn new(specs: &[ConvSpec], device: &Device) -> Self {
-        Self { convs: specs.iter().map(|s| ConvBnRelu::new(s, device)).collect() }
+        Self {
+            convs: specs.iter().map(|s| ConvBnRelu::new(s, device)).collect(),
+        }
     }
 
     /// Apply the convolutions in order.
@@ -62,7 +67,10 @@ pub struct ScaleConv {
 impl ScaleConv {
     /// Build from the plan.
     pub fn new(p: &ScalePlan, device: &Device) -> Self {
-        Self { down: p.down.as_ref().map(|d| ConvChain::new(d, device)), normal: ConvChain::new(&p.normal, device) }
+        Self {
+            down: p.down.as_ref().map(|d| ConvChain::new(d, device)),
+            normal: ConvChain::new(&p.normal, device),
+        }
     }
 
     /// `finer` is `x_{s−1}` (required when this scale has a down path), `x` is `x_s`.
@@ -86,7 +94,9 @@ pub struct MsdLayer {
 impl MsdLayer {
     /// Build from the plan of one layer.
     pub fn new(p: &[ScalePlan], device: &Device) -> Self {
-        Self { scales: p.iter().map(|s| ScaleConv::new(s, device)).collect() }
+        Self {
+            scales: p.iter().map(|s| ScaleConv::new(s, device)).collect(),
+        }
     }
 
     /// `xs`: feature maps of the active scales, finest first → the output scales, finest first.

@@ -26,17 +26,33 @@ impl MsdNet {
     /// A freshly initialised network of a *validated* configuration.
     pub fn new(config: &MsdNetConfig, device: &Device) -> Self {
         let plan = MsdNetPlan::new(config);
-        let stem = plan.stem.iter().map(|s| ConvBnRelu::new(s, device)).collect();
+        let stem = plan
+            .stem
+            .iter()
+            .map(|s| ConvBnRelu::new(s, device))
+            .collect();
         let blocks = plan
             .blocks
             .iter()
             .map(|b| MsdBlock {
-                transitions: b.transition.iter().map(|t| ConvChain::new(&[*t], device)).collect(),
+                transitions: b
+                    .transition
+                    .iter()
+                    .map(|t| ConvChain::new(&[*t], device))
+                    .collect(),
                 layers: b.layers.iter().map(|l| MsdLayer::new(l, device)).collect(),
             })
             .collect();
-        let heads = plan.blocks.iter().map(|b| Classifier::new(b, device)).collect();
-        Self { stem, blocks, heads }
+        let heads = plan
+            .blocks
+            .iter()
+            .map(|b| Classifier::new(b, device))
+            .collect();
+        Self {
+            stem,
+            blocks,
+            heads,
+        }
     }
 
     /// The stem: images `[B, 1, 28, 28]` → one feature map per scale (28, 14, 7 px).
@@ -55,14 +71,21 @@ impl MsdNet {
         let xs = if block.transitions.is_empty() {
             xs
         } else {
-            xs.into_iter().zip(&block.transitions).map(|(x, t)| t.forward(x)).collect()
+            xs.into_iter()
+                .zip(&block.transitions)
+                .map(|(x, t)| t.forward(x))
+                .collect()
         };
         block.layers.iter().fold(xs, |xs, layer| layer.forward(xs))
     }
 
     /// Exit `e`'s logits `[B, classes]` from the coarsest scale of the state after stage `e`.
     pub fn exit_head(&self, e: usize, xs: &[Tensor<4>]) -> Tensor<2> {
-        self.heads[e].forward(xs.last().expect("an MSDNet state holds at least one scale").clone())
+        self.heads[e].forward(
+            xs.last()
+                .expect("an MSDNet state holds at least one scale")
+                .clone(),
+        )
     }
 
     /// Number of exits.

@@ -38,11 +38,29 @@ impl ConvSpec {
 
 /// The paper's bottleneck "ConvBN": 1×1 conv to `min(c_in, width × c_out)` channels, then a 3×3
 /// conv (stride 1, or 2 for the "down" path from a finer scale) to `c_out`.
-pub fn bottleneck(c_in: usize, c_out: usize, width: usize, stride: usize, side_in: usize) -> [ConvSpec; 2] {
+pub fn bottleneck(
+    c_in: usize,
+    c_out: usize,
+    width: usize,
+    stride: usize,
+    side_in: usize,
+) -> [ConvSpec; 2] {
     let inner = c_in.min(width * c_out);
     [
-        ConvSpec { c_in, c_out: inner, kernel: 1, stride: 1, side_in },
-        ConvSpec { c_in: inner, c_out, kernel: 3, stride, side_in },
+        ConvSpec {
+            c_in,
+            c_out: inner,
+            kernel: 1,
+            stride: 1,
+            side_in,
+        },
+        ConvSpec {
+            c_in: inner,
+            c_out,
+            kernel: 3,
+            stride,
+            side_in,
+        },
     ]
 }
 
@@ -90,14 +108,30 @@ impl MsdNetPlan {
         let mut ch = c.stem_channels.clone();
         let stem = (0..c.scales())
             .map(|s| match s {
-                0 => ConvSpec { c_in: 1, c_out: ch[0], kernel: 3, stride: 1, side_in: side(0) },
-                _ => ConvSpec { c_in: ch[s - 1], c_out: ch[s], kernel: 3, stride: 2, side_in: side(s - 1) },
+                0 => ConvSpec {
+                    c_in: 1,
+                    c_out: ch[0],
+                    kernel: 3,
+                    stride: 1,
+                    side_in: side(0),
+                },
+                _ => ConvSpec {
+                    c_in: ch[s - 1],
+                    c_out: ch[s],
+                    kernel: 3,
+                    stride: 2,
+                    side_in: side(s - 1),
+                },
             })
             .collect();
         let mut active = 0; // finest scale currently held in the state
         let blocks = (0..c.exits())
             .map(|b| {
-                let transition = if b == 0 { vec![] } else { transitions(c, &mut ch, active) };
+                let transition = if b == 0 {
+                    vec![]
+                } else {
+                    transitions(c, &mut ch, active)
+                };
                 let layers = (0..c.block_layers[b])
                     .map(|_| {
                         let layer = layer(c, &ch, active, c.block_first_scale[b]);
@@ -106,7 +140,12 @@ impl MsdNetPlan {
                         layer
                     })
                     .collect();
-                BlockPlan { transition, layers, head_convs: head(c, ch[c.scales() - 1]), head_linear: (c.head_channels, c.classes) }
+                BlockPlan {
+                    transition,
+                    layers,
+                    head_convs: head(c, ch[c.scales() - 1]),
+                    head_linear: (c.head_channels, c.classes),
+                }
             })
             .collect();
         MsdNetPlan { stem, blocks }
@@ -132,21 +171,33 @@ impl MsdNetPlan {
             .iter()
             .map(|b| {
                 let (d_in, d_out) = b.head_linear;
-                b.head_convs.iter().map(ConvSpec::flops).sum::<f64>() + flops::linear(d_in, d_out, 1)
+                b.head_convs.iter().map(ConvSpec::flops).sum::<f64>()
+                    + flops::linear(d_in, d_out, 1)
             })
             .collect()
     }
 }
 
 fn scale_flops(p: &ScalePlan) -> f64 {
-    p.down.iter().chain([&p.normal]).flatten().map(ConvSpec::flops).sum()
+    p.down
+        .iter()
+        .chain([&p.normal])
+        .flatten()
+        .map(ConvSpec::flops)
+        .sum()
 }
 
 fn transitions(c: &MsdNetConfig, ch: &mut [usize], active: usize) -> Vec<ConvSpec> {
     (active..c.scales())
         .map(|s| {
             let c_out = ((ch[s] as f64 * c.reduction).floor() as usize).max(1);
-            let spec = ConvSpec { c_in: ch[s], c_out, kernel: 1, stride: 1, side_in: side(s) };
+            let spec = ConvSpec {
+                c_in: ch[s],
+                c_out,
+                kernel: 1,
+                stride: 1,
+                side_in: side(s),
+            };
             ch[s] = c_out;
             spec
         })
@@ -162,11 +213,20 @@ fn layer(c: &MsdNetConfig, ch: &[usize], active: usize, first: usize) -> Vec<Sca
             if s > active {
                 let half = g / 2;
                 ScalePlan {
-                    down: Some(bottleneck(ch[s - 1], half, c.bottleneck[s - 1], 2, side(s - 1))),
+                    down: Some(bottleneck(
+                        ch[s - 1],
+                        half,
+                        c.bottleneck[s - 1],
+                        2,
+                        side(s - 1),
+                    )),
                     normal: bottleneck(ch[s], g - half, c.bottleneck[s], 1, side(s)),
                 }
             } else {
-                ScalePlan { down: None, normal: bottleneck(ch[s], g, c.bottleneck[s], 1, side(s)) }
+                ScalePlan {
+                    down: None,
+                    normal: bottleneck(ch[s], g, c.bottleneck[s], 1, side(s)),
+                }
             }
         })
         .collect()
@@ -174,7 +234,19 @@ fn layer(c: &MsdNetConfig, ch: &[usize], active: usize, first: usize) -> Vec<Sca
 
 fn head(c: &MsdNetConfig, c_in: usize) -> [ConvSpec; 2] {
     let s0 = side(c.scales() - 1);
-    let first = ConvSpec { c_in, c_out: c.head_channels, kernel: 3, stride: 2, side_in: s0 };
-    let second = ConvSpec { c_in: c.head_channels, c_out: c.head_channels, kernel: 3, stride: 2, side_in: first.side_out() };
+    let first = ConvSpec {
+        c_in,
+        c_out: c.head_channels,
+        kernel: 3,
+        stride: 2,
+        side_in: s0,
+    };
+    let second = ConvSpec {
+        c_in: c.head_channels,
+        c_out: c.head_channels,
+        kernel: 3,
+        stride: 2,
+        side_in: first.side_out(),
+    };
     [first, second]
 }

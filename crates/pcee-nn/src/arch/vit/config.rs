@@ -40,10 +40,16 @@ impl VitConfig {
             return bad("patch", format!("{}; expected a divisor of 28", self.patch));
         }
         if self.dim == 0 || self.depth == 0 || self.mlp_dim == 0 || self.heads == 0 {
-            return bad("dim", "zero dim, depth, heads or mlp_dim; expected positive sizes".into());
+            return bad(
+                "dim",
+                "zero dim, depth, heads or mlp_dim; expected positive sizes".into(),
+            );
         }
         if !self.dim.is_multiple_of(self.heads) {
-            return bad("heads", format!("{} heads do not divide dim {}", self.heads, self.dim));
+            return bad(
+                "heads",
+                format!("{} heads do not divide dim {}", self.heads, self.dim),
+            );
         }
         if self.classes < 2 {
             return bad("classes", format!("{}; expected at least 2", self.classes));
@@ -61,7 +67,10 @@ impl VitConfig {
     pub fn block_flops(&self) -> f64 {
         use crate::flops::linear;
         let (t, d) = (self.tokens(), self.dim);
-        4.0 * linear(d, d, t) + 2.0 * linear(t, t, d) + linear(d, self.mlp_dim, t) + linear(self.mlp_dim, d, t)
+        4.0 * linear(d, d, t)
+            + 2.0 * linear(t, t, d)
+            + linear(d, self.mlp_dim, t)
+            + linear(self.mlp_dim, d, t)
     }
 
     /// FLOPs per image of one exit head (linear on the class token).

@@ -40,11 +40,16 @@ impl Vit {
     /// A freshly initialised network of a *validated* configuration (positions and class token
     /// ~ N(0, 0.02²), as in the reference implementation).
     pub fn new(c: &VitConfig, device: &Device) -> Self {
-        let small = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let small = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
         let blocks = (0..c.depth)
             .map(|_| VitBlock {
                 norm1: LayerNormConfig::new(c.dim).init(device),
-                attention: MultiHeadAttentionConfig::new(c.dim, c.heads).with_dropout(0.0).init(device),
+                attention: MultiHeadAttentionConfig::new(c.dim, c.heads)
+                    .with_dropout(0.0)
+                    .init(device),
                 norm2: LayerNormConfig::new(c.dim).init(device),
                 fc1: LinearConfig::new(c.dim, c.mlp_dim).init(device),
                 fc2: LinearConfig::new(c.mlp_dim, c.dim).init(device),
@@ -81,7 +86,9 @@ impl Vit {
         let block = &self.blocks[s];
         let h = block.norm1.forward(x.clone());
         let x = x + block.attention.forward(MhaInput::self_attn(h)).context;
-        let h = block.fc2.forward(gelu(block.fc1.forward(block.norm2.forward(x.clone()))));
+        let h = block
+            .fc2
+            .forward(gelu(block.fc1.forward(block.norm2.forward(x.clone()))));
         x + h
     }
 
