@@ -258,42 +258,29 @@ fn infer_refuses_bad_input_in_one_line() {
     // A policy of another network: one exit more, or other FLOPs.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let other = dir.join("other.json");
+    let refused = |policy: serde_json::Value, what: &str| {
+        std::fs::write(&other, policy.to_string()).unwrap();
+        let run = pcee(&[
+            "infer",
+            "--model",
+            &m,
+            "--policy",
+            s(&other),
+            "--limit",
+            "8",
+        ]);
+        assert_error(&run, &format!("{}: {what}", other.display()));
+    };
     let mut three = json.clone();
     let last = three["exits"][1].clone();
     three["exits"].as_array_mut().unwrap().push(last);
-    let other = dir.join("three.json");
-    std::fs::write(&other, three.to_string()).unwrap();
-    let run = pcee(&[
-        "infer",
-        "--model",
-        &m,
-        "--policy",
-        s(&other),
-        "--limit",
-        "8",
-    ]);
-    assert_error(
-        &run,
-        &format!("{}: has 3 exits but the model has 2", other.display()),
-    );
+    refused(three, "has 3 exits but the model has 2");
     let mut costly = json.clone();
     costly["exits"][1]["flops"] = serde_json::json!(250000.0);
-    std::fs::write(&other, costly.to_string()).unwrap();
-    let run = pcee(&[
-        "infer",
-        "--model",
-        &m,
-        "--policy",
-        s(&other),
-        "--limit",
-        "8",
-    ]);
-    assert_error(
-        &run,
-        &format!(
-            "{}: exit 1 costs 250000 FLOPs in the policy but 210080 in the model",
-            other.display()
-        ),
+    refused(
+        costly,
+        "exit 1 costs 250000 FLOPs in the policy but 210080 in the model",
     );
 
     // Weights that do not match their model card (the card describes a wider network).
