@@ -109,3 +109,19 @@ pub fn flops(value: f64) -> String {
         format!("{value:.3e}")
     }
 }
+
+/// The per-exit table of an outcome: each exit's cumulative cost `cost` (`[exits]`, FLOPs), the
+/// fraction of samples that leave there and their accuracy (`-` when none leaves there).
+pub fn exit_table(cost: &[f64], outcome: &pcee::Outcome) -> String {
+    let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
+    let rows = outcome.exit_fractions.iter().zip(&outcome.exit_accuracy);
+    for (l, (&fraction, accuracy)) in rows.enumerate() {
+        table.row(vec![
+            l.to_string(),
+            flops(cost[l]),
+            percent(fraction),
+            accuracy.map_or("-".into(), percent),
+        ]);
+    }
+    table.render()
+}

@@ -1,7 +1,7 @@
 //! `pcee evaluate`: the outcome of a policy file on test logits.
 
 use crate::inputs;
-use crate::output::{flops, percent, Table};
+use crate::output::{exit_table, flops, percent};
 use anyhow::anyhow;
 use pcee::{evaluate, Outcome, PolicyFile, ScoreTable};
 use serde::Serialize;
@@ -92,14 +92,5 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
         flops(report.full_flops)
     );
     println!("mean exit   {:.3}", o.mean_exit);
-    let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
-    for (l, (&fraction, accuracy)) in o.exit_fractions.iter().zip(&o.exit_accuracy).enumerate() {
-        table.row(vec![
-            l.to_string(),
-            flops(cost[l]),
-            percent(fraction),
-            accuracy.map_or("-".into(), percent),
-        ]);
-    }
-    println!("{}", table.render());
+    println!("{}", exit_table(cost, o));
 }

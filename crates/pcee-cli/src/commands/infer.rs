@@ -8,7 +8,7 @@
 //! with `--batch 1`, latency percentiles (p50, p95) are over every image of every round.
 
 use crate::inputs;
-use crate::output::{flops, percent, Table};
+use crate::output::{exit_table, flops, percent};
 use anyhow::anyhow;
 use pcee::PolicyFile;
 use pcee_nn::data::{load_split, Split};
@@ -142,14 +142,5 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
     ) {
         println!("latency        p50 {p50:.3} ms, p95 {p95:.3} ms early exit; p50 {f50:.3} ms, p95 {f95:.3} ms full");
     }
-    let mut table = Table::new(&["exit", "FLOPs", "exits here", "accuracy"]);
-    for (l, (&fraction, accuracy)) in o.exit_fractions.iter().zip(&o.exit_accuracy).enumerate() {
-        table.row(vec![
-            l.to_string(),
-            flops(cost[l]),
-            percent(fraction),
-            accuracy.map_or("-".into(), percent),
-        ]);
-    }
-    println!("{}", table.render());
+    println!("{}", exit_table(cost, o));
 }
