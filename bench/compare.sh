@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# pcee against PyTorch, side by side, on the same machine, networks, weights and images (issue 6).
+#
+# What it does, in order:
+#  1. creates the venv bench/.venv from bench/pytorch/requirements.txt if it is missing;
+#  2. builds target/release/pcee if it is missing (or uses $PCEE_BIN);
+#  3. per model: validation logits + `pcee calibrate --method pcee` → a policy file;
+#  4. agreement: `pcee logits --split test --limit A` against the PyTorch network (agree.py),
+#     and the policy's exits of pcee (`pcee infer --decisions`) against PyTorch's;
+#  5. timing: for every δ and batch (1 and 256), REPS repetitions alternating `pcee infer
+#     --json` (early exit and full depth) and bench/pytorch/bench.py (full, mask, shrink),
+#     pcee first in odd repetitions, PyTorch first in even ones;
+#  6. prints one table (medians over repetitions) and writes it to OUT/table.md, OUT/results.json.
+#
+# Usage: bench/compare.sh [--reps 3] [--rounds 3] [--images 2048] [--images1 200]
+#          [--agree-images 1000] [--deltas 0.9] [--batches "1 256"] [--threads N]
+#          [--models "PATH.safetensors ..."] [--omp-passive] [--tch-bin PATH] [--out bench/out]
+#   --rounds       timed rounds inside each process (pcee infer --repeat, bench.py --repeat)
+#   --images       test images timed at batch > 1; --images1: at batch 1
+#   --omp-passive  OMP_WAIT_POLICY=PASSIVE for PyTorch (use when the cores are shared: libgomp's
+#                  spinning threads collapse under contention — see bench/README.md)
+#   --tch-bin      a pcee binary built with burn's tch backend: its rows are added (bench/README.md)
+# Defaults take about 10 minutes on 2 idle cores. Heavy work runs under `nice` only if you ask
+# (e.g. `nice -n 19 bench/compare.sh`). Errors: one line on stderr, exit code 1.
+set -euo pipefail
+
+die() { echo "error: $*" >&2; exit 1; }
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+REPS=3 ROUNDS=3 IMAGES=2048 IMAGES1=200 AGREE=1000 DELTAS="0.9" BATCHES="1 256"
+THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN=""
+MODELS="assets/models/msdnet-small.safetensors assets/models/msdnet-large.safetensors assets/trained/vit-small.safetensors"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --images) IMAGES="$2"; shift 2 ;;
+    --images1) IMAGES1="$2"; shift 2 ;;
+    --agree-images) AGREE="$2"; shift 2 ;;
+    --deltas) DELTAS="$2"; shift 2 ;;
+    --batches) BATCHES="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --models) MODELS="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --omp-passive) OMP_PASSIVE=1; shift ;;
+    --tch-bin) TCH_BIN="$2"; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) die "$1: unknown option; see bench/compare.sh --help" ;;
+  esac
+done
+for n in "$REPS" "$ROUNDS" "$IMAGES" "$IMAGES1" "$AGREE" "$THREADS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "$n: expected a positive integer for --reps/--rounds/--images/--images1/--agree-images/--threads"
+done
+for m in $MODELS; do
+  [ -f "$m" ] || die "$m: model weights not found; expected a .safetensors written by pcee train"
+  [ -f "${m%.safetensors}.json" ] || die "${m%.safetensors}.json: model card not found beside $m"
+done
+[ -z "$TCH_BIN" ] || [ -x "$TCH_BIN" ] || die "$TCH_BIN: --tch-bin is not an executable"
+
+# 1. The PyTorch venv (marker = hash of requirements.txt, so a changed pin reinstalls).
+VENV="bench/.venv"
+REQ="bench/pytorch/requirements.txt"
+MARK="$VENV/.installed-$(sha256sum "$REQ" | cut -c1-16)"
+if [ ! -f "$MARK" ]; then
+  command -v python3 >/dev/null || die "python3: not found; expected Python ≥ 3.10 to create $VENV"
+  echo "== creating $VENV (torch from PyPI, ~5.5 GB with its CUDA wheels; a few minutes)" >&2
+  python3 -m venv "$VENV" || die "$VENV: python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$VENV/bin/pip" install --quiet -r "$REQ" || die "$REQ: pip install failed"
+  touch "$MARK"
+fi
+PY="$VENV/bin/python"
+"$PY" -c "import torch, safetensors, numpy" 2>/dev/null || die "$VENV: torch/safetensors/numpy do not import; delete $VENV and rerun"
+
+# 2. The pcee binary.
+PCEE="${PCEE_BIN:-${CARGO_TARGET_DIR:-target}/release/pcee}"
+if [ ! -x "$PCEE" ]; then
+  command -v cargo >/dev/null || die "cargo: not found; expected a Rust toolchain to build pcee (or set PCEE_BIN)"
+  echo "== building pcee (release; ~11 min from clean on 2 cores)" >&2
+  cargo build --release -p pcee-cli >&2 || die "cargo build --release -p pcee-cli failed"
+fi
+[ -x "$PCEE" ] || die "$PCEE: no pcee binary after the build"
+
+mkdir -p "$OUT/runs" "$OUT/policies"
+rm -f "$OUT"/runs/*.json "$OUT"/*.agree.json
+export RAYON_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
+TORCH_ENV=()
+[ "$OMP_PASSIVE" = 1 ] && TORCH_ENV=(env OMP_WAIT_POLICY=PASSIVE)
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE="$(load)"
+START=$(date +%s)
+
+for m in $MODELS; do
+  name="$(basename "${m%.safetensors}")"
+  pol="$OUT/policies/$name.policy.json"
+  # 3. Policy (recomputed when the model is newer than it).
+  if [ ! -f "$pol" ] || [ "$m" -nt "$pol" ]; then
+    echo "== $name: validation logits and policy" >&2
+    "$PCEE" logits --model "$m" --split val --out "$OUT/policies/$name.val.npz" >/dev/null
+    "$PCEE" calibrate --val "$OUT/policies/$name.val.npz" --method pcee --bins 10 --output "$pol" >/dev/null
+  fi
+  # 4. Agreement (logits and exits) on the first AGREE test images.
+  echo "== $name: agreement on $AGREE test images" >&2
+  first_delta="${DELTAS%% *}"
+  "$PCEE" logits --model "$m" --split test --limit "$AGREE" --out "$OUT/$name.test.npz" >/dev/null
+  "$PCEE" infer --model "$m" --policy "$pol" --delta "$first_delta" --limit "$AGREE" --repeat 1 \
+    --json --decisions > "$OUT/$name.decisions.json"
+  "$PY" bench/pytorch/agree.py --model "$m" --logits "$OUT/$name.test.npz" --threads "$THREADS" \
+    --policy "$pol" --delta "$first_delta" --decisions "$OUT/$name.decisions.json" \
+    --json "$OUT/$name.agree.json" >&2 || die "$name: PyTorch and pcee logits disagree (see $OUT/$name.agree.json)"
+  # 5. Timing.
+  for d in $DELTAS; do
+    for b in $BATCHES; do
+      n=$IMAGES; [ "$b" = 1 ] && n=$IMAGES1
+      for r in $(seq 1 "$REPS"); do
+        tag="$OUT/runs/${name}_d${d}_b${b}_r${r}"
+        run_pcee() {
+          "$PCEE" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
+            --repeat "$ROUNDS" --json > "$tag.pcee.json"
+          if [ -n "$TCH_BIN" ]; then
+            "$TCH_BIN" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
+              --repeat "$ROUNDS" --json > "$tag.tch.json"
+          fi
+        }
+        run_torch() {
+          "${TORCH_ENV[@]}" "$PY" bench/pytorch/bench.py --model "$m" --policy "$pol" --delta "$d" \
+            --batch "$b" --limit "$n" --repeat "$ROUNDS" --threads "$THREADS" --json "$tag.torch.json" >/dev/null
+        }
+        echo "== $name δ=$d batch=$b images=$n repetition $r/$REPS" >&2
+        if [ $((r % 2)) = 1 ]; then run_pcee; run_torch; else run_torch; run_pcee; fi
+      done
+    done
+  done
+done
+
+TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
+cat > "$OUT/conditions.json" <<EOF
+{"threads": $THREADS, "torch": "torch $TORCH_VERSION", "omp_wait_policy": "$([ "$OMP_PASSIVE" = 1 ] && echo PASSIVE || echo default)",
+ "load_before": "$LOAD_BEFORE", "load_after": "$(load)", "seconds": $(( $(date +%s) - START )),
+ "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')", "date": "$(date -u +%FT%TZ)"}
+EOF
+"$PY" bench/pytorch/table.py "$OUT"

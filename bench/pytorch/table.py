@@ -1,0 +1,122 @@
+"""Collects the runs of bench/compare.sh into one table: network, δ, batch, mode, images/s of
+pcee, images/s of PyTorch, ratio pcee / PyTorch (the median over repetitions of each side's
+figure), plus the agreement figures. Prints the table (markdown) and writes table.md and
+results.json into the output directory.
+
+Run: bench/.venv/bin/python bench/pytorch/table.py OUT_DIR   (compare.sh does it)
+Inputs, in OUT_DIR/runs/: NAME_d{δ}_b{batch}_r{rep}.pcee.json (pcee infer --json, and
+.tch.json for the tch build) and .torch.json (bench.py); in OUT_DIR: NAME.agree.json (agree.py)
+and conditions.json (threads, load).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, digits=0):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print("error: usage: table.py OUT_DIR", file=sys.stderr)
+        return 2
+    out = Path(sys.argv[1])
+    runs = sorted((out / "runs").glob("*.json"))
+    if not runs:
+        print(f"error: {out / 'runs'}: no run files; expected the JSON written by compare.sh", file=sys.stderr)
+        return 1
+    acc = defaultdict(lambda: defaultdict(list))
+    for f in runs:
+        stem, kind = f.name[:-len(".json")].rsplit(".", 1)
+        name, d, b, _rep = stem.rsplit("_", 3)
+        key = (name, float(d[1:]), int(b[1:]))
+        r = json.loads(f.read_text())
+        if kind in ("pcee", "tch"):
+            acc[key][f"{kind}_early"].append(r["images_per_second"])
+            acc[key][f"{kind}_full"].append(r["full_images_per_second"])
+            acc[key]["mean_exit"].append(r["mean_exit"])
+            acc[key]["samples"].append(r["samples"])
+        elif kind == "torch":
+            for m in ("full", "mask", "shrink"):
+                if m in r:
+                    acc[key][f"torch_{m}"].append(r[m]["images_per_second"])
+            acc[key]["torch_mean_exit"].append(r["shrink"]["mean_exit"])
+    rows = []
+    for (name, delta, batch), v in sorted(acc.items()):
+        m = {k: med(x) for k, x in v.items()}
+        full_torch = m.get("torch_full")
+        early_torch = max([x for x in (m.get("torch_shrink"), m.get("torch_mask")) if x is not None], default=None)
+        for mode, ours, theirs, extra in (
+            ("full depth", m.get("pcee_full"), full_torch, None),
+            ("early exit", m.get("pcee_early"), early_torch, m.get("torch_mask")),
+        ):
+            rows.append({
+                "network": name, "delta": delta, "batch": batch, "mode": mode,
+                "images": int(m["samples"]) if m.get("samples") else None,
+                "mean_exit": m.get("mean_exit"),
+                "pcee": ours, "pytorch": theirs,
+                "pytorch_shrink": m.get("torch_shrink") if mode == "early exit" else None,
+                "pytorch_mask": extra,
+                "ratio": ours / theirs if ours and theirs else None,
+                "pcee_tch": m.get("tch_full" if mode == "full depth" else "tch_early"),
+                "repetitions": len(v.get("pcee_early", [])),
+            })
+    has_tch = any(r["pcee_tch"] for r in rows)
+    head = ["network", "δ", "batch", "images", "mode", "pcee img/s", "PyTorch img/s",
+            "ratio pcee/PyTorch", "PyTorch shrink / mask img/s"]
+    if has_tch:
+        head += ["pcee tch img/s", "ratio tch/PyTorch"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["network"], f"{r['delta']:g}", str(r["batch"]), fmt(r["images"]), r["mode"],
+                 fmt(r["pcee"]), fmt(r["pytorch"]), fmt(r["ratio"], 2),
+                 f"{fmt(r['pytorch_shrink'])} / {fmt(r['pytorch_mask'])}" if r["mode"] == "early exit" else "–"]
+        if has_tch:
+            t = r["pcee_tch"]
+            cells += [fmt(t), fmt(t / r["pytorch"], 2) if t and r["pytorch"] else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    agree = {}
+    for f in sorted(out.glob("*.agree.json")):
+        agree[f.name[:-len(".agree.json")]] = json.loads(f.read_text())
+    alines = ["| network | images | max abs diff | per exit | argmax agreement (min over exits) | exit mismatches vs pcee (PyTorch logits) |",
+              "|---|---|---|---|---|---|"]
+    for name, a in agree.items():
+        alines.append(f"| {name} | {a['images']} | {a['max_abs_diff']:.2e} | "
+                      + " ".join(f"{x:.1e}" for x in a["max_abs_diff_per_exit"])
+                      + f" | {min(a['argmax_agreement_per_exit']):.4f} | "
+                      + (f"{a['exit_mismatches_pytorch']} (δ = {a['delta']:g})" if "exit_mismatches_pytorch" in a else "–")
+                      + " |")
+    cond = json.loads((out / "conditions.json").read_text()) if (out / "conditions.json").exists() else {}
+    text = "\n".join([
+        f"Threads: {cond.get('threads', '?')} (pcee RAYON_NUM_THREADS, PyTorch set_num_threads); "
+        f"{cond.get('torch', '')}; OMP_WAIT_POLICY={cond.get('omp_wait_policy', 'default')}; "
+        f"load average before/after: {cond.get('load_before', '?')} / {cond.get('load_after', '?')}; "
+        f"medians of {rows[0]['repetitions'] if rows else 0} alternating repetitions.",
+        "",
+        *lines,
+        "",
+        "Agreement (PyTorch vs `pcee logits`, same weights, first test images):",
+        "",
+        *alines,
+        "",
+    ])
+    print(text)
+    (out / "table.md").write_text(text)
+    (out / "results.json").write_text(json.dumps({"conditions": cond, "rows": rows, "agreement": agree}, indent=2))
+    bad = [r for r in rows if r["ratio"] is not None and r["ratio"] < 1.0]
+    print(f"{len(rows) - len(bad)} of {len(rows)} rows reach ratio ≥ 1.0")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
