@@ -11,15 +11,20 @@
 
 pub mod atomic;
 pub mod bins;
+pub mod budget;
+pub mod candidates;
 pub mod deltas;
 pub mod diagram;
 pub mod evaluate;
 pub mod logits;
 pub mod policy;
 pub mod policy_file;
+pub mod risk;
 pub mod score;
 pub mod score_table;
+pub mod stats;
 pub mod sweep;
+pub mod temperature;
 
 pub use diagram::{reliability_diagrams, ReliabilityDiagram};
 pub use evaluate::{evaluate, exits_of, Outcome};

@@ -2,21 +2,24 @@
 //! every exit, not thresholds, so δ can be changed at evaluation or inference time.
 
 use crate::diagram::DiagramError;
-use crate::policy::{check_delta, DeltaError, ExitPolicy, Method};
-use crate::ReliabilityDiagram;
+use crate::policy::{check_delta, DeltaError, ExitPolicy, Method, MethodParams, Tempered};
+use crate::{ExitLogits, ReliabilityDiagram, ScoreTable};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The `format` field of every policy file.
 pub const FORMAT: &str = "pcee-policy";
-/// The newest policy file version this crate reads and the one it writes.
-pub const VERSION: u64 = 1;
+/// The newest policy file version this crate reads. Version 2 adds the optional fields `alpha`,
+/// `temperatures`, `thresholds` and `selection` (docs/methods.md); a policy that uses none of
+/// them is still written as version 1, and version 1 files are read as before.
+pub const VERSION: u64 = 2;
 
 /// A calibrated exit policy: method, default δ, and the validation reliability diagram and
 /// cumulative FLOPs of every exit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyFile {
-    /// `confidence`, `pcee` or `pcee-ws` (never the oracle, which needs labels).
+    /// `confidence`, `pcee`, `pcee-ws`, `pcee-lcb` or `msdnet-budget` (never the oracle, which
+    /// needs labels).
     pub method: Method,
     /// Default target accuracy δ in [0, 1], used when the caller gives none.
     pub delta: f64,
@@ -28,6 +31,49 @@ pub struct PolicyFile {
     pub samples: u64,
     /// File name of the validation logits.
     pub source: String,
+    /// Level α in (0, 1) of `pcee-lcb`'s Clopper–Pearson bound (version 2; `None` otherwise).
+    pub alpha: Option<f64>,
+    /// `[exits]` per-exit temperatures T > 0 fitted on the validation set (version 2): the
+    /// logits of exit l are divided by T_l before the softmax, at calibration and at use.
+    pub temperatures: Option<Vec<f64>>,
+    /// `[exits − 1]` confidence thresholds of `msdnet-budget` (version 2; empty otherwise).
+    pub thresholds: Vec<f64>,
+    /// How δ (or the thresholds) were chosen on the validation set (version 2), when they were.
+    pub selection: Option<Selection>,
+}
+
+/// How a policy's δ or thresholds were chosen on the validation (calibration) set: the
+/// `selection` object of a version 2 policy file (docs/methods.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// `crc` or `ucb` (risk control), `budget` (best accuracy within a budget) or
+    /// `msdnet-budget` (MSDNet's thresholds for a budget).
+    pub rule: String,
+    /// Risk control: the loss, `wrong` or `gap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// Risk control: the target accuracy 1 − ε, a fraction in (0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_accuracy: Option<f64>,
+    /// Risk control (`ucb`): the level α in (0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Budget modes: the budget, mean FLOPs per sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_flops: Option<f64>,
+    /// Risk control: the empirical risk at the chosen δ on the calibration set, in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<f64>,
+    /// Risk control: the certified quantity (CRC-inflated risk, or UCB p-value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<f64>,
+    /// Number of candidate δ considered (absent for `msdnet-budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<usize>,
+    /// Accuracy of the chosen policy on the calibration set, in [0, 1].
+    pub calibration_accuracy: f64,
+    /// Mean FLOPs per sample of the chosen policy on the calibration set.
+    pub calibration_mean_flops: f64,
 }
 
 /// Why a policy cannot be calibrated.
@@ -40,7 +86,7 @@ pub enum CalibrateError {
     #[error(transparent)]
     Delta(#[from] DeltaError),
     /// The oracle needs labels and cannot be stored.
-    #[error("the oracle is a bound that needs each sample's label; expected confidence, pcee or pcee-ws")]
+    #[error("the oracle is a bound that needs each sample's label; expected confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget")]
     Oracle,
 }
 
@@ -63,8 +109,16 @@ struct PolicyJson {
     bins: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     window: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alpha: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    temperatures: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thresholds: Option<Vec<f64>>,
     exits: Vec<ExitJson>,
     calibration: CalibrationJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    selection: Option<Selection>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,7 +164,42 @@ impl PolicyFile {
             samples: diagrams[0].samples(),
             exits: flops.iter().copied().zip(diagrams).collect(),
             source: source.to_string(),
+            alpha: (method == Method::PceeLcb).then_some(MethodParams::default().alpha),
+            temperatures: None,
+            thresholds: Vec::new(),
+            selection: None,
         })
+    }
+
+    /// The method's settings besides δ: window, α (default 0.05 when absent), thresholds.
+    pub fn params(&self) -> MethodParams {
+        MethodParams {
+            window: self.window,
+            alpha: self.alpha.unwrap_or(MethodParams::default().alpha),
+            thresholds: self.thresholds.clone(),
+        }
+    }
+
+    /// The scores `[samples, exits]` of `logits` as this policy reads them: temperature-scaled
+    /// when the policy has temperatures. Evaluate the policy on these, not on raw scores.
+    ///
+    /// # Panics
+    /// When the logits do not have one exit per temperature.
+    pub fn scores(&self, logits: &ExitLogits) -> ScoreTable {
+        match &self.temperatures {
+            Some(t) => ScoreTable::from_logits_scaled(logits, t),
+            None => ScoreTable::from_logits(logits),
+        }
+    }
+
+    /// Whether the file needs version 2 (any of `alpha`, `temperatures`, `thresholds`,
+    /// `selection`, or a method version 1 did not have).
+    fn needs_v2(&self) -> bool {
+        self.alpha.is_some()
+            || self.temperatures.is_some()
+            || !self.thresholds.is_empty()
+            || self.selection.is_some()
+            || matches!(self.method, Method::PceeLcb | Method::MsdnetBudget)
     }
 
     /// Number of exits L.
@@ -139,9 +228,16 @@ impl PolicyFile {
     /// # Errors
     /// [`DeltaError`] when δ is NaN or outside [0, 1].
     pub fn policy(&self, delta: f64) -> Result<Box<dyn ExitPolicy>, DeltaError> {
-        Ok(self
+        let inner = self
             .method
-            .policy(&self.diagrams(), check_delta(delta)?, self.window))
+            .policy_with(&self.diagrams(), check_delta(delta)?, &self.params());
+        Ok(match &self.temperatures {
+            Some(t) => Box::new(Tempered {
+                inner,
+                temperatures: t.clone(),
+            }),
+            None => inner,
+        })
     }
 
     /// Writes the policy as pretty JSON (DESIGN.md §4), atomically.
@@ -187,11 +283,15 @@ impl PolicyFile {
     fn to_json(&self) -> PolicyJson {
         PolicyJson {
             format: FORMAT.to_string(),
-            version: VERSION,
+            version: if self.needs_v2() { VERSION } else { 1 },
             method: self.method.name().to_string(),
             delta: self.delta,
             bins: self.bins(),
             window: (self.method == Method::PceeWs).then_some(self.window),
+            alpha: self.alpha,
+            temperatures: self.temperatures.clone(),
+            thresholds: (!self.thresholds.is_empty()).then(|| self.thresholds.clone()),
+            selection: self.selection.clone(),
             exits: self
                 .exits
                 .iter()
@@ -215,8 +315,10 @@ impl PolicyFile {
             .parse()
             .map_err(|err| format!("field 'method': {err}"))?;
         if method == Method::Oracle {
-            return Err("field 'method': the oracle cannot be a policy; expected confidence, pcee or pcee-ws".into());
+            return Err("field 'method': the oracle cannot be a policy; expected confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget".into());
         }
+        let exit_count = json.exits.len();
+        let extras = check_extras(method, &json, exit_count)?;
         check_delta(json.delta).map_err(|err| format!("field 'delta': {err}"))?;
         if json.bins == 0 {
             return Err("field 'bins': 0; expected at least 1".into());
@@ -245,8 +347,49 @@ impl PolicyFile {
             exits,
             samples: json.calibration.samples,
             source: json.calibration.source,
+            alpha: extras.alpha,
+            temperatures: extras.temperatures,
+            thresholds: extras.thresholds,
+            selection: json.selection,
         })
     }
+}
+
+/// The version 2 fields, checked.
+struct Extras {
+    alpha: Option<f64>,
+    temperatures: Option<Vec<f64>>,
+    thresholds: Vec<f64>,
+}
+
+/// Checks the version 2 fields against the method and the number of exits.
+fn check_extras(method: Method, json: &PolicyJson, exits: usize) -> Result<Extras, String> {
+    if let Some(a) = json.alpha {
+        crate::stats::check_alpha(a).map_err(|err| format!("field 'alpha': {err}"))?;
+    }
+    let alpha = match method {
+        Method::PceeLcb => Some(json.alpha.unwrap_or(MethodParams::default().alpha)),
+        _ => json.alpha,
+    };
+    if let Some(t) = &json.temperatures {
+        if t.len() != exits || t.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+            return Err(format!(
+                "field 'temperatures': expected {exits} finite numbers > 0, one per exit"
+            ));
+        }
+    }
+    let thresholds = json.thresholds.clone().unwrap_or_default();
+    if method == Method::MsdnetBudget
+        && (thresholds.len() + 1 != exits
+            || thresholds.iter().any(|&x| !(x.is_finite() && x >= 0.0)))
+    {
+        return Err(format!("field 'thresholds': expected {} finite numbers ≥ 0, one per exit but the last, for msdnet-budget", exits.saturating_sub(1)));
+    }
+    Ok(Extras {
+        alpha,
+        temperatures: json.temperatures.clone(),
+        thresholds,
+    })
 }
 
 fn check_format_and_version(value: &serde_json::Value) -> Result<(), String> {

@@ -24,6 +24,16 @@ impl ExitScore {
     /// # Panics
     /// When `logits` is empty.
     pub fn from_logits<T: Copy + Into<f64>>(logits: &[T]) -> Self {
+        Self::from_logits_scaled(logits, 1.0)
+    }
+
+    /// Scores the logits `[classes]` divided by a `temperature` T > 0 (temperature scaling,
+    /// Guo et al., ICML 2017): the prediction is unchanged, the confidence is
+    /// `1 / Σ_k exp((z_k − max z) / T)`. T = 1 gives exactly [`ExitScore::from_logits`].
+    ///
+    /// # Panics
+    /// When `logits` is empty.
+    pub fn from_logits_scaled<T: Copy + Into<f64>>(logits: &[T], temperature: f64) -> Self {
         assert!(!logits.is_empty(), "an exit head needs at least one logit");
         let (mut prediction, mut max) = (0, logits[0].into());
         for (k, &z) in logits.iter().enumerate().skip(1) {
@@ -32,7 +42,10 @@ impl ExitScore {
                 (prediction, max) = (k, z);
             }
         }
-        let sum: f64 = logits.iter().map(|&z| (z.into() - max).exp()).sum();
+        let sum: f64 = logits
+            .iter()
+            .map(|&z| ((z.into() - max) / temperature).exp())
+            .sum();
         ExitScore {
             prediction: prediction as u32,
             confidence: 1.0 / sum,
@@ -42,9 +55,15 @@ impl ExitScore {
 
     /// Scores a row of [`crate::ExitLogits`] (float32 or float64), as [`ExitScore::from_logits`].
     pub fn from_row(row: LogitsRow<'_>) -> Self {
+        Self::from_row_scaled(row, 1.0)
+    }
+
+    /// Scores a row of [`crate::ExitLogits`] at `temperature` T > 0, as
+    /// [`ExitScore::from_logits_scaled`].
+    pub fn from_row_scaled(row: LogitsRow<'_>, temperature: f64) -> Self {
         match row {
-            LogitsRow::F32(z) => Self::from_logits(z),
-            LogitsRow::F64(z) => Self::from_logits(z),
+            LogitsRow::F32(z) => Self::from_logits_scaled(z, temperature),
+            LogitsRow::F64(z) => Self::from_logits_scaled(z, temperature),
         }
     }
 

@@ -18,6 +18,21 @@ impl ScoreTable {
     /// Scores every exit of every sample of `logits` (stable softmax in f64, argmax with ties to
     /// the lowest class), in parallel over samples, reading the logits once.
     pub fn from_logits(logits: &ExitLogits) -> Self {
+        Self::from_logits_scaled(logits, &vec![1.0; logits.exits()])
+    }
+
+    /// As [`ScoreTable::from_logits`], with the logits of exit l divided by `temperatures[l]`
+    /// (`[exits]`, each > 0) before the softmax: per-exit temperature scaling
+    /// ([`crate::temperature`]).
+    ///
+    /// # Panics
+    /// When `temperatures` does not have one entry per exit.
+    pub fn from_logits_scaled(logits: &ExitLogits, temperatures: &[f64]) -> Self {
+        assert_eq!(
+            temperatures.len(),
+            logits.exits(),
+            "one temperature per exit"
+        );
         let exits = logits.exits();
         let mut scores = vec![
             ExitScore {
@@ -35,8 +50,11 @@ impl ScoreTable {
                 for (offset, sample_scores) in out.chunks_mut(exits).enumerate() {
                     let sample = chunk * CHUNK + offset;
                     for (exit, score) in sample_scores.iter_mut().enumerate() {
-                        *score = ExitScore::from_row(logits.logits_of(exit, sample))
-                            .with_label(labels[sample]);
+                        *score = ExitScore::from_row_scaled(
+                            logits.logits_of(exit, sample),
+                            temperatures[exit],
+                        )
+                        .with_label(labels[sample]);
                     }
                 }
             });
@@ -51,6 +69,22 @@ impl ScoreTable {
     /// Number of samples `N`.
     pub fn samples(&self) -> usize {
         self.scores.len() / self.exits
+    }
+
+    /// The table of the samples `indices` (each < [`ScoreTable::samples`]), in that order:
+    /// a calibration or test part of a data set.
+    ///
+    /// # Panics
+    /// When an index is out of range.
+    pub fn select(&self, indices: &[usize]) -> ScoreTable {
+        let scores = indices
+            .iter()
+            .flat_map(|&i| self.sample(i).iter().copied())
+            .collect();
+        ScoreTable {
+            exits: self.exits,
+            scores,
+        }
     }
 
     /// The scores `[exits]` of one sample.

@@ -24,6 +24,8 @@ pub fn method_color(method: Method) -> RGBColor {
         Method::Confidence => RGBColor(214, 39, 40),
         Method::Pcee => RGBColor(31, 119, 180),
         Method::PceeWs => RGBColor(44, 160, 44),
+        Method::PceeLcb => RGBColor(148, 103, 189),
+        Method::MsdnetBudget => RGBColor(255, 127, 14),
         Method::Oracle => RGBColor(90, 90, 90),
     }
 }

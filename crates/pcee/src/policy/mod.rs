@@ -7,12 +7,16 @@ mod delta;
 mod method;
 mod oracle;
 mod pcee;
+mod tempered;
+mod thresholds;
 
 pub use confidence::ConfidenceThreshold;
 pub use delta::{check_delta, DeltaError};
-pub use method::{Method, MethodError};
+pub use method::{Method, MethodError, MethodParams};
 pub use oracle::Oracle;
 pub use pcee::Pcee;
+pub use tempered::Tempered;
+pub use thresholds::ExitThresholds;
 
 use crate::ExitScore;
 

@@ -2,6 +2,7 @@
 
 use super::ExitPolicy;
 use crate::bins::bin_of;
+use crate::stats::clopper_pearson_lower;
 use crate::{ExitScore, ReliabilityDiagram};
 
 /// Performance Control Early Exiting (Mofakhami et al. 2024, arXiv:2412.19325): at exit l, a
@@ -24,6 +25,31 @@ impl Pcee {
     /// # Panics
     /// When `diagrams` is empty or the diagrams differ in their number of bins.
     pub fn new(diagrams: &[ReliabilityDiagram], delta: f64, window: usize) -> Self {
+        Self::from_rule(diagrams, |d, b| {
+            d.counts()[b] > 0 && d.window_accuracy(b, window).is_some_and(|a| a >= delta)
+        })
+    }
+
+    /// PCEE-LCB at target accuracy `delta` (a fraction in [0, 1]) and level `alpha` in (0, 1):
+    /// bin b of exit l fires only when the one-sided Clopper–Pearson lower bound of its
+    /// accuracy at level 1 − α, [`clopper_pearson_lower`]`(k[l][b], n[l][b], α)`, is ≥ δ (an empty
+    /// bin's bound is 0, so it never fires when δ > 0). A bin whose true accuracy is below δ then
+    /// fires with probability at most α over the draw of the validation set (docs/methods.md).
+    ///
+    /// # Panics
+    /// As [`Pcee::new`], and when α is not in (0, 1).
+    pub fn lcb(diagrams: &[ReliabilityDiagram], delta: f64, alpha: f64) -> Self {
+        Self::from_rule(diagrams, |d, b| {
+            d.counts()[b] > 0
+                && clopper_pearson_lower(d.correct()[b], d.counts()[b], alpha) >= delta
+        })
+    }
+
+    /// The policy whose bin b of exit l fires when `fires(diagram of l, b)`.
+    fn from_rule(
+        diagrams: &[ReliabilityDiagram],
+        fires: impl Fn(&ReliabilityDiagram, usize) -> bool,
+    ) -> Self {
         let bins = diagrams.first().expect("at least one exit").bins();
         assert!(
             diagrams.iter().all(|d| d.bins() == bins),
@@ -31,14 +57,7 @@ impl Pcee {
         );
         let fires = diagrams
             .iter()
-            .map(|d| {
-                (0..bins)
-                    .map(|b| {
-                        d.counts()[b] > 0
-                            && d.window_accuracy(b, window).is_some_and(|a| a >= delta)
-                    })
-                    .collect()
-            })
+            .map(|d| (0..bins).map(|b| fires(d, b)).collect())
             .collect();
         Pcee { bins, fires }
     }

@@ -1,0 +1,182 @@
+//! Budget mode: the best accuracy for a compute budget, chosen on calibration data. Two ways:
+//! the δ of a δ-driven method with the highest calibration accuracy whose mean FLOPs fit
+//! ([`best_delta_for_budget`]), and MSDNet's budgeted batch classification, per-exit confidence
+//! thresholds from geometric exit shares ([`msdnet_thresholds`], Huang et al., ICLR 2018).
+
+use crate::candidates::candidate_deltas;
+use crate::policy::{ExitThresholds, Method, MethodParams};
+use crate::{evaluate, Outcome, ReliabilityDiagram, ScoreTable};
+use rayon::prelude::*;
+
+/// Relative tolerance on "mean FLOPs ≤ budget" (float sums of many costs).
+const TOLERANCE: f64 = 1e-12;
+
+/// Why a budget cannot be met.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BudgetError {
+    /// The budget is outside what any policy can cost.
+    #[error("{budget} FLOPs is outside the feasible range; expected a mean cost per sample from {min} (the first exit's cost) to {max} (the full network's)")]
+    Range {
+        /// The budget asked for, in FLOPs.
+        budget: f64,
+        /// The first exit's cumulative cost, in FLOPs.
+        min: f64,
+        /// The last exit's cumulative cost, in FLOPs.
+        max: f64,
+    },
+}
+
+/// The δ chosen for a budget, and what it gives on the calibration set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetChoice {
+    /// The chosen δ, a fraction in [0, 1].
+    pub delta: f64,
+    /// The outcome at δ on the calibration set (its `mean_flops` ≤ the budget).
+    pub calibration: Outcome,
+    /// How many candidate δ were evaluated.
+    pub candidates: usize,
+}
+
+/// Checks that `budget` (mean FLOPs per sample) lies in [flops[0], flops[L − 1]].
+///
+/// # Errors
+/// [`BudgetError::Range`] otherwise (or for NaN).
+pub fn check_budget(budget: f64, flops: &[f64]) -> Result<f64, BudgetError> {
+    let (min, max) = (flops[0], flops[flops.len() - 1]);
+    if budget >= min && budget <= max {
+        Ok(budget)
+    } else {
+        Err(BudgetError::Range { budget, min, max })
+    }
+}
+
+/// Budget mode for a δ-driven method: among [`candidate_deltas`], the δ whose policy (from the
+/// calibration `diagrams`, with `params`) has the highest accuracy on the calibration `scores`
+/// while its mean FLOPs (cumulative `flops` `[exits]`) stay ≤ `budget`; ties go to the lower
+/// cost, then the lower δ. δ = 0 sends every calibration sample out at exit 0, so any budget
+/// from flops[0] up is met.
+///
+/// # Errors
+/// [`BudgetError::Range`] when the budget is below the first exit's cost or above the full cost.
+pub fn best_delta_for_budget(
+    method: Method,
+    params: &MethodParams,
+    diagrams: &[ReliabilityDiagram],
+    scores: &ScoreTable,
+    flops: &[f64],
+    budget: f64,
+) -> Result<BudgetChoice, BudgetError> {
+    check_budget(budget, flops)?;
+    let deltas = candidate_deltas(method, diagrams, params);
+    let outcomes: Vec<Outcome> = deltas
+        .iter()
+        .map(|&d| {
+            evaluate(
+                method.policy_with(diagrams, d, params).as_ref(),
+                scores,
+                flops,
+            )
+        })
+        .collect();
+    let fits = |o: &Outcome| o.mean_flops <= budget * (1.0 + TOLERANCE);
+    let best = (0..deltas.len())
+        .filter(|&i| fits(&outcomes[i]))
+        .min_by(|&a, &b| {
+            let (x, y) = (&outcomes[a], &outcomes[b]);
+            y.accuracy
+                .total_cmp(&x.accuracy)
+                .then(x.mean_flops.total_cmp(&y.mean_flops))
+                .then(deltas[a].total_cmp(&deltas[b]))
+        })
+        .expect("δ = 0 fits any feasible budget");
+    Ok(BudgetChoice {
+        delta: deltas[best],
+        calibration: outcomes[best].clone(),
+        candidates: deltas.len(),
+    })
+}
+
+/// MSDNet's budgeted batch classification, fitted on calibration data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MsdnetBudget {
+    /// The base p > 0 of the geometric exit shares q_l ∝ p^l.
+    pub p: f64,
+    /// `[exits]`: the planned fraction of samples leaving at each exit (sums to 1).
+    pub shares: Vec<f64>,
+    /// `[exits − 1]`: the confidence threshold of each exit but the last (> 1: never fires).
+    pub thresholds: Vec<f64>,
+    /// The outcome of the thresholds on the calibration set.
+    pub calibration: Outcome,
+}
+
+/// MSDNet's budgeted batch classification (Huang et al., "Multi-Scale Dense Networks for
+/// Resource Efficient Image Classification", ICLR 2018, §4 and their `dynamic_eval` code):
+/// a sample leaves at exit l with probability q_l = p^l / Σ_j p^j, with p > 0 solved by bisection
+/// so that Σ_l q_l · flops[l] = `budget` (mean FLOPs); then, in exit order on the calibration
+/// `scores`, threshold θ_l is the confidence of the round(q_l · N)-th most confident sample still
+/// present, and every sample with confidence ≥ θ_l leaves there (θ_l = 1 + 10⁻⁹, never firing,
+/// when that count is 0).
+///
+/// # Errors
+/// [`BudgetError::Range`] when the budget is below the first exit's cost or above the full cost.
+pub fn msdnet_thresholds(
+    scores: &ScoreTable,
+    flops: &[f64],
+    budget: f64,
+) -> Result<MsdnetBudget, BudgetError> {
+    check_budget(budget, flops)?;
+    let exits = flops.len();
+    let shares_of = |log_p: f64| -> Vec<f64> {
+        let w: Vec<f64> = (0..exits).map(|l| (l as f64 * log_p).exp()).collect();
+        let total: f64 = w.iter().sum();
+        w.iter().map(|x| x / total).collect()
+    };
+    let cost = |q: &[f64]| q.iter().zip(flops).map(|(q, f)| q * f).sum::<f64>();
+    let (mut lo, mut hi) = (-60.0, 60.0);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cost(&shares_of(mid)) > budget {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let shares = shares_of(lo);
+    let thresholds = thresholds_for_shares(scores, &shares);
+    let policy = ExitThresholds {
+        thresholds: thresholds.clone(),
+    };
+    Ok(MsdnetBudget {
+        p: lo.exp(),
+        calibration: evaluate(&policy, scores, flops),
+        shares,
+        thresholds,
+    })
+}
+
+/// The per-exit thresholds that send round(shares[l] · N) of the calibration samples out at
+/// exit l, in exit order (MSDNet's procedure).
+fn thresholds_for_shares(scores: &ScoreTable, shares: &[f64]) -> Vec<f64> {
+    let n = scores.samples();
+    let mut present = vec![true; n];
+    let mut thresholds = Vec::with_capacity(shares.len() - 1);
+    for (exit, &share) in shares.iter().enumerate().take(shares.len() - 1) {
+        let mut confidences: Vec<f64> = (0..n)
+            .into_par_iter()
+            .filter(|&i| present[i])
+            .map(|i| scores.sample(i)[exit].confidence)
+            .collect();
+        confidences.sort_by(|a, b| b.total_cmp(a));
+        let take = ((share * n as f64).round() as usize).min(confidences.len());
+        let threshold = if take == 0 {
+            1.0 + 1e-9
+        } else {
+            confidences[take - 1]
+        };
+        for (i, p) in present.iter_mut().enumerate() {
+            *p = *p && scores.sample(i)[exit].confidence < threshold;
+        }
+        thresholds.push(threshold);
+    }
+    thresholds
+}

@@ -1,0 +1,51 @@
+//! The values of δ worth trying when δ is chosen on calibration data (budget mode, risk
+//! control): every δ at which a method's decisions can change.
+
+use crate::policy::{Method, MethodParams};
+use crate::stats::clopper_pearson_lower;
+use crate::ReliabilityDiagram;
+
+/// Steps of the regular δ grid used for threshold methods (`confidence`, `msdnet-budget`
+/// without thresholds): δ = i / 1000.
+const GRID: usize = 1000;
+
+/// The candidate δ values (fractions in [0, 1], sorted ascending, no repeats) of `method` with
+/// `params`, calibrated on the reliability `diagrams` `[exits]`:
+/// - `pcee`, `pcee-ws`, `pcee-lcb`: 0, 1 and every value a bin's rule compares with δ (bin
+///   accuracy, window accuracy, Clopper–Pearson lower bound) — the policy is a step function
+///   of δ that changes only there, so these δ give every distinct policy;
+/// - `confidence`, `msdnet-budget`: the grid 0, 0.001, …, 1 plus 1 − 10⁻ᵏ for k = 4..=12
+///   (confidences crowd near 1);
+/// - `oracle`: 0 (it ignores δ).
+///
+/// # Panics
+/// For `pcee-lcb`, when `params.alpha` is not in (0, 1).
+pub fn candidate_deltas(
+    method: Method,
+    diagrams: &[ReliabilityDiagram],
+    params: &MethodParams,
+) -> Vec<f64> {
+    let mut deltas: Vec<f64> = match method {
+        Method::Pcee | Method::PceeWs | Method::PceeLcb => {
+            let mut values = vec![0.0, 1.0];
+            for d in diagrams {
+                for b in (0..d.bins()).filter(|&b| d.counts()[b] > 0) {
+                    values.push(match method {
+                        Method::Pcee => d.accuracy(b).expect("non-empty bin"),
+                        Method::PceeWs => d.window_accuracy(b, params.window).expect("non-empty"),
+                        _ => clopper_pearson_lower(d.correct()[b], d.counts()[b], params.alpha),
+                    });
+                }
+            }
+            values
+        }
+        Method::Confidence | Method::MsdnetBudget => (0..=GRID)
+            .map(|i| i as f64 / GRID as f64)
+            .chain((4..=12).map(|k| 1.0 - 10f64.powi(-k)))
+            .collect(),
+        Method::Oracle => vec![0.0],
+    };
+    deltas.sort_by(f64::total_cmp);
+    deltas.dedup();
+    deltas
+}
