@@ -25,6 +25,7 @@ pub mod score_table;
 pub mod stats;
 pub mod sweep;
 pub mod temperature;
+pub mod trials;
 
 pub use diagram::{reliability_diagrams, ReliabilityDiagram};
 pub use evaluate::{evaluate, exits_of, Outcome};

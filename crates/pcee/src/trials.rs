@@ -1,0 +1,301 @@
+//! Repeated random calibration/test splits of one labelled logits file: the honest way to
+//! compare exit methods. Per method and δ: the mean and 5th percentile of the test accuracy over
+//! splits, the violation rate (splits whose test accuracy is below δ), and the mean FLOPs.
+
+use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams};
+use crate::risk::{choose_delta, Guarantee, Loss, RiskTarget};
+use crate::temperature::fit_temperatures;
+use crate::{evaluate, reliability_diagrams, ExitLogits, Outcome, ReliabilityDiagram, ScoreTable};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use std::fmt;
+use std::str::FromStr;
+
+/// A method as `pcee trials` compares it: a [`Method`], optionally on temperature-scaled
+/// scores (`+ts`) and optionally with δ chosen by risk control for the target accuracy δ
+/// (`+crc`, `+ucb`). Written e.g. `confidence+ts`, `pcee+ucb`, `pcee-ws+ts+crc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrialMethod {
+    /// The exit method (not `msdnet-budget`, which needs a budget rather than δ).
+    pub method: Method,
+    /// Whether per-exit temperatures are fitted on each calibration part.
+    pub temperature: bool,
+    /// When set, δ in the grid is a target accuracy and the method's own δ is chosen on the
+    /// calibration part with this guarantee ([`choose_delta`]).
+    pub guarantee: Option<Guarantee>,
+}
+
+/// A trial method that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("'{0}' is not a trial method; expected METHOD[+ts][+crc|+ucb] with METHOD one of confidence, pcee, pcee-ws, pcee-lcb, oracle (e.g. confidence+ts, pcee+ucb)")]
+pub struct TrialMethodError(pub String);
+
+impl FromStr for TrialMethod {
+    type Err = TrialMethodError;
+
+    fn from_str(spec: &str) -> Result<Self, TrialMethodError> {
+        let error = || TrialMethodError(spec.to_string());
+        let mut parts = spec.trim().split('+');
+        let method: Method = parts.next().unwrap_or("").parse().map_err(|_| error())?;
+        if method == Method::MsdnetBudget {
+            return Err(error());
+        }
+        let mut m = TrialMethod {
+            method,
+            temperature: false,
+            guarantee: None,
+        };
+        for part in parts {
+            match part {
+                "ts" if !m.temperature => m.temperature = true,
+                "crc" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Crc),
+                "ucb" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Ucb),
+                _ => return Err(error()),
+            }
+        }
+        if method == Method::Oracle && (m.temperature || m.guarantee.is_some()) {
+            return Err(error());
+        }
+        Ok(m)
+    }
+}
+
+impl fmt::Display for TrialMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.method)?;
+        if self.temperature {
+            f.write_str("+ts")?;
+        }
+        if let Some(g) = self.guarantee {
+            write!(f, "+{}", g.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// How the splits are drawn and the methods set up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialConfig {
+    /// Number of random splits (≥ 1).
+    pub splits: usize,
+    /// Fraction in (0, 1) of the samples in each calibration part; the rest is the test part.
+    pub cal_fraction: f64,
+    /// Seed of split s's shuffle: a ChaCha8 generator seeded with `seed + s`.
+    pub seed: u64,
+    /// Bins of the reliability diagrams.
+    pub bins: usize,
+    /// Window and α of the methods (`params.alpha` also serves `+ucb`).
+    pub params: MethodParams,
+    /// Loss of the risk-controlled methods.
+    pub loss: Loss,
+}
+
+/// Why trials cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrialError {
+    /// No splits asked for.
+    #[error("0 splits; expected at least 1")]
+    Splits,
+    /// The calibration fraction leaves a part empty.
+    #[error("{fraction} gives {cal} calibration and {test} test samples of {samples}; expected a fraction in (0, 1) leaving both parts non-empty")]
+    Fraction {
+        /// The fraction asked for.
+        fraction: f64,
+        /// Samples in the file.
+        samples: usize,
+        /// Calibration samples it gives.
+        cal: usize,
+        /// Test samples it gives.
+        test: usize,
+    },
+}
+
+/// One (method, δ) of a trial: statistics over the splits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRow {
+    /// The method.
+    pub method: TrialMethod,
+    /// The target accuracy δ in [0, 1].
+    pub delta: f64,
+    /// Test accuracy `[splits]`, in split order.
+    pub accuracies: Vec<f64>,
+    /// Mean test accuracy over splits, in [0, 1].
+    pub mean_accuracy: f64,
+    /// 5th percentile of the test accuracy over splits (nearest rank: the ⌈0.05·S⌉-th smallest).
+    pub p5_accuracy: f64,
+    /// Fraction of splits whose test accuracy is < δ, in [0, 1].
+    pub violation_rate: f64,
+    /// Mean over splits of the mean FLOPs per test sample.
+    pub mean_flops: f64,
+    /// `mean_flops` / the last exit's cost, in [0, 1].
+    pub flops_fraction: f64,
+    /// Mean over splits of the δ the policy ran at (the chosen δ for risk control).
+    pub mean_policy_delta: f64,
+    /// Splits where risk control certified no δ and every sample went to the last exit.
+    pub infeasible: usize,
+}
+
+/// Runs `config.splits` random splits of `logits` and, for each trial method and each δ of
+/// `deltas` (fractions in [0, 1]), calibrates on the calibration part and evaluates on the test
+/// part (cumulative FLOPs of the file). Splits run in parallel; the result depends only on the
+/// inputs and the seed. Rows are grouped by method, in the order given.
+///
+/// # Errors
+/// [`TrialError`] for 0 splits or a fraction leaving a part empty.
+pub fn run_trials(
+    logits: &ExitLogits,
+    methods: &[TrialMethod],
+    deltas: &[f64],
+    config: &TrialConfig,
+) -> Result<Vec<TrialRow>, TrialError> {
+    if config.splits == 0 {
+        return Err(TrialError::Splits);
+    }
+    let n = logits.samples();
+    let cal = (config.cal_fraction * n as f64).round() as usize;
+    if !(config.cal_fraction > 0.0 && config.cal_fraction < 1.0) || cal == 0 || cal >= n {
+        return Err(TrialError::Fraction {
+            fraction: config.cal_fraction,
+            samples: n,
+            cal: cal.min(n),
+            test: n - cal.min(n),
+        });
+    }
+    let raw = ScoreTable::from_logits(logits);
+    let per_split: Vec<Vec<(Outcome, f64, bool)>> = (0..config.splits)
+        .into_par_iter()
+        .map(|s| one_split(logits, &raw, methods, deltas, config, s, cal))
+        .collect();
+    Ok(summarise(methods, deltas, &per_split, logits.flops()))
+}
+
+/// The outcome, δ used and infeasibility of every (method, δ) on split `s`.
+fn one_split(
+    logits: &ExitLogits,
+    raw: &ScoreTable,
+    methods: &[TrialMethod],
+    deltas: &[f64],
+    config: &TrialConfig,
+    s: usize,
+    cal: usize,
+) -> Vec<(Outcome, f64, bool)> {
+    let mut order: Vec<usize> = (0..logits.samples()).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+        config.seed.wrapping_add(s as u64),
+    ));
+    let (cal_idx, test_idx) = order.split_at(cal);
+    let parts = |table: &ScoreTable| {
+        let c = table.select(cal_idx);
+        let d = reliability_diagrams(&c, config.bins);
+        (c, table.select(test_idx), d)
+    };
+    let plain = parts(raw);
+    let scaled = methods.iter().any(|m| m.temperature).then(|| {
+        let t = fit_temperatures(logits, Some(cal_idx));
+        parts(&ScoreTable::from_logits_scaled(logits, &t))
+    });
+    let mut out = Vec::with_capacity(methods.len() * deltas.len());
+    for m in methods {
+        let (cal_scores, test_scores, diagrams) = match (&scaled, m.temperature) {
+            (Some(s), true) => s,
+            _ => &plain,
+        };
+        for &delta in deltas {
+            let (policy, used, infeasible) =
+                policy_for(m, delta, diagrams, cal_scores, config, logits.exits());
+            out.push((
+                evaluate(policy.as_ref(), test_scores, logits.flops()),
+                used,
+                infeasible,
+            ));
+        }
+    }
+    out
+}
+
+/// The policy of trial method `m` at δ, the δ it runs at, and whether risk control failed (then
+/// every sample goes to the last exit).
+fn policy_for(
+    m: &TrialMethod,
+    delta: f64,
+    diagrams: &[ReliabilityDiagram],
+    cal: &ScoreTable,
+    config: &TrialConfig,
+    exits: usize,
+) -> (Box<dyn ExitPolicy>, f64, bool) {
+    let Some(guarantee) = m.guarantee else {
+        return (
+            m.method.policy_with(diagrams, delta, &config.params),
+            delta,
+            false,
+        );
+    };
+    let target = RiskTarget {
+        loss: config.loss,
+        guarantee,
+        epsilon: 1.0 - delta,
+        alpha: config.params.alpha,
+    };
+    match choose_delta(m.method, &config.params, diagrams, cal, &target) {
+        Ok(choice) => (
+            m.method.policy_with(diagrams, choice.delta, &config.params),
+            choice.delta,
+            false,
+        ),
+        Err(_) => {
+            let never = ExitThresholds {
+                thresholds: vec![2.0; exits - 1],
+            };
+            (Box::new(never), 1.0, true)
+        }
+    }
+}
+
+/// The rows from the per-split results `[splits][methods × deltas]`.
+fn summarise(
+    methods: &[TrialMethod],
+    deltas: &[f64],
+    per_split: &[Vec<(Outcome, f64, bool)>],
+    flops: &[f64],
+) -> Vec<TrialRow> {
+    let splits = per_split.len() as f64;
+    let mut rows = Vec::with_capacity(methods.len() * deltas.len());
+    for (mi, &method) in methods.iter().enumerate() {
+        for (di, &delta) in deltas.iter().enumerate() {
+            let cell = |s: &Vec<(Outcome, f64, bool)>| s[mi * deltas.len() + di].clone();
+            let results: Vec<(Outcome, f64, bool)> = per_split.iter().map(cell).collect();
+            let accuracies: Vec<f64> = results.iter().map(|r| r.0.accuracy).collect();
+            let mean = |f: &dyn Fn(&(Outcome, f64, bool)) -> f64| {
+                results.iter().map(f).sum::<f64>() / splits
+            };
+            let mean_flops = mean(&|r| r.0.mean_flops);
+            rows.push(TrialRow {
+                method,
+                delta,
+                mean_accuracy: mean(&|r| r.0.accuracy),
+                p5_accuracy: percentile(&accuracies, 0.05),
+                violation_rate: mean(&|r| f64::from(u8::from(r.0.accuracy < delta))),
+                mean_flops,
+                flops_fraction: mean_flops / flops[flops.len() - 1],
+                mean_policy_delta: mean(&|r| r.1),
+                infeasible: results.iter().filter(|r| r.2).count(),
+                accuracies,
+            });
+        }
+    }
+    rows
+}
+
+/// The q-quantile of `values` by nearest rank: the ⌈q·S⌉-th smallest (the smallest when
+/// q·S ≤ 1).
+///
+/// # Panics
+/// When `values` is empty.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+    sorted[rank - 1]
+}
