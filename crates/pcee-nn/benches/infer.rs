@@ -56,7 +56,7 @@ fn main() {
             let (model, _) = store::load(Path::new(model_path), &device).expect("model");
             println!("{model_path}");
             for batch in [256, 1] {
-                profile(&model.valid(), &test, batch, &device);
+                profile(&model.for_inference(), &test, batch, &device);
             }
         }
         return;

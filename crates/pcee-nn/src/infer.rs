@@ -43,7 +43,7 @@ pub fn argmax(row: &[f32]) -> usize {
 
 /// Every exit's logits of `model` (in inference mode) on `data`, in batches of `batch` images.
 pub fn exit_logits(model: &Model, data: &Dataset, batch: usize, device: &Device) -> ExitOutputs {
-    let model = model.valid();
+    let model = model.for_inference();
     let per_exit = collect(|x| model.forward_all(x), model.exits(), data, batch, device);
     let mut out = assemble(per_exit, data, model.classes());
     out.flops = model.flops_per_exit();

@@ -183,6 +183,21 @@ impl Model {
         }
     }
 
+    /// The model prepared for inference: [`Model::valid`], and for MSDNet every BatchNorm
+    /// folded into its convolution ([`MsdNet::fold_batch_norm`]) — the same function (up to
+    /// float rounding) with one pass less over each activation. What the runtime and
+    /// `pcee logits` run; never train or save the result (its parameters differ from the card's).
+    pub fn for_inference(&self) -> Model {
+        let network = match &self.network {
+            Network::MsdNet(n) => Network::MsdNet(n.fold_batch_norm()),
+            Network::Vit(n) => Network::Vit(n.valid()),
+        };
+        Model {
+            config: self.config.clone(),
+            network,
+        }
+    }
+
     /// Move the model to `device`.
     pub fn to_device(self, device: &Device) -> Model {
         let network = match self.network {

@@ -19,7 +19,7 @@ pub fn early_exit(
     device: &Device,
 ) -> Vec<Decision> {
     assert!(batch > 0, "batch must be at least 1");
-    let model = model.valid();
+    let model = model.for_inference();
     let indices: Vec<usize> = (0..data.len()).collect();
     indices
         .chunks(batch)

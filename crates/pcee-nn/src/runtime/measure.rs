@@ -102,7 +102,7 @@ pub fn measure(
             "no images to run; expected at least 1",
         ));
     }
-    let model = model.valid();
+    let model = model.for_inference();
     let indices: Vec<usize> = (0..data.len()).collect();
     let batches: Vec<Tensor<4>> = indices
         .chunks(batch)

@@ -28,7 +28,7 @@ impl Decision {
 
 /// Runs one batch of `images` `[B, 1, 28, 28]` (normalised, see [`crate::data`]) with early
 /// exit and returns one [`Decision`] per image, in batch order. `model` must be in inference
-/// mode ([`Model::valid`]).
+/// mode ([`Model::for_inference`]).
 ///
 /// After stage e and exit head e, only the head's logits `[B_e, classes]` come to the host;
 /// every remaining sample is scored ([`ExitScore::from_logits`]) and asked
@@ -89,7 +89,7 @@ pub fn early_exit_batch(
 
 /// Runs one batch of `images` `[B, 1, 28, 28]` through every stage and every exit head — the
 /// cost `flops[L − 1]` counts — and returns the decision at the last exit for each image.
-/// `model` must be in inference mode ([`Model::valid`]).
+/// `model` must be in inference mode ([`Model::for_inference`]).
 pub fn full_batch(model: &Model, images: Tensor<4>) -> Vec<Decision> {
     let exits = model.exits();
     let mut state = model.embed(images);

@@ -1,7 +1,7 @@
 //! MSDNet building blocks as burn modules, each built from its [`ConvSpec`](super::plan::ConvSpec).
 
 use super::plan::{BlockPlan, ConvSpec, ScalePlan};
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -9,10 +9,13 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Convolution (no bias) → BatchNorm → ReLU. Input `[B, c_in, n, n]` → `[B, c_out, n', n']`.
+///
+/// For inference, [`ConvBnRelu::fold_batch_norm`] merges the BatchNorm into the convolution
+/// (then `bn` is `None` and the convolution has a bias).
 #[derive(Module, Debug)]
 pub struct ConvBnRelu {
     conv: Conv2d,
-    bn: BatchNorm,
+    bn: Option<BatchNorm>,
 }
 
 impl ConvBnRelu {
@@ -26,13 +29,35 @@ impl ConvBnRelu {
             .init(device);
         Self {
             conv,
-            bn: BatchNormConfig::new(spec.c_out).init(device),
+            bn: Some(BatchNormConfig::new(spec.c_out).init(device)),
         }
     }
 
     /// `relu(bn(conv(x)))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        let y = self.conv.forward(x);
+        relu(match &self.bn {
+            Some(bn) => bn.forward(y),
+            None => y,
+        })
+    }
+
+    /// The same function in inference mode with the BatchNorm folded into the convolution:
+    /// with `s = γ / √(running_var + ε)`, weights `W' = s·W` (per output channel) and bias
+    /// `b' = β − s·running_mean`, saving one pass over the activation per layer. The result is
+    /// for inference only (its parameters are not the trained ones; never save it).
+    pub fn fold_batch_norm(&self) -> ConvBnRelu {
+        let Some(bn) = &self.bn else {
+            return self.clone();
+        };
+        let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
+        let c_out = scale.dims()[0];
+        let mut conv = self.conv.clone();
+        let weight = conv.weight.val() * scale.clone().reshape([c_out, 1, 1, 1]);
+        let bias = bn.beta.val() - scale * bn.running_mean.value();
+        conv.weight = Param::from_tensor(weight);
+        conv.bias = Some(Param::from_tensor(bias));
+        ConvBnRelu { conv, bn: None }
     }
 }
 
@@ -53,6 +78,13 @@ impl ConvChain {
     /// Apply the convolutions in order.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.convs.iter().fold(x, |x, c| c.forward(x))
+    }
+
+    /// See [`ConvBnRelu::fold_batch_norm`].
+    pub fn fold_batch_norm(&self) -> ConvChain {
+        ConvChain {
+            convs: self.convs.iter().map(ConvBnRelu::fold_batch_norm).collect(),
+        }
     }
 }
 
@@ -82,6 +114,14 @@ impl ScaleConv {
         parts.push(self.normal.forward(x));
         Tensor::cat(parts, 1)
     }
+
+    /// See [`ConvBnRelu::fold_batch_norm`].
+    pub fn fold_batch_norm(&self) -> ScaleConv {
+        ScaleConv {
+            down: self.down.as_ref().map(ConvChain::fold_batch_norm),
+            normal: self.normal.fold_batch_norm(),
+        }
+    }
 }
 
 /// A dense multi-scale layer: reads the active scales (finest first) and writes its output
@@ -110,6 +150,13 @@ impl MsdLayer {
             })
             .collect()
     }
+
+    /// See [`ConvBnRelu::fold_batch_norm`].
+    pub fn fold_batch_norm(&self) -> MsdLayer {
+        MsdLayer {
+            scales: self.scales.iter().map(ScaleConv::fold_batch_norm).collect(),
+        }
+    }
 }
 
 /// A classifier on the coarsest scale: two 3×3 stride-2 ConvBnRelu, global average pooling and
@@ -136,5 +183,14 @@ impl Classifier {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let pooled: Tensor<4> = self.pool.forward(self.convs.forward(x));
         self.linear.forward(pooled.flatten(1, 3))
+    }
+
+    /// See [`ConvBnRelu::fold_batch_norm`].
+    pub fn fold_batch_norm(&self) -> Classifier {
+        Classifier {
+            convs: self.convs.fold_batch_norm(),
+            pool: self.pool.clone(),
+            linear: self.linear.clone(),
+        }
     }
 }
