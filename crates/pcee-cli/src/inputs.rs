@@ -16,6 +16,11 @@ pub fn delta(flag: &str, value: f64) -> anyhow::Result<f64> {
     pcee::policy::check_delta(value).map_err(|err| anyhow!("{flag}: {err}"))
 }
 
+/// Checks the value of an α flag: a level strictly between 0 and 1.
+pub fn alpha(flag: &str, value: f64) -> anyhow::Result<f64> {
+    pcee::stats::check_alpha(value).map_err(|err| anyhow!("{flag}: {err}"))
+}
+
 /// Parses `--split` for commands that run a trained model: `val` or `test` (the training split
 /// is augmented, so its logits mean nothing).
 pub fn eval_split(name: &str) -> Result<Split, String> {

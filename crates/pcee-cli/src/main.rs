@@ -35,6 +35,7 @@ enum Command {
     Demo(commands::demo::Args),
     /// Run a model with real early exit on a split and time it against the full network.
     Infer(commands::infer::Args),
+    Trials(commands::trials::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Logits(args) => commands::logits::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
+        Command::Trials(args) => commands::trials::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -402,9 +402,9 @@ fn bad_policy_files_fail_with_one_line_naming_the_file() {
         (
             write(
                 "newer.json",
-                &text.replace("\"version\": 1", "\"version\": 2"),
+                &text.replace("\"version\": 1", "\"version\": 3"),
             ),
-            "field 'version' is 2, newer",
+            "field 'version' is 3, newer",
         ),
         (write("notjson.json", "{ not json"), "not valid JSON"),
         (

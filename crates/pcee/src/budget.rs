@@ -3,7 +3,7 @@
 //! ([`best_delta_for_budget`]), and MSDNet's budgeted batch classification, per-exit confidence
 //! thresholds from geometric exit shares ([`msdnet_thresholds`], Huang et al., ICLR 2018).
 
-use crate::candidates::candidate_deltas;
+use crate::candidates::{candidate_deltas, representative};
 use crate::policy::{ExitThresholds, Method, MethodParams};
 use crate::{evaluate, Outcome, ReliabilityDiagram, ScoreTable};
 use rayon::prelude::*;
@@ -53,7 +53,8 @@ pub fn check_budget(budget: f64, flops: &[f64]) -> Result<f64, BudgetError> {
 /// Budget mode for a δ-driven method: among [`candidate_deltas`], the δ whose policy (from the
 /// calibration `diagrams`, with `params`) has the highest accuracy on the calibration `scores`
 /// while its mean FLOPs (cumulative `flops` `[exits]`) stay ≤ `budget`; ties go to the lower
-/// cost, then the lower δ. δ = 0 sends every calibration sample out at exit 0, so any budget
+/// cost, then the lower δ; the δ returned is the [`representative`] of the winning candidate
+/// (same policy, a short decimal). δ = 0 sends every calibration sample out at exit 0, so any budget
 /// from flops[0] up is met.
 ///
 /// # Errors
@@ -90,7 +91,7 @@ pub fn best_delta_for_budget(
         })
         .expect("δ = 0 fits any feasible budget");
     Ok(BudgetChoice {
-        delta: deltas[best],
+        delta: representative(&deltas, best),
         calibration: outcomes[best].clone(),
         candidates: deltas.len(),
     })

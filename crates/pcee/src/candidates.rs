@@ -49,3 +49,46 @@ pub fn candidate_deltas(
     deltas.dedup();
     deltas
 }
+
+/// The δ to report for candidate `j` of the sorted `deltas`: among the decimals with the fewest
+/// digits in (δ_{j−1}, δ_j], the largest (δ_0 itself for j = 0). For PCEE-type methods every δ in
+/// that interval gives the same policy on the calibration diagrams, and a short decimal survives
+/// a round trip through JSON and text unchanged, while δ_j itself, a bin accuracy such as
+/// 0.9379432624113475, would flip the decision of its own bin if it moved by one ulp. Threshold
+/// grids (already short decimals) are returned unchanged.
+///
+/// # Panics
+/// When `j` is out of range.
+pub fn representative(deltas: &[f64], j: usize) -> f64 {
+    let hi = deltas[j];
+    if j == 0 {
+        return hi;
+    }
+    let lo = deltas[j - 1];
+    for digits in 0..=15 {
+        let scale = 10f64.powi(digits);
+        let v = (hi * scale).floor() / scale;
+        if v > lo && v <= hi {
+            return v;
+        }
+    }
+    hi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::representative;
+
+    #[test]
+    fn representatives_are_short_decimals_in_the_interval() {
+        let deltas = [0.0, 0.5, 0.9379432624113475, 0.95, 1.0];
+        assert_eq!(representative(&deltas, 0), 0.0);
+        assert_eq!(representative(&deltas, 1), 0.5);
+        assert_eq!(representative(&deltas, 2), 0.9);
+        assert_eq!(representative(&deltas, 3), 0.95);
+        assert_eq!(representative(&deltas, 4), 1.0);
+        assert_eq!(representative(&[0.899, 0.9], 1), 0.9);
+        // 4 digits are needed; of those, the largest ≤ δ_j.
+        assert_eq!(representative(&[0.9375, 0.9379432624113475], 1), 0.9379);
+    }
+}

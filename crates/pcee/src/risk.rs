@@ -4,7 +4,7 @@
 //! Angelopoulos et al., ICLR 2024) or with probability ≥ 1 − α (upper confidence bound with the
 //! exact binomial tail = Learn-then-Test with fixed-sequence testing, Angelopoulos et al. 2021).
 
-use crate::candidates::candidate_deltas;
+use crate::candidates::{candidate_deltas, representative};
 use crate::policy::{Method, MethodParams};
 use crate::stats::binomial_cdf;
 use crate::{exits_of, ReliabilityDiagram, ScoreTable};
@@ -104,7 +104,8 @@ pub struct RiskChoice {
 
 /// Chooses δ for `method` (with `params`, calibrated on `diagrams`) on the calibration `scores`:
 /// candidates δ_1 < … < δ_m ([`candidate_deltas`]) are visited from the most cautious (δ_m)
-/// down; the choice is the last one certified before the first that is not:
+/// down; the choice is the last one certified before the first that is not (reported as its
+/// [`representative`], a short decimal giving the same policy):
 /// - CRC: losses are monotonised, L̃_i(δ_j) = max_{j' ≥ j} L_i(δ_j'), so the risk is
 ///   non-increasing in δ; δ_j is certified when (n·R̃(δ_j) + 1)/(n + 1) ≤ ε (loss bound B = 1).
 /// - UCB: δ_j is certified when P(Bin(n, ε) ≤ n·R̂(δ_j)) ≤ α (fixed-sequence testing of
@@ -152,7 +153,7 @@ pub fn choose_delta(
             break;
         }
         chosen = Some(RiskChoice {
-            delta,
+            delta: representative(&deltas, j),
             risk,
             certificate,
             candidates: deltas.len(),
@@ -211,7 +212,8 @@ fn too_few(target: &RiskTarget, risk: f64, n: usize) -> RiskError {
 pub fn samples_needed(target: &RiskTarget, risk: f64) -> u64 {
     let eps = target.epsilon;
     match target.guarantee {
-        Guarantee::Crc => ((1.0 - eps) / (eps - risk)).ceil().max(1.0) as u64,
+        // (less 1e-9 so that float noise in ε = 1 − target does not add a sample)
+        Guarantee::Crc => ((1.0 - eps) / (eps - risk) - 1e-9).ceil().max(1.0) as u64,
         Guarantee::Ucb => {
             let ok =
                 |n: u64| binomial_cdf((n as f64 * risk).floor() as u64, n, eps) <= target.alpha;

@@ -3,7 +3,7 @@
 use crate::inputs;
 use crate::output::{exit_table, flops, percent};
 use anyhow::anyhow;
-use pcee::{evaluate, Outcome, PolicyFile, ScoreTable};
+use pcee::{evaluate, Outcome, PolicyFile};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy_file.flops()
     };
     let policy = policy_file.policy(delta)?;
-    let outcome = evaluate(policy.as_ref(), &ScoreTable::from_logits(&test), &cost);
+    let outcome = evaluate(policy.as_ref(), &policy_file.scores(&test), &cost);
     let report = Report {
         method: policy_file.method.name(),
         delta,

@@ -8,3 +8,4 @@ pub mod infer;
 pub mod logits;
 pub mod sweep;
 pub mod train;
+pub mod trials;

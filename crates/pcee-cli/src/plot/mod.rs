@@ -4,6 +4,7 @@ pub mod cost;
 pub mod diagram;
 pub mod png;
 pub mod sweep;
+pub mod trials;
 
 use pcee::Method;
 use plotters::coord::types::RangedCoordf64;

@@ -1,0 +1,328 @@
+//! End-to-end tests of the features beyond the paper (docs/methods.md): pcee-lcb, temperature
+//! scaling, budget mode, msdnet-budget, risk-controlled δ and `pcee trials`, driving the real
+//! binary on the committed Fashion-MNIST example logits, and their bad inputs.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn example(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/fashion-mnist")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn pcee(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
+        .args(args)
+        .output()
+        .expect("run pcee");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Exit code 1, one stderr line starting with `error: <prefix>` and containing `text`.
+fn assert_error(run: &Run, prefix: &str, text: &str) {
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("error: {prefix}")),
+        "{:?}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(text),
+        "{:?} should say {text}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+}
+
+/// `pcee calibrate --val val.npz --output DIR/NAME.json` plus `extra`; the policy JSON.
+fn calibrate(dir: &Path, name: &str, extra: &[&str]) -> (String, Value) {
+    let path = dir.join(format!("{name}.json")).display().to_string();
+    let val = example("val.npz");
+    let mut args = vec!["calibrate", "--val", &val, "--output", &path];
+    args.extend_from_slice(extra);
+    let run = pcee(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (path, json)
+}
+
+/// `pcee evaluate --policy POLICY --test FILE --json`.
+fn evaluate(policy: &str, test: &str) -> Value {
+    let run = pcee(&["evaluate", "--policy", policy, "--test", test, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// The cumulative FLOPs of the first and last exit of the example network.
+fn cost_range(dir: &Path) -> (f64, f64) {
+    let (_, json) = calibrate(dir, "range", &["--method", "pcee"]);
+    let exits = json["exits"].as_array().unwrap();
+    let flops = |e: &Value| e["flops"].as_f64().unwrap();
+    (flops(&exits[0]), flops(&exits[exits.len() - 1]))
+}
+
+#[test]
+fn pcee_lcb_and_temperature_policies_are_version_2_and_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lcb, json) = calibrate(
+        dir.path(),
+        "lcb",
+        &["--method", "pcee-lcb", "--alpha", "0.1"],
+    );
+    assert_eq!(
+        (json["version"].as_u64(), json["alpha"].as_f64()),
+        (Some(2), Some(0.1))
+    );
+    assert_eq!(evaluate(&lcb, &example("test.npz"))["method"], "pcee-lcb");
+    // At the same δ the lower bound is stricter than the bin accuracy: never cheaper than pcee.
+    let (plain, json) = calibrate(dir.path(), "pcee", &["--method", "pcee"]);
+    assert_eq!(json["version"], 1);
+    let flops = |p: &str| {
+        evaluate(p, &example("test.npz"))["mean_flops"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(flops(&lcb) >= flops(&plain));
+    let (ts, json) = calibrate(
+        dir.path(),
+        "ts",
+        &["--method", "confidence", "--temperature"],
+    );
+    let temperatures = json["temperatures"].as_array().unwrap();
+    assert_eq!(temperatures.len(), json["exits"].as_array().unwrap().len());
+    assert!(temperatures.iter().all(|t| t.as_f64().unwrap() > 0.0));
+    assert_eq!(evaluate(&ts, &example("test.npz"))["method"], "confidence");
+}
+
+#[test]
+fn budget_mode_stays_within_the_budget_on_the_calibration_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (min, max) = cost_range(dir.path());
+    for fraction in [0.0, 0.3, 0.6, 1.0] {
+        let budget = min + fraction * (max - min);
+        for method in ["confidence", "pcee", "pcee-ws", "pcee-lcb"] {
+            let (policy, json) = calibrate(
+                dir.path(),
+                method,
+                &["--method", method, "--budget-flops", &budget.to_string()],
+            );
+            assert_eq!(json["selection"]["rule"], "budget");
+            // Evaluated again, independently, on the calibration file itself.
+            let on_val = evaluate(&policy, &example("val.npz"));
+            let cost = on_val["mean_flops"].as_f64().unwrap();
+            assert!(
+                cost <= budget * (1.0 + 1e-12),
+                "{method}: {cost} > {budget}"
+            );
+        }
+    }
+}
+
+#[test]
+fn msdnet_budget_spends_about_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let (min, max) = cost_range(dir.path());
+    let budget = 0.5 * (min + max);
+    let (policy, json) = calibrate(
+        dir.path(),
+        "msdnet",
+        &[
+            "--method",
+            "msdnet-budget",
+            "--budget-flops",
+            &budget.to_string(),
+        ],
+    );
+    let exits = json["exits"].as_array().unwrap().len();
+    assert_eq!(json["thresholds"].as_array().unwrap().len(), exits - 1);
+    let cost = evaluate(&policy, &example("val.npz"))["mean_flops"]
+        .as_f64()
+        .unwrap();
+    // Shares are rounded to whole samples (2 000 of them): within 1 % of the range.
+    assert!(
+        (cost - budget).abs() <= 0.01 * (max - min),
+        "{cost} vs {budget}"
+    );
+}
+
+#[test]
+fn risk_control_records_how_delta_was_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    for (guarantee, loss) in [("crc", "wrong"), ("ucb", "wrong"), ("ucb", "gap")] {
+        let name = format!("{guarantee}-{loss}");
+        let (_, json) = calibrate(
+            dir.path(),
+            &name,
+            &[
+                "--method",
+                "pcee",
+                "--target-accuracy",
+                "0.8",
+                "--guarantee",
+                guarantee,
+                "--loss",
+                loss,
+            ],
+        );
+        let s = &json["selection"];
+        assert_eq!(
+            (s["rule"].as_str(), s["loss"].as_str()),
+            (Some(guarantee), Some(loss))
+        );
+        assert_eq!(s["target_accuracy"], 0.8);
+        let risk = s["risk"].as_f64().unwrap();
+        assert!(risk < 0.2, "{name}: calibration risk {risk}");
+        let d = json["delta"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&d));
+    }
+}
+
+#[test]
+fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (min, max) = cost_range(dir.path());
+    let out = dir.path().join("bad.json").display().to_string();
+    let val = example("val.npz");
+    let calibrate = |extra: &[&str]| {
+        let mut args = vec!["calibrate", "--val", &val, "--output", &out];
+        args.extend_from_slice(extra);
+        pcee(&args)
+    };
+    for alpha in ["0", "1", "-0.5", "1.5"] {
+        let run = calibrate(&["--method", "pcee-lcb", "--alpha", alpha]);
+        assert_error(&run, "--alpha", "strictly between 0 and 1");
+    }
+    for budget in [0.5 * min, 2.0 * max] {
+        let run = calibrate(&["--method", "pcee", "--budget-flops", &budget.to_string()]);
+        assert_error(&run, "--budget-flops", &format!("from {min}"));
+        assert!(run.stderr.contains(&format!("to {max}")), "{}", run.stderr);
+    }
+    let run = calibrate(&["--method", "msdnet-budget"]);
+    assert_error(&run, "--method", "--budget-flops");
+    // Gap risk 0 at δ = 1: UCB at ε = 0.0005 needs n with 0.9995^n ≤ 0.05, n ≥ 5990 > 2000.
+    let run = calibrate(&[
+        "--method",
+        "pcee",
+        "--target-accuracy",
+        "0.9995",
+        "--guarantee",
+        "ucb",
+        "--loss",
+        "gap",
+    ]);
+    assert_error(
+        &run,
+        "--target-accuracy",
+        "about 5990 samples would be needed",
+    );
+    // CRC with the same risk 0 needs (1 − ε)/ε = 1999 samples: 2000 suffice; ε = 0.0004 needs 2499.
+    let run = calibrate(&[
+        "--method",
+        "pcee",
+        "--target-accuracy",
+        "0.9996",
+        "--guarantee",
+        "crc",
+        "--loss",
+        "gap",
+    ]);
+    assert_error(
+        &run,
+        "--target-accuracy",
+        "about 2499 samples would be needed",
+    );
+    let run = calibrate(&[
+        "--method",
+        "pcee",
+        "--target-accuracy",
+        "1.5",
+        "--guarantee",
+        "crc",
+    ]);
+    assert_error(&run, "--target-accuracy", "strictly between 0 and 1");
+    assert!(!Path::new(&out).exists(), "no policy file on failure");
+}
+
+#[test]
+fn trials_write_csv_table_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trials");
+    let run = pcee(&[
+        "trials",
+        "--logits",
+        &example("test.npz"),
+        "--splits",
+        "6",
+        "--methods",
+        "confidence,confidence+ts,pcee-lcb,pcee+ucb,oracle",
+        "--deltas",
+        "0.8:0.9:0.05",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("violation rate") && run.stdout.contains("confidence+ts"));
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5 * 3);
+    assert!(csv
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(2) == Some("6")));
+    let png = std::fs::read(out.join("trials.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(std::fs::read_to_string(out.join("trials.svg"))
+        .unwrap()
+        .contains("<svg"));
+    assert!(std::fs::read_to_string(out.join("trials.md"))
+        .unwrap()
+        .starts_with("| method"));
+}
+
+#[test]
+fn bad_trials_fail_with_one_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let test = example("test.npz");
+    let trials = |extra: &[&str]| {
+        let mut args = vec!["trials", "--logits", &test, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        pcee(&args)
+    };
+    assert_error(
+        &trials(&["--splits", "0"]),
+        "--splits",
+        "expected at least 1",
+    );
+    assert_error(
+        &trials(&["--cal-fraction", "1"]),
+        "--cal-fraction",
+        "fraction in (0, 1)",
+    );
+    assert_error(
+        &trials(&["--methods", "pcee+xyz"]),
+        "--methods",
+        "METHOD[+ts]",
+    );
+    assert_error(
+        &trials(&["--methods", "msdnet-budget"]),
+        "--methods",
+        "not a trial method",
+    );
+    assert_error(&trials(&["--alpha", "0"]), "--alpha", "strictly between");
+    assert!(!out.exists());
+}
