@@ -16,7 +16,7 @@ pub struct Args {
     /// Test logits (.npz or .safetensors) of the same network
     #[arg(long, value_name = "FILE")]
     test: PathBuf,
-    /// Comma-separated methods: confidence, pcee, pcee-ws, oracle
+    /// Comma-separated methods: confidence, pcee, pcee-ws, pcee-lcb (α = 0.05), oracle
     #[arg(long, default_value = "confidence,pcee,pcee-ws,oracle")]
     methods: String,
     /// Target accuracies δ as START:STOP:STEP (STOP included), each in [0, 1]
@@ -36,6 +36,9 @@ pub struct Args {
 /// Runs `pcee sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let methods = inputs::methods("--methods", &args.methods)?;
+    if methods.contains(&Method::MsdnetBudget) {
+        return Err(anyhow::anyhow!("--methods: msdnet-budget is set by a FLOPs budget, not by δ; expected δ-driven methods (calibrate it with pcee calibrate --budget-flops)"));
+    }
     let deltas = parse_deltas(&args.deltas).map_err(|err| anyhow::anyhow!("--deltas: {err}"))?;
     let bins = inputs::bins(args.bins)?;
     let val = inputs::read_logits(&args.val)?;
