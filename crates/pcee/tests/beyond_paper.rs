@@ -247,3 +247,26 @@ fn version_2_policy_round_trips_and_version_1_still_reads() {
         assert!(err.contains(field), "{err}");
     }
 }
+
+proptest! {
+    /// The Clopper–Pearson lower bound never exceeds the observed accuracy k/n, and grows with α
+    /// (a larger α is a less cautious bound).
+    #[test]
+    fn lower_bound_is_below_the_observed_accuracy(n in 1u64..2000, k_frac in 0.0f64..=1.0, a in 0.001f64..0.5) {
+        let k = (k_frac * n as f64).floor() as u64;
+        let lower = pcee::stats::clopper_pearson_lower(k, n, a);
+        prop_assert!((0.0..=k as f64 / n as f64 + 1e-12).contains(&lower));
+        prop_assert!(lower <= pcee::stats::clopper_pearson_lower(k, n, (2.0 * a).min(0.99)) + 1e-12);
+    }
+
+    /// PCEE-LCB fires a subset of the bins PCEE fires at the same δ.
+    #[test]
+    fn pcee_lcb_fires_only_where_pcee_fires(seed in 0u64..1000, delta in 0.0f64..=1.0, a in 0.01f64..0.5) {
+        let scores = ScoreTable::from_logits(&synthetic::draw(300, seed));
+        let diagrams = reliability_diagrams(&scores, synthetic::BINS);
+        let (lcb, plain) = (Pcee::lcb(&diagrams, delta, a), Pcee::new(&diagrams, delta, 0));
+        for b in 0..synthetic::BINS {
+            prop_assert!(!synthetic::fires(&lcb, b) || synthetic::fires(&plain, b));
+        }
+    }
+}

@@ -76,10 +76,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_report(report: &Report<'_>, cost: &[f64]) {
     let o = report.outcome;
-    println!(
-        "method {}, δ = {}, {} test samples",
-        report.method, report.delta, report.samples
-    );
+    if report.method == pcee::Method::MsdnetBudget.name() {
+        println!(
+            "method {} (per-exit thresholds fitted for a budget; δ = {} is not used), {} test samples",
+            report.method, report.delta, report.samples
+        );
+    } else {
+        println!(
+            "method {}, δ = {}, {} test samples",
+            report.method, report.delta, report.samples
+        );
+    }
     println!(
         "accuracy    {} (control error {:+.2} points)",
         percent(o.accuracy),
