@@ -75,6 +75,30 @@ pub fn true_accuracy(policy: &dyn ExitPolicy) -> f64 {
         / points as f64
 }
 
+/// The true `gap` risk of `policy` on the population of [`draw`]: a sample leaving at exit 0
+/// (where the policy fires for its confidence) is wrong there with probability
+/// 1 − `EXIT0_ACCURACY[bin]` and, independently, right at the last exit with [`LAST_ACCURACY`];
+/// a sample reaching the last exit has no gap. Integrated as in [`true_accuracy`].
+pub fn true_gap_risk(policy: &dyn ExitPolicy) -> f64 {
+    let points = 8990;
+    (0..points)
+        .map(|i| {
+            let c = 0.1 + (i as f64 + 0.5) * 0.899 / points as f64;
+            let score = ExitScore {
+                prediction: 0,
+                confidence: c,
+                correct: None,
+            };
+            if policy.stops(0, 2, &score) {
+                (1.0 - EXIT0_ACCURACY[(c * BINS as f64) as usize]) * LAST_ACCURACY
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>()
+        / points as f64
+}
+
 /// Whether `policy` fires for exit 0's bin `bin`.
 pub fn fires(policy: &dyn ExitPolicy, bin: usize) -> bool {
     let score = ExitScore {
