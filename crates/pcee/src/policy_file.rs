@@ -76,6 +76,25 @@ pub struct Selection {
     pub calibration_mean_flops: f64,
 }
 
+impl Selection {
+    /// A selection by `rule` with every optional field absent and the calibration outcome
+    /// (`accuracy` in [0, 1], `mean_flops` in FLOPs).
+    pub fn new(rule: &str, accuracy: f64, mean_flops: f64) -> Self {
+        Selection {
+            rule: rule.to_string(),
+            loss: None,
+            target_accuracy: None,
+            alpha: None,
+            budget_flops: None,
+            risk: None,
+            certificate: None,
+            candidates: None,
+            calibration_accuracy: accuracy,
+            calibration_mean_flops: mean_flops,
+        }
+    }
+}
+
 /// Why a policy cannot be calibrated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CalibrateError {

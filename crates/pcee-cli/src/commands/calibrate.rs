@@ -9,7 +9,7 @@ use pcee::policy::MethodParams;
 use pcee::policy_file::{CalibrateError, PolicyFile, Selection};
 use pcee::risk::{choose_delta, Guarantee, Loss, RiskTarget};
 use pcee::temperature::fit_temperatures;
-use pcee::{reliability_diagrams, ExitLogits, Method, ReliabilityDiagram, ScoreTable};
+use pcee::{reliability_diagrams, Method, ReliabilityDiagram, ScoreTable};
 use std::path::PathBuf;
 
 /// Build the reliability diagram of every exit on validation logits and save a policy file
@@ -85,7 +85,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         alpha,
         thresholds: Vec::new(),
     };
-    let (delta, selection) = choose(&args, method, &mut params, &diagrams, &scores, &val, delta)?;
+    let validation = Validation {
+        method,
+        diagrams: &diagrams,
+        scores: &scores,
+        flops: val.flops(),
+    };
+    let (delta, selection) = choose(&args, &validation, &mut params, delta)?;
     let source = inputs::file_name(&args.val);
     let mut policy =
         PolicyFile::calibrate(method, diagrams, val.flops(), delta, args.window, &source).map_err(
@@ -104,64 +110,76 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The δ to store and how it was chosen: as given, for the budget, or by risk control; fills
-/// `params.thresholds` for msdnet-budget.
+/// What the choice of δ works on: the validation scores and diagrams of one method.
+struct Validation<'a> {
+    method: Method,
+    diagrams: &'a [ReliabilityDiagram],
+    scores: &'a ScoreTable,
+    flops: &'a [f64],
+}
+
+/// The δ to store and how it was chosen: as given (`delta`), for the budget, or by risk
+/// control; fills `params.thresholds` for msdnet-budget.
 fn choose(
     args: &Args,
-    method: Method,
+    v: &Validation<'_>,
     params: &mut MethodParams,
-    diagrams: &[ReliabilityDiagram],
-    scores: &ScoreTable,
-    val: &ExitLogits,
     delta: f64,
 ) -> anyhow::Result<(f64, Option<Selection>)> {
-    let selection = |rule: &str| Selection {
-        rule: rule.to_string(),
-        loss: None,
-        target_accuracy: None,
-        alpha: None,
-        budget_flops: None,
-        risk: None,
-        certificate: None,
-        candidates: None,
-        calibration_accuracy: 0.0,
-        calibration_mean_flops: 0.0,
-    };
     if let Some(budget) = args.budget_flops {
-        let budget_error = |err| anyhow!("--budget-flops: {err}");
-        if method == Method::MsdnetBudget {
-            let fit = msdnet_thresholds(scores, val.flops(), budget).map_err(budget_error)?;
-            params.thresholds = fit.thresholds;
-            return Ok((
-                delta,
-                Some(Selection {
-                    budget_flops: Some(budget),
-                    calibration_accuracy: fit.calibration.accuracy,
-                    calibration_mean_flops: fit.calibration.mean_flops,
-                    ..selection("msdnet-budget")
-                }),
-            ));
-        }
-        let choice = best_delta_for_budget(method, params, diagrams, scores, val.flops(), budget)
-            .map_err(budget_error)?;
+        return for_budget(v, params, budget, delta);
+    }
+    match (args.target_accuracy, args.guarantee.as_deref()) {
+        (Some(target), Some(guarantee)) => by_risk(args, v, params, target, guarantee),
+        _ => Ok((delta, None)),
+    }
+}
+
+/// Budget mode, or MSDNet's thresholds for msdnet-budget (which keeps `delta`).
+fn for_budget(
+    v: &Validation<'_>,
+    params: &mut MethodParams,
+    budget: f64,
+    delta: f64,
+) -> anyhow::Result<(f64, Option<Selection>)> {
+    let budget_error = |err| anyhow!("--budget-flops: {err}");
+    if v.method == Method::MsdnetBudget {
+        let fit = msdnet_thresholds(v.scores, v.flops, budget).map_err(budget_error)?;
+        params.thresholds = fit.thresholds;
+        let o = &fit.calibration;
         return Ok((
-            choice.delta,
+            delta,
             Some(Selection {
                 budget_flops: Some(budget),
-                candidates: Some(choice.candidates),
-                calibration_accuracy: choice.calibration.accuracy,
-                calibration_mean_flops: choice.calibration.mean_flops,
-                ..selection("budget")
+                ..Selection::new("msdnet-budget", o.accuracy, o.mean_flops)
             }),
         ));
     }
-    let (Some(target), Some(guarantee)) = (args.target_accuracy, args.guarantee.as_deref()) else {
-        return Ok((delta, None));
-    };
+    let choice = best_delta_for_budget(v.method, params, v.diagrams, v.scores, v.flops, budget)
+        .map_err(budget_error)?;
+    let o = &choice.calibration;
+    Ok((
+        choice.delta,
+        Some(Selection {
+            budget_flops: Some(budget),
+            candidates: Some(choice.candidates),
+            ..Selection::new("budget", o.accuracy, o.mean_flops)
+        }),
+    ))
+}
+
+/// Risk control: the δ certified for `target` accuracy with `guarantee` (`crc` or `ucb`).
+fn by_risk(
+    args: &Args,
+    v: &Validation<'_>,
+    params: &MethodParams,
+    target: f64,
+    guarantee: &str,
+) -> anyhow::Result<(f64, Option<Selection>)> {
     if !(target > 0.0 && target < 1.0) {
         return Err(anyhow!("--target-accuracy: {target} is not a valid target; expected a number strictly between 0 and 1"));
     }
-    if method == Method::MsdnetBudget {
+    if v.method == Method::MsdnetBudget {
         return Err(anyhow!("--target-accuracy: msdnet-budget is set by a budget; expected confidence, pcee, pcee-ws or pcee-lcb"));
     }
     let risk_target = RiskTarget {
@@ -178,13 +196,10 @@ fn choose(
         epsilon: 1.0 - target,
         alpha: params.alpha,
     };
-    let choice = choose_delta(method, params, diagrams, scores, &risk_target)
+    let choice = choose_delta(v.method, params, v.diagrams, v.scores, &risk_target)
         .map_err(|err| anyhow!("--target-accuracy: {err}"))?;
-    let outcome = pcee::evaluate(
-        method.policy_with(diagrams, choice.delta, params).as_ref(),
-        scores,
-        val.flops(),
-    );
+    let policy = v.method.policy_with(v.diagrams, choice.delta, params);
+    let o = pcee::evaluate(policy.as_ref(), v.scores, v.flops);
     Ok((
         choice.delta,
         Some(Selection {
@@ -194,9 +209,7 @@ fn choose(
             risk: Some(choice.risk),
             certificate: Some(choice.certificate),
             candidates: Some(choice.candidates),
-            calibration_accuracy: outcome.accuracy,
-            calibration_mean_flops: outcome.mean_flops,
-            ..selection(guarantee)
+            ..Selection::new(guarantee, o.accuracy, o.mean_flops)
         }),
     ))
 }
