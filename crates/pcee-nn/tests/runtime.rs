@@ -3,7 +3,7 @@
 //! bin edge or threshold, counted), and the batch really shrinks.
 mod common;
 
-use pcee::policy::choose_exit;
+use pcee::policy::{choose_exit, Tempered};
 use pcee::{
     exits_of, reliability_diagrams, ExitLogits, ExitPolicy, ExitScore, Method, PolicyFile,
     ScoreTable,
@@ -184,6 +184,34 @@ fn consistent_with_offline(config: ArchConfig, name: &str) {
         .collect();
     eprintln!("pcee δ = {delta}: exits {per_exit:?}, {differing} differ");
     assert!(per_exit[0] > 0 && per_exit[0] < n, "{per_exit:?}");
+}
+
+/// A temperature-scaled policy ([`Tempered`]): the runtime scores each exit's logits with that
+/// exit's temperature, as `exits_of` on the scaled scores does.
+#[test]
+fn runtime_applies_the_policys_temperatures() {
+    let device = Device::flex();
+    let data = common::real_images(300);
+    let model = briefly_trained(msdnet3(), "tempered");
+    let (logits, raw) = offline_scores(&model, &data, 100);
+    let temperatures = vec![3.0, 0.5, 1.0];
+    let scaled = ScoreTable::from_logits_scaled(&logits, &temperatures);
+    let thresholds = median_confidences(&scaled);
+    let policy = Tempered {
+        inner: Box::new(PerExitThreshold(thresholds.clone())),
+        temperatures,
+    };
+    let offline = exits_of(&policy, &scaled);
+    // The temperatures matter: ignoring them would take other decisions.
+    assert_ne!(offline, exits_of(&PerExitThreshold(thresholds), &raw));
+    let runtime = early_exit(&model, &policy, &data, 64, &device);
+    let differing = runtime
+        .iter()
+        .zip(&offline)
+        .filter(|(d, &exit)| d.exit != exit)
+        .count();
+    // Only float rounding at a threshold may move a sample (the untempered case finds 0).
+    assert!(differing <= 3, "{differing} of 300 differ");
 }
 
 #[test]

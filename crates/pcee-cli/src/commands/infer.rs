@@ -71,12 +71,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     let policy_file = PolicyFile::read(&args.policy)?;
-    if policy_file.temperatures.is_some() {
-        return Err(anyhow!(
-            "{}: field 'temperatures': the early-exit runtime scores raw logits; expected a policy calibrated without --temperature (evaluate this one offline with pcee evaluate)",
-            args.policy.display()
-        ));
-    }
     let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;

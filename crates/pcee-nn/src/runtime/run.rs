@@ -31,8 +31,9 @@ impl Decision {
 /// mode ([`Model::for_inference`]).
 ///
 /// After stage e and exit head e, only the head's logits `[B_e, classes]` come to the host;
-/// every remaining sample is scored ([`ExitScore::from_logits`]) and asked
-/// [`ExitPolicy::stops`]`(e, exits, score)`. The samples that stay are gathered
+/// every remaining sample is asked [`ExitPolicy::stops_on_logits`]`(e, exits, logits)` (which
+/// scores the logits as the offline evaluation does, with the policy's per-exit temperatures if
+/// it has any); a sample that stops reports the raw softmax confidence. The samples that stay are gathered
 /// ([`State::select`], one `select` per state tensor — MSDNet's scales, the ViT's tokens) and
 /// only they run stage e + 1; when no sample leaves, the state is passed on untouched (no copy),
 /// and when all have left the batch stops. The last exit takes the rest.
@@ -66,9 +67,8 @@ pub fn early_exit_batch(
         let mut kept: Vec<i64> = Vec::with_capacity(alive.len());
         let mut survivors: Vec<usize> = Vec::with_capacity(alive.len());
         for (row, z) in logits.chunks_exact(classes).enumerate() {
-            let score = ExitScore::from_logits(z);
-            if policy.stops(e, exits, &score) {
-                decisions[alive[row]] = Decision::at(e, &score);
+            if policy.stops_on_logits(e, exits, z) {
+                decisions[alive[row]] = Decision::at(e, &ExitScore::from_logits(z));
             } else {
                 kept.push(row as i64);
                 survivors.push(alive[row]);
