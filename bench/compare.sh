@@ -17,7 +17,7 @@
 #          [--models "PATH.safetensors ..."] [--omp-passive] [--tch-bin PATH] [--out bench/out]
 #   --rounds       timed rounds inside each process (pcee infer --repeat, bench.py --repeat)
 #   --images       test images timed at batch > 1; --images1: at batch 1
-#   --omp-passive  OMP_WAIT_POLICY=PASSIVE for PyTorch (use when the cores are shared: libgomp's
+#   --omp-passive  OMP_WAIT_POLICY=PASSIVE for PyTorch and the tch build (use when the cores are shared: libgomp's
 #                  spinning threads collapse under contention — see bench/README.md)
 #   --tch-bin      a pcee binary built with burn's tch backend: its rows are added (bench/README.md)
 # Defaults take about 10 minutes on 2 idle cores. Heavy work runs under `nice` only if you ask
@@ -85,7 +85,7 @@ fi
 mkdir -p "$OUT/runs" "$OUT/policies"
 rm -f "$OUT"/runs/*.json "$OUT"/*.agree.json
 export RAYON_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
-TORCH_ENV=()
+TORCH_ENV=(env)
 [ "$OMP_PASSIVE" = 1 ] && TORCH_ENV=(env OMP_WAIT_POLICY=PASSIVE)
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE="$(load)"
@@ -119,7 +119,7 @@ for m in $MODELS; do
           "$PCEE" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
             --repeat "$ROUNDS" --json > "$tag.pcee.json"
           if [ -n "$TCH_BIN" ]; then
-            "$TCH_BIN" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
+            "${TORCH_ENV[@]}" "$TCH_BIN" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
               --repeat "$ROUNDS" --json > "$tag.tch.json"
           fi
         }

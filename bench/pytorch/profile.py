@@ -3,9 +3,11 @@
 stage and every exit head at batch --batch, each the median of --runs timed runs on real test
 images (the state carried from the previous part, as the network runs), with MFLOPs per image
 and GFLOP/s. With --ops, also torch.profiler's self-time per operator over one full pass.
+With --convs (MSDNet), every convolution shape of the plan instead, timed layer by layer —
+conv, BatchNorm (eval), ReLU — on random inputs, as bench/tch's conv-bench does for burn.
 
 Run: bench/.venv/bin/python bench/pytorch/profile.py --model M.safetensors --threads 2 \
-        [--batch 256] [--runs 20] [--ops]
+        [--batch 256] [--runs 20] [--ops | --convs]
 """
 
 from __future__ import annotations
@@ -54,6 +56,54 @@ def timed(fn, runs):
     return statistics.median(ts)
 
 
+def convs(net, batch, runs) -> int:
+    if net.card["arch"] != "msdnet":
+        print("error: --convs: the model is not an MSDNet", file=sys.stderr)
+        return 1
+    plan = msdnet_plan(net.card)
+    shapes = {}
+
+    def add(spec, kind):
+        key = (spec["side_in"], spec["kernel"], spec["stride"], spec["c_in"], spec["c_out"])
+        shapes.setdefault(key, [0, kind])[0] += 1
+
+    for s in plan["stem"]:
+        add(s, "stem")
+    for b in plan["blocks"]:
+        for t in b["transition"]:
+            add(t, "transition")
+        for layer in b["layers"]:
+            for sp in layer:
+                if sp["down"]:
+                    add(sp["down"][0], "down 1x1")
+                    add(sp["down"][1], "down 3x3/2")
+                add(sp["normal"][0], "normal 1x1")
+                add(sp["normal"][1], "normal 3x3")
+        for h in b["head_convs"]:
+            add(h, "head")
+    print(f"batch {batch}, {torch.get_num_threads()} threads, median of {runs} runs; ms per layer call")
+    print("| side | k | stride | c_in→c_out | kind | count | MFLOPs/img | conv / bn / relu | conv GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    tot = [0.0, 0.0, 0.0]
+    with torch.inference_mode():
+        for (side, k, stride, c_in, c_out), (count, kind) in sorted(shapes.items()):
+            conv = torch.nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False).eval()
+            bn = torch.nn.BatchNorm2d(c_out).eval()
+            x = torch.randn(batch, c_in, side, side)
+            y = conv(x)
+            z = bn(y)
+            t = [timed(lambda: conv(x), runs), timed(lambda: bn(y), runs),
+                 timed(lambda: torch.relu(z), runs)]
+            for i in range(3):
+                tot[i] += count * t[i]
+            f = conv_flops({"c_in": c_in, "c_out": c_out, "kernel": k, "stride": stride, "side_in": side})
+            print(f"| {side} | {k} | {stride} | {c_in}→{c_out} | {kind} | {count} | {f / 1e6:.3f} | "
+                  f"{1e3 * t[0]:.2f} / {1e3 * t[1]:.2f} / {1e3 * t[2]:.2f} | {f * batch / t[0] / 1e9:.1f} |")
+    print(f"pytorch: one pass's convolutions {1e3 * tot[0]:.1f} ms, BatchNorms {1e3 * tot[1]:.1f} ms, "
+          f"ReLUs {1e3 * tot[2]:.1f} ms (sum {1e3 * sum(tot):.1f} ms)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True)
@@ -61,6 +111,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--ops", action="store_true")
+    ap.add_argument("--convs", action="store_true")
     ap.add_argument("--data-dir", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -71,6 +122,8 @@ def main() -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     x = torch.from_numpy(images)
+    if a.convs:
+        return convs(net, a.batch, a.runs)
     stages, heads, stem = stage_head_flops(net)
     b = x.shape[0]
     rows = []
