@@ -8,8 +8,9 @@
 #  4. agreement: `pcee logits --split test --limit A` against the PyTorch network (agree.py),
 #     and the policy's exits of pcee (`pcee infer --decisions`) against PyTorch's;
 #  5. timing: for every δ and batch (1 and 256), REPS repetitions alternating `pcee infer
-#     --json` (early exit and full depth) and bench/pytorch/bench.py (full, mask, shrink),
-#     pcee first in odd repetitions, PyTorch first in even ones;
+#     --json` (early exit and full depth) and bench/pytorch/bench.py (full, mask, shrink; for
+#     MSDNet in both NCHW and channels_last), pcee first in odd repetitions, PyTorch first in
+#     even ones; PyTorch's figure is its best way;
 #  6. prints one table (medians over repetitions) and writes it to OUT/table.md, OUT/results.json.
 #
 # Usage: bench/compare.sh [--reps 3] [--rounds 3] [--images 2048] [--images1 200]
@@ -93,6 +94,7 @@ START=$(date +%s)
 
 for m in $MODELS; do
   name="$(basename "${m%.safetensors}")"
+  arch="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["arch"])' "${m%.safetensors}.json")"
   pol="$OUT/policies/$name.policy.json"
   # 3. Policy (recomputed when the model is newer than it).
   if [ ! -f "$pol" ] || [ "$m" -nt "$pol" ]; then
@@ -126,6 +128,11 @@ for m in $MODELS; do
         run_torch() {
           "${TORCH_ENV[@]}" "$PY" bench/pytorch/bench.py --model "$m" --policy "$pol" --delta "$d" \
             --batch "$b" --limit "$n" --repeat "$ROUNDS" --threads "$THREADS" --json "$tag.torch.json" >/dev/null
+          if [ "$arch" = msdnet ]; then  # and in channels_last (NHWC), often PyTorch's faster way
+            "${TORCH_ENV[@]}" "$PY" bench/pytorch/bench.py --model "$m" --policy "$pol" --delta "$d" \
+              --batch "$b" --limit "$n" --repeat "$ROUNDS" --threads "$THREADS" --channels-last \
+              --json "$tag.torch-cl.json" >/dev/null
+          fi
         }
         echo "== $name δ=$d batch=$b images=$n repetition $r/$REPS" >&2
         if [ $((r % 2)) = 1 ]; then run_pcee; run_torch; else run_torch; run_pcee; fi

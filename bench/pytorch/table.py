@@ -46,41 +46,46 @@ def main() -> int:
             acc[key][f"{kind}_full"].append(r["full_images_per_second"])
             acc[key]["mean_exit"].append(r["mean_exit"])
             acc[key]["samples"].append(r["samples"])
-        elif kind == "torch":
+        elif kind.startswith("torch"):  # torch (default NCHW) or torch-cl (channels_last)
+            fmt_ = "CL" if kind == "torch-cl" else "NCHW"
             for m in ("full", "mask", "shrink"):
                 if m in r:
-                    acc[key][f"torch_{m}"].append(r[m]["images_per_second"])
-            acc[key]["torch_mean_exit"].append(r["shrink"]["mean_exit"])
+                    acc[key][f"torch_{m}_{fmt_}"].append(r[m]["images_per_second"])
     rows = []
     for (name, delta, batch), v in sorted(acc.items()):
         m = {k: med(x) for k, x in v.items()}
-        full_torch = m.get("torch_full")
-        early_torch = max([x for x in (m.get("torch_shrink"), m.get("torch_mask")) if x is not None], default=None)
-        for mode, ours, theirs, extra in (
-            ("full depth", m.get("pcee_full"), full_torch, None),
-            ("early exit", m.get("pcee_early"), early_torch, m.get("torch_mask")),
+
+        def best(ways):
+            got = {w: m[f"torch_{w}"] for w in ways if m.get(f"torch_{w}") is not None}
+            if not got:
+                return None, None, {}
+            w = max(got, key=got.get)
+            return got[w], w.replace("_", " "), got
+
+        for mode, ours, (theirs, way, variants) in (
+            ("full depth", m.get("pcee_full"), best(["full_NCHW", "full_CL"])),
+            ("early exit", m.get("pcee_early"), best(["shrink_NCHW", "mask_NCHW", "shrink_CL", "mask_CL"])),
         ):
             rows.append({
                 "network": name, "delta": delta, "batch": batch, "mode": mode,
                 "images": int(m["samples"]) if m.get("samples") else None,
                 "mean_exit": m.get("mean_exit"),
-                "pcee": ours, "pytorch": theirs,
-                "pytorch_shrink": m.get("torch_shrink") if mode == "early exit" else None,
-                "pytorch_mask": extra,
+                "pcee": ours, "pytorch": theirs, "pytorch_way": way,
+                "pytorch_variants": variants,
                 "ratio": ours / theirs if ours and theirs else None,
                 "pcee_tch": m.get("tch_full" if mode == "full depth" else "tch_early"),
                 "repetitions": len(v.get("pcee_early", [])),
             })
     has_tch = any(r["pcee_tch"] for r in rows)
-    head = ["network", "δ", "batch", "images", "mode", "pcee img/s", "PyTorch img/s",
-            "ratio pcee/PyTorch", "PyTorch shrink / mask img/s"]
+    head = ["network", "δ", "batch", "images", "mode", "pcee img/s", "PyTorch img/s (best way)",
+            "ratio pcee/PyTorch", "every PyTorch way, img/s"]
     if has_tch:
         head += ["pcee tch img/s", "ratio tch/PyTorch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["network"], f"{r['delta']:g}", str(r["batch"]), fmt(r["images"]), r["mode"],
-                 fmt(r["pcee"]), fmt(r["pytorch"]), fmt(r["ratio"], 2),
-                 f"{fmt(r['pytorch_shrink'])} / {fmt(r['pytorch_mask'])}" if r["mode"] == "early exit" else "–"]
+                 fmt(r["pcee"]), f"{fmt(r['pytorch'])} ({r['pytorch_way']})", fmt(r["ratio"], 2),
+                 ", ".join(f"{w.replace('_', ' ')} {x:.0f}" for w, x in r["pytorch_variants"].items())]
         if has_tch:
             t = r["pcee_tch"]
             cells += [fmt(t), fmt(t / r["pytorch"], 2) if t and r["pytorch"] else "–"]
