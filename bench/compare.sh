@@ -15,12 +15,16 @@
 #
 # Usage: bench/compare.sh [--reps 3] [--rounds 3] [--images 2048] [--images1 200]
 #          [--agree-images 1000] [--deltas 0.9] [--batches "1 256"] [--threads N]
-#          [--models "PATH.safetensors ..."] [--omp-passive] [--tch-bin PATH] [--out bench/out]
+#          [--models "PATH.safetensors ..."] [--omp-passive] [--tch-bin PATH] [--malloc-tuned]
+#          [--out bench/out]
 #   --rounds       timed rounds inside each process (pcee infer --repeat, bench.py --repeat)
 #   --images       test images timed at batch > 1; --images1: at batch 1
 #   --omp-passive  OMP_WAIT_POLICY=PASSIVE for PyTorch and the tch build (use when the cores are shared: libgomp's
 #                  spinning threads collapse under contention — see bench/README.md)
 #   --tch-bin      a pcee binary built with burn's tch backend: its rows are added (bench/README.md)
+#   --malloc-tuned also runs pcee with glibc's mmap/trim thresholds raised (GLIBC_TUNABLES), so
+#                  freed tensor buffers are reused instead of unmapped and page-faulted afresh
+#                  on every op — an extra column (see bench/README.md, "Where pcee loses")
 # Defaults take about 10 minutes on 2 idle cores. Heavy work runs under `nice` only if you ask
 # (e.g. `nice -n 19 bench/compare.sh`). Errors: one line on stderr, exit code 1.
 set -euo pipefail
@@ -31,7 +35,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 REPS=3 ROUNDS=3 IMAGES=2048 IMAGES1=200 AGREE=1000 DELTAS="0.9" BATCHES="1 256"
-THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN=""
+THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN="" MALLOC_TUNED=0
 MODELS="assets/models/msdnet-small.safetensors assets/models/msdnet-large.safetensors assets/trained/vit-small.safetensors"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,7 +51,8 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift 2 ;;
     --omp-passive) OMP_PASSIVE=1; shift ;;
     --tch-bin) TCH_BIN="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --malloc-tuned) MALLOC_TUNED=1; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) die "$1: unknown option; see bench/compare.sh --help" ;;
   esac
 done
@@ -120,6 +125,11 @@ for m in $MODELS; do
         run_pcee() {
           "$PCEE" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
             --repeat "$ROUNDS" --json > "$tag.pcee.json"
+          if [ "$MALLOC_TUNED" = 1 ]; then
+            GLIBC_TUNABLES="glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296" \
+              "$PCEE" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
+              --repeat "$ROUNDS" --json > "$tag.pceem.json"
+          fi
           if [ -n "$TCH_BIN" ]; then
             "${TORCH_ENV[@]}" "$TCH_BIN" infer --model "$m" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
               --repeat "$ROUNDS" --json > "$tag.tch.json"

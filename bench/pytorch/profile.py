@@ -56,7 +56,7 @@ def timed(fn, runs):
     return statistics.median(ts)
 
 
-def convs(net, batch, runs) -> int:
+def convs(net, batch, runs, channels_last=False) -> int:
     if net.card["arch"] != "msdnet":
         print("error: --convs: the model is not an MSDNet", file=sys.stderr)
         return 1
@@ -81,7 +81,8 @@ def convs(net, batch, runs) -> int:
                 add(sp["normal"][1], "normal 3x3")
         for h in b["head_convs"]:
             add(h, "head")
-    print(f"batch {batch}, {torch.get_num_threads()} threads, median of {runs} runs; ms per layer call")
+    print(f"batch {batch}, {torch.get_num_threads()} threads, {'channels_last' if channels_last else 'NCHW'}, "
+          f"median of {runs} runs; ms per layer call")
     print("| side | k | stride | c_in→c_out | kind | count | MFLOPs/img | conv / bn / relu | conv GFLOP/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     tot = [0.0, 0.0, 0.0]
@@ -90,6 +91,9 @@ def convs(net, batch, runs) -> int:
             conv = torch.nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False).eval()
             bn = torch.nn.BatchNorm2d(c_out).eval()
             x = torch.randn(batch, c_in, side, side)
+            if channels_last:
+                conv = conv.to(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)
             y = conv(x)
             z = bn(y)
             t = [timed(lambda: conv(x), runs), timed(lambda: bn(y), runs),
@@ -112,6 +116,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--ops", action="store_true")
     ap.add_argument("--convs", action="store_true")
+    ap.add_argument("--channels-last", action="store_true", help="with --convs: NHWC tensors")
     ap.add_argument("--data-dir", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -123,7 +128,7 @@ def main() -> int:
         return 1
     x = torch.from_numpy(images)
     if a.convs:
-        return convs(net, a.batch, a.runs)
+        return convs(net, a.batch, a.runs, a.channels_last)
     stages, heads, stem = stage_head_flops(net)
     b = x.shape[0]
     rows = []

@@ -41,7 +41,7 @@ def main() -> int:
         name, d, b, _rep = stem.rsplit("_", 3)
         key = (name, float(d[1:]), int(b[1:]))
         r = json.loads(f.read_text())
-        if kind in ("pcee", "tch"):
+        if kind in ("pcee", "tch", "pceem"):
             acc[key][f"{kind}_early"].append(r["images_per_second"])
             acc[key][f"{kind}_full"].append(r["full_images_per_second"])
             acc[key]["mean_exit"].append(r["mean_exit"])
@@ -74,11 +74,15 @@ def main() -> int:
                 "pytorch_variants": variants,
                 "ratio": ours / theirs if ours and theirs else None,
                 "pcee_tch": m.get("tch_full" if mode == "full depth" else "tch_early"),
+                "pcee_malloc_tuned": m.get("pceem_full" if mode == "full depth" else "pceem_early"),
                 "repetitions": len(v.get("pcee_early", [])),
             })
     has_tch = any(r["pcee_tch"] for r in rows)
     head = ["network", "δ", "batch", "images", "mode", "pcee img/s", "PyTorch img/s (best way)",
             "ratio pcee/PyTorch", "every PyTorch way, img/s"]
+    has_m = any(r["pcee_malloc_tuned"] for r in rows)
+    if has_m:
+        head += ["pcee, malloc tuned, img/s", "ratio (malloc tuned)/PyTorch"]
     if has_tch:
         head += ["pcee tch img/s", "ratio tch/PyTorch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -86,6 +90,9 @@ def main() -> int:
         cells = [r["network"], f"{r['delta']:g}", str(r["batch"]), fmt(r["images"]), r["mode"],
                  fmt(r["pcee"]), f"{fmt(r['pytorch'])} ({r['pytorch_way']})", fmt(r["ratio"], 2),
                  ", ".join(f"{w.replace('_', ' ')} {x:.0f}" for w, x in r["pytorch_variants"].items())]
+        if has_m:
+            t = r["pcee_malloc_tuned"]
+            cells += [fmt(t), fmt(t / r["pytorch"], 2) if t and r["pytorch"] else "–"]
         if has_tch:
             t = r["pcee_tch"]
             cells += [fmt(t), fmt(t / r["pytorch"], 2) if t and r["pytorch"] else "–"]
