@@ -40,7 +40,11 @@ def main() -> int:
         stem, kind = f.name[:-len(".json")].rsplit(".", 1)
         name, d, b, _rep = stem.rsplit("_", 3)
         key = (name, float(d[1:]), int(b[1:]))
-        r = json.loads(f.read_text())
+        try:
+            r = json.loads(f.read_text())
+        except json.JSONDecodeError:
+            print(f"warning: {f}: not JSON (a run still in progress or cut short); left out", file=sys.stderr)
+            continue
         if kind in ("pcee", "tch", "pceem"):
             acc[key][f"{kind}_early"].append(r["images_per_second"])
             acc[key][f"{kind}_full"].append(r["full_images_per_second"])
@@ -113,7 +117,7 @@ def main() -> int:
         f"Threads: {cond.get('threads', '?')} (pcee RAYON_NUM_THREADS, PyTorch set_num_threads); "
         f"{cond.get('torch', '')}; OMP_WAIT_POLICY={cond.get('omp_wait_policy', 'default')}; "
         f"load average before/after: {cond.get('load_before', '?')} / {cond.get('load_after', '?')}; "
-        f"medians of {rows[0]['repetitions'] if rows else 0} alternating repetitions.",
+        f"medians of {max((r['repetitions'] for r in rows), default=0)} alternating repetitions.",
         "",
         *lines,
         "",
