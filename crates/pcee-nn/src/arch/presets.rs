@@ -12,7 +12,8 @@
 //! forward + backward as 3× forward), not the ≈ 30 GFLOP/s of a plain wide CNN — its many thin
 //! convolutions, concatenations and BatchNorms cost more per FLOP, and a training step costs
 //! ≈ 4.5× an inference pass (the backward convolutions dominate). `msdnet-small` takes ≈ 185 s
-//! per epoch (10 epochs ≈ 31 min), `msdnet-large` ≈ 360 s (6 epochs ≈ 36 min); the ViTs,
+//! per epoch (10 epochs ≈ 31 min), `msdnet-large` ≈ 330 s (10 epochs ≈ 55 min alone, over the
+//! 40-minute budget of DESIGN.md §7; 71 min with the cores shared); the ViTs,
 //! mostly matrix products, reached ≈ 21 GFLOP/s even while another training shared the cores.
 
 use super::{ArchConfig, MsdNetConfig, VitConfig};
