@@ -30,6 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod flops;
 pub mod infer;
+pub mod memory;
 pub mod model;
 pub mod rng;
 pub mod runtime;
@@ -45,7 +46,14 @@ pub use model::{Model, MultiExit, Network, State};
 /// the stage-by-stage interface.
 pub use burn;
 
-/// The default compute device: burn's `flex` backend (pure-Rust CPU).
+/// The largest batch any command runs at once (training, logits, early-exit inference): a
+/// bound on memory (an MSDNet's im2col buffers grow with it), far above where throughput stops
+/// improving (≈ 256).
+pub const MAX_BATCH: usize = 4096;
+
+/// The default compute device: burn's `flex` backend (pure-Rust CPU). The first call also
+/// tunes the allocator for tensor work ([`memory::keep_freed_memory`]).
 pub fn default_device() -> burn::tensor::Device {
+    memory::keep_freed_memory();
     burn::tensor::Device::flex()
 }

@@ -43,7 +43,7 @@ pub fn train(
         train = train.take(limit);
     }
     let val = load_split(opts.data_dir.as_deref(), Split::Val)?;
-    let device = Device::flex();
+    let device = crate::default_device();
     let ad = device.clone().autodiff();
     let run = Run {
         opts,
