@@ -30,13 +30,64 @@ pub fn eval_split(name: &str) -> Result<Split, String> {
     }
 }
 
-/// Checks `--bins`: at least 1.
+/// The most confidence bins a reliability diagram may have: far more than any validation set
+/// can fill (5 000 samples over 10 000 bins), small enough that a policy file stays small.
+pub const MAX_BINS: usize = 10_000;
+
+/// Checks `--bins`: 1 to [`MAX_BINS`].
 pub fn bins(value: usize) -> anyhow::Result<usize> {
-    if value == 0 {
-        Err(anyhow!("--bins: 0 bins; expected at least 1"))
+    if value == 0 || value > MAX_BINS {
+        Err(anyhow!("--bins: {value} bins; expected 1 to {MAX_BINS}"))
     } else {
         Ok(value)
     }
+}
+
+/// Checks a batch-size flag: 1 to [`pcee_nn::MAX_BATCH`] images.
+pub fn batch(flag: &str, value: u64) -> anyhow::Result<usize> {
+    if value == 0 || value > pcee_nn::MAX_BATCH as u64 {
+        Err(anyhow!(
+            "{flag}: {value} images per batch; expected 1 to {}",
+            pcee_nn::MAX_BATCH
+        ))
+    } else {
+        Ok(value as usize)
+    }
+}
+
+/// Checks an output file path given with `flag`: it ends in `.{extension}` (any case), is not
+/// a directory, and is not the same file as any of `inputs` (which writing it would destroy).
+pub fn output_file(
+    flag: &str,
+    path: &Path,
+    extension: &str,
+    inputs: &[&Path],
+) -> anyhow::Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !ext.eq_ignore_ascii_case(extension) {
+        return Err(anyhow!(
+            "{flag}: {}; expected a .{extension} file path",
+            path.display()
+        ));
+    }
+    if path.is_dir() {
+        return Err(anyhow!(
+            "{flag}: {} is a directory; expected a .{extension} file path",
+            path.display()
+        ));
+    }
+    let same = |input: &Path| match (std::fs::canonicalize(path), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(input) = inputs.iter().find(|i| same(i)) {
+        return Err(anyhow!(
+            "{flag}: {} is the input file {}; expected a different output path",
+            path.display(),
+            input.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Parses one method name given with `flag`.

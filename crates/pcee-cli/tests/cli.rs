@@ -348,6 +348,10 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
     );
     assert_error(&cal(&["--method", "pcee", "--bins", "0"]), "--bins: 0 bins");
     assert_error(
+        &cal(&["--method", "pcee", "--bins", "4294967296"]),
+        "--bins: 4294967296 bins; expected 1 to 10000",
+    );
+    assert_error(
         &cal(&["--method", "fancy"]),
         "--method: unknown method 'fancy'",
     );
@@ -479,4 +483,32 @@ fn unwritable_outputs_fail_cleanly() {
     ]);
     assert_error(&run, "");
     assert_eq!(files_in(dir.path()), ["file"]);
+}
+
+#[test]
+fn an_output_never_overwrites_an_input_or_takes_a_foreign_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let val = dir.path().join("val.npz");
+    std::fs::copy(example("val.npz"), &val).unwrap();
+    let before = std::fs::read(&val).unwrap();
+    let val = val.display().to_string();
+    let calibrate = |output: &str| {
+        pcee(&[
+            "calibrate",
+            "--val",
+            &val,
+            "--method",
+            "pcee",
+            "--output",
+            output,
+        ])
+    };
+    assert_error(&calibrate(&val), "--output: ");
+    assert_eq!(std::fs::read(&val).unwrap(), before, "the input is intact");
+    let npz = dir.path().join("policy.npz").display().to_string();
+    assert_error(&calibrate(&npz), "--output: ");
+    assert!(calibrate(&npz)
+        .stderr
+        .contains("expected a .json file path"));
+    assert!(!Path::new(&npz).exists());
 }

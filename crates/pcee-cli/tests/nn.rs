@@ -244,7 +244,7 @@ fn infer_refuses_bad_input_in_one_line() {
     assert_eq!(infer(&[]).code, 0);
     assert_error(
         &infer(&["--batch", "0"]),
-        "--batch: 0 images per batch; expected at least 1",
+        "--batch: 0 images per batch; expected 1 to 4096",
     );
     assert_error(
         &infer(&["--delta", "1.5"]),
@@ -353,15 +353,34 @@ fn bad_flags_and_data_directories_are_one_line_errors() {
         ]),
         "/nonexistent/train-images-idx3-ubyte",
     );
+    // A missing directory is created, but not under a plain file; a directory is not a file.
+    let plain = dir.join("plain");
+    std::fs::write(&plain, b"x").unwrap();
     assert_error(
         &pcee(&[
             "train",
             "--arch",
             "msdnet-small",
             "--out",
-            "/nonexistent/m.safetensors",
+            s(&plain.join("m.safetensors")),
         ]),
-        "--out: directory /nonexistent does not exist",
+        "--out: cannot create directory",
+    );
+    assert_error(
+        &pcee(&["train", "--arch", "msdnet-small", "--out", s(&dir)]),
+        "--out: ",
+    );
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--batch",
+            "5000",
+            "--out",
+            s(&out),
+        ]),
+        "--batch: 5000; expected 1 to 4096",
     );
     assert_error(
         &pcee(&[

@@ -68,6 +68,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let method = inputs::method("--method", &args.method)?;
     let bins = inputs::bins(args.bins)?;
+    inputs::output_file("--output", &args.output, "json", &[&args.val])?;
     let delta = inputs::delta("--delta", args.delta)?;
     let alpha = inputs::alpha("--alpha", args.alpha)?;
     if method == Method::MsdnetBudget && args.budget_flops.is_none() {

@@ -50,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             policy_file.exit_count()
         ));
     }
+    same_flops(&args.test, &test, &args.policy, &policy_file)?;
     // The test file's FLOPs when it has them, else the policy's (from the validation file).
     let cost = if test.has_flops() {
         test.flops().to_vec()
@@ -100,4 +101,32 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
     );
     println!("mean exit   {:.3}", o.mean_exit);
     println!("{}", exit_table(cost, o));
+}
+
+/// Refuses test logits whose FLOPs per exit differ from those the policy was calibrated with
+/// (another network); a policy calibrated without FLOPs (cost 1, 2, …, L in exits) or a test
+/// file without them is not checked.
+fn same_flops(
+    test_path: &std::path::Path,
+    test: &pcee::ExitLogits,
+    policy_path: &std::path::Path,
+    policy: &PolicyFile,
+) -> anyhow::Result<()> {
+    let calibrated = policy.flops();
+    let in_exits = calibrated
+        .iter()
+        .enumerate()
+        .all(|(l, &f)| f == (l + 1) as f64);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    let differs = test.flops().iter().zip(&calibrated).any(|(&a, &b)| !close(a, b));
+    if test.has_flops() && !in_exits && differs {
+        return Err(anyhow!(
+            "{}: array 'flops' is {:?} but the policy {} was calibrated with {:?}; expected logits of the network the policy was calibrated for",
+            test_path.display(),
+            test.flops(),
+            policy_path.display(),
+            calibrated
+        ));
+    }
+    Ok(())
 }

@@ -64,12 +64,7 @@ struct Report<'a> {
 
 /// Runs `pcee infer`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.batch < 1 {
-        return Err(anyhow!(
-            "--batch: {} images per batch; expected at least 1",
-            args.batch
-        ));
-    }
+    let batch = crate::inputs::batch("--batch", args.batch.max(0) as u64)?;
     let policy_file = PolicyFile::read(&args.policy)?;
     let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
     let device = default_device();
@@ -87,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let policy = policy_file.policy(delta)?;
     let options = MeasureOptions {
-        batch: args.batch as usize,
+        batch,
         repeats: args.repeat as usize,
     };
     let mut report = measure(&model, policy.as_ref(), &data, &options, &device)?;

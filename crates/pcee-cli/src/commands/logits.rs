@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 256)]
     batch: u64,
     /// Only the first N images of the split.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -34,13 +34,16 @@ pub struct Args {
 
 /// Runs `pcee logits`.
 pub fn run(args: Args) -> Result<()> {
+    let batch = crate::inputs::batch("--batch", args.batch)?;
+    let card = pcee_nn::store::card_path(&args.model);
+    crate::inputs::output_file("--out", &args.out, "npz", &[&args.model, &card])?;
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
     let mut data = load_split(args.data_dir.as_deref(), args.split)?;
     if let Some(n) = args.limit {
         data = data.take(n as usize);
     }
-    let outputs = exit_logits(&model, &data, args.batch as usize, &device);
+    let outputs = exit_logits(&model, &data, batch, &device);
     let accuracy = outputs.accuracy();
     let logits = ExitLogits::from_f32(
         outputs.shape,

@@ -23,13 +23,27 @@ pub enum ArchConfig {
     Vit(VitConfig),
 }
 
+/// The largest network `validate` accepts: FLOPs per 28×28 image (2·10⁹, 40× the largest preset).
+pub const MAX_FLOPS: f64 = 2e9;
+
 impl ArchConfig {
-    /// Check the configuration ([`NnError::Invalid`](crate::NnError::Invalid) names the field).
+    /// Check the configuration ([`NnError::Invalid`](crate::NnError::Invalid) names the field),
+    /// including its size: at most [`MAX_FLOPS`] per image (the analytic count, computed before
+    /// any weight is allocated), so a typo such as 100 000 channels is refused instead of
+    /// exhausting memory.
     pub fn validate(&self) -> Result<()> {
         match self {
-            ArchConfig::Msdnet(c) => c.validate(),
-            ArchConfig::Vit(c) => c.validate(),
+            ArchConfig::Msdnet(c) => c.validate()?,
+            ArchConfig::Vit(c) => c.validate()?,
         }
+        let full = self.flops_per_exit().last().copied().unwrap_or(0.0);
+        if full > MAX_FLOPS {
+            return Err(crate::NnError::invalid(
+                "architecture",
+                format!("{full:.3e} FLOPs per image; expected at most {MAX_FLOPS:.0e} (the presets cost 1e7 to 5e7)"),
+            ));
+        }
+        Ok(())
     }
 
     /// Number of exits.

@@ -46,15 +46,19 @@ impl TrainOptions {
     ///
     /// # Errors
     /// [`NnError::Invalid`] naming the flag (`--epochs`, `--batch`, `--lr`, `--limit`,
-    /// `--weight-decay`, `--out` when its directory does not exist) or the configuration field.
+    /// `--weight-decay`, `--out` when it is a directory or its directory cannot be created — a
+    /// missing one is created) or the configuration field.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
         let bad = |flag: &str, why: String| Err(NnError::invalid(flag, why));
         if self.epochs == 0 {
             return bad("--epochs", "0; expected at least 1".into());
         }
-        if self.batch == 0 {
-            return bad("--batch", "0; expected at least 1".into());
+        if self.batch == 0 || self.batch > crate::MAX_BATCH {
+            return bad(
+                "--batch",
+                format!("{}; expected 1 to {}", self.batch, crate::MAX_BATCH),
+            );
         }
         if !(self.lr > 0.0 && self.lr <= 1.0) {
             return bad("--lr", format!("{}; expected a value in (0, 1]", self.lr));
@@ -77,22 +81,30 @@ impl TrainOptions {
                 ),
             );
         }
+        if self.limit == Some(0) {
+            return bad("--limit", "0; expected at least 1 image".into());
+        }
         let dir = self
             .out
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
-        if !dir.is_dir() {
+        if self.out.is_dir() {
             return bad(
                 "--out",
                 format!(
-                    "directory {} does not exist; create it first",
-                    dir.display()
+                    "{} is a directory; expected a .safetensors file path",
+                    self.out.display()
                 ),
             );
         }
-        if self.limit == Some(0) {
-            return bad("--limit", "0; expected at least 1 image".into());
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                NnError::invalid(
+                    "--out",
+                    format!("cannot create directory {} ({e})", dir.display()),
+                )
+            })?;
         }
         Ok(())
     }
