@@ -39,6 +39,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Calibrate(args) => commands::calibrate::run(args),
@@ -58,5 +59,15 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `pcee evaluate … | head` closes stdout early: end quietly like other Unix tools (the default
+/// SIGPIPE action) instead of panicking in `println!` (Rust ignores SIGPIPE by default).
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default action at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
