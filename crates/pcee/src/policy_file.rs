@@ -291,9 +291,15 @@ impl PolicyFile {
             ))
         })?;
         check_format_and_version(&value).map_err(error)?;
-        let json: PolicyJson = serde_json::from_value(value).map_err(|err| {
+        let version = value
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(VERSION);
+        let json: PolicyJson = serde_path_to_error::deserialize(value).map_err(|err| {
             error(format!(
-                "{err}; expected the fields of a pcee-policy version {VERSION} file"
+                "field '{}': {}; expected the fields of a pcee-policy version {version} file",
+                err.path(),
+                err.inner()
             ))
         })?;
         Self::from_json(json).map_err(error)

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("{}\n", tables::runtime(&controlled(&results)).render());
     println!("{}\n", tables::cost_match(&results).render());
     println!(
-        "demo finished in {:.0} s; wrote report.md, results.json and {} files to {}",
+        "demo finished in {:.0} s; wrote {} files (report.md, results.json, figures, logits, policies) to {}",
         results.seconds,
         files.len() + 3 * results.models.len(),
         args.out.display()

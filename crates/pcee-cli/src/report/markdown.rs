@@ -137,6 +137,6 @@ fn regime_paragraph(r: &DemoResults) -> String {
         over-shoots the target and wastes compute, while PCEE, which reads each confidence bin's validation \
         accuracy, stops earlier and still meets δ. Where exits are over-confident — the regime of the paper, \
         which grows with longer training and larger models — confidence thresholding misses δ and PCEE corrects \
-        it. The models were trained with a standard recipe and not tuned to favour any method (DESIGN.md §6).");
+        it. The models were trained with a standard recipe and not tuned to favour any method (training commands and seeds in assets/README.md).");
     p
 }
