@@ -6,6 +6,7 @@ mod inputs;
 mod output;
 mod plot;
 mod report;
+mod staging;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

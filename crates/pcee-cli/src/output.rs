@@ -1,8 +1,5 @@
-//! Writing what the commands produce: aligned text tables on stdout, and output files written
-//! atomically (complete or absent) with errors naming the file.
-
-use anyhow::Context;
-use std::path::Path;
+//! Formatting what the commands print: aligned text tables, percentages, FLOPs. (Files are
+//! written through `pcee::atomic`, several at once through [`crate::staging`].)
 
 /// A text table with a header row; columns are right-aligned except the first.
 pub struct Table {
@@ -76,24 +73,6 @@ impl Table {
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-/// Writes `content` to `path` atomically.
-///
-/// # Errors
-/// `<path>: cannot write the file: <reason>`.
-pub fn write_file(path: &Path, content: &[u8]) -> anyhow::Result<()> {
-    pcee::atomic::write_bytes_atomic(path, content)
-        .with_context(|| format!("{}: cannot write the file", path.display()))
-}
-
-/// Creates the output directory `dir` (and its parents) if needed.
-///
-/// # Errors
-/// `<dir>: cannot create the output directory: <reason>`.
-pub fn create_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create the output directory", dir.display()))
 }
 
 /// A fraction in [0, 1] as a percentage with one decimal, e.g. `41.2%`.

@@ -512,3 +512,25 @@ fn an_output_never_overwrites_an_input_or_takes_a_foreign_extension() {
         .contains("expected a .json file path"));
     assert!(!Path::new(&npz).exists());
 }
+
+#[test]
+fn a_multi_file_output_leaves_no_staging_directory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let (val, test) = (example("val.npz"), example("test.npz"));
+    let run = sweep(&val, &test, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "accuracy-vs-delta.svg",
+            "accuracy-vs-flops.svg",
+            "sweep.csv"
+        ]
+    );
+}

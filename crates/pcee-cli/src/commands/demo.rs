@@ -1,10 +1,10 @@
 //! `pcee demo`: the paper's two claims on the embedded models and images, offline. The work is
 //! [`pcee_nn::demo::run`]; this file parses, shows progress, prints the tables and writes files.
 
-use crate::output::{create_dir, write_file};
 use crate::plot::cost::{accuracy_vs_cost, Curve};
 use crate::plot::{self, png::svg_to_png};
 use crate::report::{markdown, tables};
+use crate::staging::Staging;
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use pcee::{Method, PolicyFile, SweepRow};
@@ -49,11 +49,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let results = demo::run(&options, &mut bar)?;
     bar.0.finish_and_clear();
     let files = files(&results)?;
-    create_dir(&args.out)?;
+    let mut staging = Staging::new(&args.out)?;
     for (name, content) in &files {
-        write_file(&args.out.join(name), content)?;
+        staging.write(name, content)?;
     }
-    write_policies(&results, &args)?;
+    write_policies(&results, &mut staging)?;
+    let written = staging.commit()?;
     println!(
         "{}\n",
         tables::control(&controlled(&results), &results.deltas).render()
@@ -63,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "demo finished in {:.0} s; wrote {} files (report.md, results.json, figures, logits, policies) to {}",
         results.seconds,
-        files.len() + 3 * results.models.len(),
+        written,
         args.out.display()
     );
     Ok(())
@@ -200,12 +201,13 @@ fn cost_figure(results: &DemoResults) -> anyhow::Result<String> {
 /// For every model: its validation and test logits (`<model>-{val,test}.npz`) and a PCEE policy
 /// calibrated on validation (`<model>-pcee-policy.json`, default δ = the cost-match δ), so that
 /// `pcee evaluate` can reproduce any number of results.json.
-fn write_policies(results: &DemoResults, args: &Args) -> anyhow::Result<()> {
+fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Result<()> {
     for m in &results.models {
-        m.val_logits
-            .write_npz(&args.out.join(format!("{}-val.npz", m.name)))?;
-        m.test_logits
-            .write_npz(&args.out.join(format!("{}-test.npz", m.name)))?;
+        for (split, logits) in [("val", &m.val_logits), ("test", &m.test_logits)] {
+            let name = format!("{}-{split}.npz", m.name);
+            logits.write_npz(&staging.path(&name))?;
+            staging.add(&name);
+        }
         let source = format!("{}-val.npz", m.name);
         let policy = PolicyFile::calibrate(
             Method::Pcee,
@@ -215,7 +217,9 @@ fn write_policies(results: &DemoResults, args: &Args) -> anyhow::Result<()> {
             results.window,
             &source,
         )?;
-        policy.write(&args.out.join(format!("{}-pcee-policy.json", m.name)))?;
+        let name = format!("{}-pcee-policy.json", m.name);
+        policy.write(&staging.path(&name))?;
+        staging.add(&name);
     }
     Ok(())
 }

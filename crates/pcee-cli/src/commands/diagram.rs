@@ -1,6 +1,6 @@
 //! `pcee diagram`: the reliability diagram and ECE of every exit.
 
-use crate::output::{create_dir, flops, percent, write_file, Table};
+use crate::output::{flops, percent, Table};
 use crate::{inputs, plot};
 use pcee::{reliability_diagrams, ReliabilityDiagram, ScoreTable};
 use std::path::PathBuf;
@@ -35,10 +35,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    create_dir(&args.out)?;
+    let mut staging = crate::staging::Staging::new(&args.out)?;
     for (name, svg) in &files {
-        write_file(&args.out.join(name), svg.as_bytes())?;
+        staging.write(name, svg.as_bytes())?;
     }
+    staging.commit()?;
     println!("{}", ece_table(&diagrams, logits.flops()));
     println!(
         "wrote {} reliability diagrams to {}",

@@ -1,6 +1,6 @@
 //! `pcee sweep`: several methods at several target accuracies δ — the paper's curves.
 
-use crate::output::{create_dir, percent, write_file, Table};
+use crate::output::{percent, Table};
 use crate::{inputs, plot};
 use pcee::deltas::parse_deltas;
 use pcee::{reliability_diagrams, sweep, Method, ScoreTable, SweepRow};
@@ -70,10 +70,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             plot::sweep::accuracy_vs_flops(&rows, &methods, cost_label)?.into_bytes(),
         ),
     ];
-    create_dir(&args.out)?;
+    let mut staging = crate::staging::Staging::new(&args.out)?;
     for (name, content) in &files {
-        write_file(&args.out.join(name), content)?;
+        staging.write(name, content)?;
     }
+    staging.commit()?;
     println!("{}", table(&rows, &methods, &deltas));
     println!(
         "wrote sweep.csv, accuracy-vs-delta.svg, accuracy-vs-flops.svg to {}",

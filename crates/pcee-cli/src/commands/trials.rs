@@ -1,7 +1,7 @@
 //! `pcee trials`: repeated random calibration/test splits of one logits file — per method and
 //! δ, the mean and 5th percentile of the achieved accuracy, the violation rate and mean FLOPs.
 
-use crate::output::{create_dir, flops, percent, write_file, Table};
+use crate::output::{flops, percent, Table};
 use crate::plot::png::svg_to_png;
 use crate::{inputs, plot};
 use anyhow::anyhow;
@@ -89,10 +89,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("trials.png", svg_to_png("trials", &svg)?),
         ("trials.svg", svg.into_bytes()),
     ];
-    create_dir(&args.out)?;
+    let mut staging = crate::staging::Staging::new(&args.out)?;
     for (name, content) in &files {
-        write_file(&args.out.join(name), content)?;
+        staging.write(name, content)?;
     }
+    staging.commit()?;
     println!(
         "{} splits of {} ({} samples, {:.0}% for calibration), seed {}",
         args.splits,
