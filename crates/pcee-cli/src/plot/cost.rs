@@ -1,7 +1,7 @@
 //! Accuracy against mean FLOPs for several models on one axis: the paper's first claim (a large
 //! early-exit model against a small one at equal cost).
 
-use super::{chart, legend, legend_line, render};
+use super::{chart, legend, legend_dashed, legend_line, render};
 use plotters::prelude::*;
 
 /// One curve: a label, a colour, whether it is dashed, and `(mean FLOPs, accuracy)` points.
@@ -47,7 +47,7 @@ pub fn accuracy_vs_cost(title: &str, curves: &[Curve], marks: &[Mark]) -> anyhow
                 chart
                     .draw_series(DashedLineSeries::new(p, 6, 4, style))?
                     .label(c.label.as_str())
-                    .legend(legend_line(c.color));
+                    .legend(legend_dashed(c.color));
             } else {
                 chart
                     .draw_series(LineSeries::new(p, style))?

@@ -1,6 +1,6 @@
 //! The reliability diagram of one exit: accuracy per confidence bin against the diagonal.
 
-use super::{chart, legend, legend_line, render};
+use super::{chart, legend, legend_dashed, legend_line, render};
 use pcee::ReliabilityDiagram;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -72,7 +72,7 @@ pub fn reliability(diagram: &ReliabilityDiagram, exit: usize) -> anyhow::Result<
                 BLACK.stroke_width(1),
             ))?
             .label("perfect calibration (y = x)")
-            .legend(legend_line(RGBColor(0, 0, 0)));
+            .legend(legend_dashed(RGBColor(0, 0, 0)));
         let count_style = TextStyle::from(("sans-serif", 13).into_font())
             .pos(Pos::new(HPos::Center, VPos::Bottom));
         chart.draw_series(bars.map(|(b, acc)| {

@@ -9,6 +9,7 @@ pub mod trials;
 use pcee::Method;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::ops::Range;
 
@@ -58,6 +59,13 @@ pub fn render(
 /// A short horizontal legend line in `color`.
 pub fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+}
+
+/// A short dashed legend line in `color`, for a series drawn dashed.
+pub fn legend_dashed(
+    color: RGBColor,
+) -> impl Fn((i32, i32)) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 22, y)], 5, 3, color.stroke_width(2))
 }
 
 /// A chart with f64 axes on an SVG figure.

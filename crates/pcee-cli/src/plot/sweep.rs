@@ -1,7 +1,7 @@
 //! The two sweep figures: achieved accuracy vs target δ (with the y = x line), and accuracy vs
 //! mean FLOPs.
 
-use super::{chart, legend, legend_line, method_color, render, Chart, DrawResult};
+use super::{chart, legend, legend_dashed, legend_line, method_color, render, Chart, DrawResult};
 use pcee::{Method, SweepRow};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -52,7 +52,7 @@ pub fn accuracy_vs_delta(rows: &[SweepRow], methods: &[Method]) -> anyhow::Resul
                 BLACK.stroke_width(1),
             ))?
             .label("y = x (target met exactly)")
-            .legend(legend_line(RGBColor(0, 0, 0)));
+            .legend(legend_dashed(RGBColor(0, 0, 0)));
         for &method in methods {
             draw_method(
                 &mut chart,

@@ -1,7 +1,7 @@
 //! The trials figure: mean (solid) and 5th percentile (dashed) of the achieved test accuracy
 //! over random splits against the target δ, one colour per method, with the line y = x.
 
-use super::{chart, legend, legend_line, render};
+use super::{chart, legend, legend_dashed, legend_line, render};
 use pcee::trials::{TrialMethod, TrialRow};
 use plotters::prelude::*;
 
@@ -62,7 +62,7 @@ pub fn accuracy_vs_delta(
                 BLACK.stroke_width(1),
             ))?
             .label("y = x (target met exactly)")
-            .legend(legend_line(RGBColor(0, 0, 0)));
+            .legend(legend_dashed(RGBColor(0, 0, 0)));
         for (i, m) in methods.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let mine: Vec<&TrialRow> = rows.iter().filter(|r| r.method == *m).collect();
