@@ -36,7 +36,7 @@ cd "$ROOT"
 
 REPS=3 ROUNDS=3 IMAGES=2048 IMAGES1=200 AGREE=1000 DELTAS="0.9" BATCHES="1 256"
 THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN="" MALLOC_TUNED=0
-MODELS="assets/models/msdnet-small.safetensors assets/models/msdnet-large.safetensors assets/trained/vit-small.safetensors"
+MODELS="assets/models/msdnet-small.safetensors assets/models/msdnet-large.safetensors assets/models/vit-small.safetensors"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS="$2"; shift 2 ;;
