@@ -68,18 +68,7 @@ fn cost_paragraph(r: &DemoResults) -> String {
     } else {
         format!("no δ of the grid kept the validation cost within the small model's ({}); the cheapest δ is shown", tables::mflops(c.small_flops))
     };
-    let verdict = if c.large_error < c.small_error {
-        format!(
-            "makes {} fewer errors than the small model",
-            percent(c.small_error - c.large_error)
-        )
-    } else {
-        format!(
-            "does not beat the small model here (error {} vs {})",
-            percent(c.large_error),
-            percent(c.small_error)
-        )
-    };
+    let verdict = error_verdict(c.small_error, c.large_error, r.data.test);
     format!("`{}` with PCEE at δ = {:.3} ({budget}) costs {} of the small model's FLOPs on the test set and {verdict}. \
         δ was chosen on the validation set only.{}",
         c.large_model, c.delta, percent(c.large_outcome.mean_flops / c.small_flops),
@@ -87,6 +76,32 @@ fn cost_paragraph(r: &DemoResults) -> String {
             None => " Its images/s are not measured.".to_string(),
             Some(v) => format!(" Measured with the real early-exit runtime it runs at {v:.0} images/s, against {:.0} for the small model run to its last exit.", c.small_images_per_second),
         })
+}
+
+/// The two models' test errors compared in images, with the sampling noise of the difference
+/// (standard error of an error rate p on n images: √(p(1 − p)/n)).
+fn error_verdict(small: f64, large: f64, n: usize) -> String {
+    let count = |e: f64| (e * n as f64).round() as i64;
+    let (s, l) = (count(small), count(large));
+    let se = (small * (1.0 - small) / n as f64).sqrt();
+    let noise = if (small - large).abs() < se {
+        format!(
+            "; a difference below one standard error of an error rate on {n} images ({}), i.e. a tie within sampling noise",
+            percent(se)
+        )
+    } else {
+        String::new()
+    };
+    if l < s {
+        format!(
+            "makes {} fewer errors than the small model ({l} vs {s} of {n} test images{noise})",
+            s - l
+        )
+    } else if l == s {
+        format!("makes as many errors as the small model ({l} of {n} test images)")
+    } else {
+        format!("does not beat the small model here ({l} vs {s} errors of {n} test images{noise})")
+    }
 }
 
 fn control_paragraph(m: &ModelResults, deltas: &[f64]) -> String {
