@@ -165,7 +165,7 @@ fn risk_control_records_how_delta_was_chosen() {
     let dir = tempfile::tempdir().unwrap();
     for (guarantee, loss) in [("crc", "wrong"), ("ucb", "wrong"), ("ucb", "gap")] {
         let name = format!("{guarantee}-{loss}");
-        let (_, json) = calibrate(
+        let (policy, json) = calibrate(
             dir.path(),
             &name,
             &[
@@ -189,6 +189,11 @@ fn risk_control_records_how_delta_was_chosen() {
         assert!(risk < 0.2, "{name}: calibration risk {risk}");
         let d = json["delta"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&d));
+        // evaluate measures the control error against the target accuracy, not the chosen δ.
+        let report = evaluate(&policy, &example("test.npz"));
+        assert_eq!(report["target_accuracy"], 0.8);
+        let err = report["control_error"].as_f64().unwrap();
+        assert!((err - (report["accuracy"].as_f64().unwrap() - 0.8)).abs() < 1e-12);
     }
 }
 

@@ -31,7 +31,14 @@ struct Report<'a> {
     delta: f64,
     samples: usize,
     full_flops: f64,
-    control_error: f64,
+    /// The accuracy the control error is measured against: `--delta` when given, else the
+    /// policy's target accuracy when δ was chosen by risk control, else its δ; absent for a
+    /// budget policy (no accuracy was asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_accuracy: Option<f64>,
+    /// Achieved accuracy − `target_accuracy` (absent with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control_error: Option<f64>,
     #[serde(flatten)]
     outcome: &'a Outcome,
 }
@@ -57,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         policy_file.flops()
     };
+    let target = target_accuracy(&policy_file, args.delta, delta);
     let policy = policy_file.policy(delta)?;
     let outcome = evaluate(policy.as_ref(), &policy_file.scores(&test), &cost);
     let report = Report {
@@ -64,7 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         delta,
         samples: test.samples(),
         full_flops: cost[cost.len() - 1],
-        control_error: outcome.control_error(delta),
+        target_accuracy: target,
+        control_error: target.map(|t| outcome.accuracy - t),
         outcome: &outcome,
     };
     if args.json {
@@ -88,11 +97,23 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
             report.method, report.delta, report.samples
         );
     }
-    println!(
-        "accuracy    {} (control error {:+.2} points)",
-        percent(o.accuracy),
-        100.0 * report.control_error
-    );
+    match (report.target_accuracy, report.control_error) {
+        (Some(t), Some(err)) if t != report.delta => println!(
+            "accuracy    {} (target accuracy {t}, chosen δ {}; control error {:+.2} points)",
+            percent(o.accuracy),
+            report.delta,
+            100.0 * err
+        ),
+        (Some(_), Some(err)) => println!(
+            "accuracy    {} (control error {:+.2} points)",
+            percent(o.accuracy),
+            100.0 * err
+        ),
+        _ => println!(
+            "accuracy    {} (a budget policy: no target accuracy)",
+            percent(o.accuracy)
+        ),
+    }
     println!(
         "mean FLOPs  {} ({} of the full network's {})",
         flops(o.mean_flops),
@@ -101,6 +122,19 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
     );
     println!("mean exit   {:.3}", o.mean_exit);
     println!("{}", exit_table(cost, o));
+}
+
+/// What the control error is measured against (see `Report::target_accuracy`).
+fn target_accuracy(policy: &PolicyFile, flag: Option<f64>, delta: f64) -> Option<f64> {
+    let selection = policy.selection.as_ref();
+    let budget = policy.method == pcee::Method::MsdnetBudget
+        || selection.is_some_and(|s| s.budget_flops.is_some() && s.target_accuracy.is_none());
+    match (flag, selection.and_then(|s| s.target_accuracy)) {
+        (Some(d), _) => Some(d),
+        (None, Some(t)) => Some(t),
+        (None, None) if budget => None,
+        (None, None) => Some(delta),
+    }
 }
 
 /// Refuses test logits whose FLOPs per exit differ from those the policy was calibrated with
