@@ -55,11 +55,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     write_policies(&results, &mut staging)?;
     let written = staging.commit()?;
+    println!("Accuracy control on the test images (acc: achieved accuracy; err: achieved − δ in points; FLOPs: % of the full model; *: δ above the last exit's own accuracy)");
     println!(
         "{}\n",
         tables::control(&controlled(&results), &results.deltas).render()
     );
+    println!("PCEE with the real early-exit runtime (batch {}), against the same network run to its last exit", results.batch);
     println!("{}\n", tables::runtime(&controlled(&results)).render());
+    println!("Large at the cost of small (δ chosen on the validation images)");
     println!("{}\n", tables::cost_match(&results).render());
     println!(
         "demo finished in {:.0} s; wrote {} files (report.md, results.json, figures, logits, policies) to {}",

@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let svg = plot::trials::accuracy_vs_delta(&rows, &methods, args.splits)?;
     let files = [
         ("trials.csv", csv(&rows).into_bytes()),
-        ("trials.md", (table.markdown() + "\n").into_bytes()),
+        ("trials.md", (table.markdown() + "\n\n" + LEGEND + "\n").into_bytes()),
         ("trials.png", svg_to_png("trials", &svg)?),
         ("trials.svg", svg.into_bytes()),
     ];
@@ -177,3 +177,10 @@ fn csv(rows: &[TrialRow]) -> String {
     }
     out
 }
+
+/// What the columns of trials.md mean (written under the table).
+const LEGEND: &str = "Per method and target δ, over the random calibration/test splits: *mean acc* and *5th pct acc* \
+of the achieved test accuracy; *violation rate*: the fraction of splits whose test accuracy is below δ; \
+*infeasible*: splits where risk control (`+crc`, `+ucb`) could certify no δ on the calibration half, so every \
+sample went to the last exit; *mean FLOPs* per sample and *% of full*; *policy δ*: the mean δ the policy \
+actually used (equal to the target except under risk control, which chooses it). Definitions: docs/methods.md.";

@@ -12,7 +12,8 @@ pub struct DeltaError(pub f64);
 /// [`DeltaError`] when δ is NaN or outside [0, 1].
 pub fn check_delta(delta: f64) -> Result<f64, DeltaError> {
     if (0.0..=1.0).contains(&delta) {
-        Ok(delta)
+        // `-0.0` is in range; give it back as `0.0` so it never prints as "-0".
+        Ok(delta + 0.0)
     } else {
         Err(DeltaError(delta))
     }
