@@ -69,10 +69,8 @@ impl TrainOptions {
                 format!("{}; expected a finite value ≥ 0", self.weight_decay),
             );
         }
-        if matches!(
-            self.out.extension().and_then(|e| e.to_str()),
-            Some("json" | "ckpt")
-        ) {
+        let ext = self.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !ext.eq_ignore_ascii_case("safetensors") {
             return bad(
                 "--out",
                 format!(
