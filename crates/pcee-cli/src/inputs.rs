@@ -90,16 +90,23 @@ pub fn output_file(
     Ok(())
 }
 
-/// Parses one method name given with `flag`.
-pub fn method(flag: &str, name: &str) -> anyhow::Result<Method> {
-    name.parse().map_err(|err| anyhow!("{flag}: {err}"))
+/// Parses one method name given with `flag`; an unknown name is refused listing `offered`,
+/// the methods this command takes.
+pub fn method(flag: &str, name: &str, offered: &[Method]) -> anyhow::Result<Method> {
+    name.parse().map_err(|_: pcee::policy::MethodError| {
+        let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
+        anyhow!(
+            "{flag}: unknown method '{name}'; expected one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// Parses a comma-separated list of methods given with `flag`; at least one, no repeats.
-pub fn methods(flag: &str, list: &str) -> anyhow::Result<Vec<Method>> {
+pub fn methods(flag: &str, list: &str, offered: &[Method]) -> anyhow::Result<Vec<Method>> {
     let mut methods = Vec::new();
     for name in list.split(',') {
-        let m = method(flag, name)?;
+        let m = method(flag, name, offered)?;
         if methods.contains(&m) {
             return Err(anyhow!(
                 "{flag}: method '{m}' is listed twice; expected each method once"

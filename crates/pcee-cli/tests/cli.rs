@@ -353,7 +353,7 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
     );
     assert_error(
         &cal(&["--method", "fancy"]),
-        "--method: unknown method 'fancy'",
+        "--method: unknown method 'fancy'; expected one of confidence, pcee, pcee-ws, pcee-lcb, msdnet-budget",
     );
     assert_error(
         &cal(&["--method", "oracle"]),
@@ -362,7 +362,7 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
     let sweep = |extra: &[&str]| sweep(&val, &val, Path::new(&out), extra);
     assert_error(
         &sweep(&["--methods", "pcee,bogus"]),
-        "--methods: unknown method 'bogus'",
+        "--methods: unknown method 'bogus'; expected one of confidence, pcee, pcee-ws, pcee-lcb, oracle",
     );
     assert_error(&sweep(&["--deltas", "0.9:0.5:0.1"]), "--deltas: ");
     assert_error(&sweep(&["--deltas", "0.5:1.5:0.1"]), "--deltas: ");

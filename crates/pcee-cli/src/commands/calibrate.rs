@@ -66,7 +66,14 @@ pub struct Args {
 
 /// Runs `pcee calibrate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let method = inputs::method("--method", &args.method)?;
+    let offered = [
+        Method::Confidence,
+        Method::Pcee,
+        Method::PceeWs,
+        Method::PceeLcb,
+        Method::MsdnetBudget,
+    ];
+    let method = inputs::method("--method", &args.method, &offered)?;
     let bins = inputs::bins(args.bins)?;
     inputs::output_file("--output", &args.output, "json", &[&args.val])?;
     let delta = inputs::delta("--delta", args.delta)?;

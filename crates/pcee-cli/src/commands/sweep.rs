@@ -35,7 +35,14 @@ pub struct Args {
 
 /// Runs `pcee sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let methods = inputs::methods("--methods", &args.methods)?;
+    let offered = [
+        Method::Confidence,
+        Method::Pcee,
+        Method::PceeWs,
+        Method::PceeLcb,
+        Method::Oracle,
+    ];
+    let methods = inputs::methods("--methods", &args.methods, &offered)?;
     if methods.contains(&Method::MsdnetBudget) {
         return Err(anyhow::anyhow!("--methods: msdnet-budget is set by a FLOPs budget, not by δ; expected δ-driven methods (calibrate it with pcee calibrate --budget-flops)"));
     }

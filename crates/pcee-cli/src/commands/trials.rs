@@ -85,7 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let svg = plot::trials::accuracy_vs_delta(&rows, &methods, args.splits)?;
     let files = [
         ("trials.csv", csv(&rows).into_bytes()),
-        ("trials.md", (table.markdown() + "\n\n" + LEGEND + "\n").into_bytes()),
+        (
+            "trials.md",
+            (table.markdown() + "\n\n" + LEGEND + "\n").into_bytes(),
+        ),
         ("trials.png", svg_to_png("trials", &svg)?),
         ("trials.svg", svg.into_bytes()),
     ];
