@@ -9,7 +9,7 @@ const BAR: RGBColor = RGBColor(31, 119, 180);
 const GAP: RGBColor = RGBColor(214, 39, 40);
 
 /// The reliability diagram of exit `exit`: one bar per non-empty bin with the bin's accuracy,
-/// its sample count above it, a red mark at the bin's mean confidence, the diagonal (perfect
+/// its sample count above it (up to 20 bins), a red mark at the bin's mean confidence, the diagonal (perfect
 /// calibration), and the exit's ECE in the title.
 ///
 /// # Errors
@@ -27,7 +27,8 @@ pub fn reliability(diagram: &ReliabilityDiagram, exit: usize) -> anyhow::Result<
             root,
             &title,
             (0.0..1.0, "confidence (bin)"),
-            (0.0..1.1, "accuracy in the bin"),
+            // Head room above 1.0 for the bin counts and the legend, which then covers no bar.
+            (0.0..1.3, "accuracy in the bin"),
         )?;
         let bars = (0..bins).filter_map(|b| Some((b, diagram.accuracy(b)?)));
         chart
@@ -75,11 +76,15 @@ pub fn reliability(diagram: &ReliabilityDiagram, exit: usize) -> anyhow::Result<
             .legend(legend_dashed(RGBColor(0, 0, 0)));
         let count_style = TextStyle::from(("sans-serif", 13).into_font())
             .pos(Pos::new(HPos::Center, VPos::Bottom));
-        chart.draw_series(bars.map(|(b, acc)| {
+        // Counts above the bar or its confidence mark, whichever is higher; beyond 20 bins the
+        // labels would overlap, so they are left out (the counts are in the policy file).
+        let labelled = bars.filter(|_| bins <= 20);
+        chart.draw_series(labelled.map(|(b, acc)| {
             let x = (b as f64 + 0.5) * width;
+            let top = acc.max(diagram.mean_confidence()[b].unwrap_or(acc));
             Text::new(
                 format!("n={}", diagram.counts()[b]),
-                (x, acc + 0.01),
+                (x, top + 0.015),
                 count_style.clone(),
             )
         }))?;
