@@ -14,6 +14,19 @@ pub const FORMAT: &str = "pcee-policy";
 /// them is still written as version 1, and version 1 files are read as before.
 pub const VERSION: u64 = 2;
 
+/// Largest relative difference tolerated between two counts of one exit's cumulative FLOPs
+/// (a policy stores what `pcee logits` wrote, so they normally agree exactly).
+pub const FLOPS_TOLERANCE: f64 = 1e-6;
+
+/// The first exit (0-based) whose cumulative FLOPs differ between `a` and `b` `[exits]` by more
+/// than [`FLOPS_TOLERANCE`] (relative to the larger, at least 1 FLOP), over their common exits;
+/// `None` when they agree. Used to tell whether a policy belongs to a model or to logits.
+pub fn first_flops_difference(a: &[f64], b: &[f64]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(&x, &y)| (x - y).abs() > FLOPS_TOLERANCE * x.abs().max(y.abs()).max(1.0))
+}
+
 /// A calibrated exit policy: method, default δ, and the validation reliability diagram and
 /// cumulative FLOPs of every exit.
 #[derive(Debug, Clone, PartialEq)]

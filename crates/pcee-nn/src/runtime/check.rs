@@ -3,9 +3,7 @@
 use crate::model::Model;
 use pcee::PolicyFile;
 
-/// Largest relative difference tolerated between a policy's and a model's FLOPs at an exit
-/// (the policy stores what `pcee logits` wrote, so they normally agree exactly).
-pub const FLOPS_TOLERANCE: f64 = 1e-6;
+pub use pcee::policy_file::FLOPS_TOLERANCE;
 
 /// Why a policy file does not belong to a model. Displays as one clause (no file name), for the
 /// caller to prefix with the policy file.
@@ -44,14 +42,12 @@ pub fn check_policy(policy: &PolicyFile, model: &Model) -> Result<(), PolicyMism
             model: ours.len(),
         });
     }
-    for (exit, (&model, &policy)) in ours.iter().zip(&theirs).enumerate() {
-        if (model - policy).abs() > FLOPS_TOLERANCE * model.abs().max(1.0) {
-            return Err(PolicyMismatch::Flops {
-                exit,
-                policy,
-                model,
-            });
-        }
+    match pcee::policy_file::first_flops_difference(&ours, &theirs) {
+        Some(exit) => Err(PolicyMismatch::Flops {
+            exit,
+            policy: theirs[exit],
+            model: ours[exit],
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
