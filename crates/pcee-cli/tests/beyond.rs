@@ -3,50 +3,19 @@
 //! binary on the committed Fashion-MNIST example logits, and their bad inputs.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn example(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/fashion-mnist")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn pcee(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
-        .args(args)
-        .output()
-        .expect("run pcee");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use common::{example, pcee, Run};
+use std::path::Path;
 
 /// Exit code 1, one stderr line starting with `error: <prefix>` and containing `text`.
 fn assert_error(run: &Run, prefix: &str, text: &str) {
-    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
-    assert!(
-        run.stderr.starts_with(&format!("error: {prefix}")),
-        "{:?}",
-        run.stderr
-    );
+    common::assert_error(run, prefix);
     assert!(
         run.stderr.contains(text),
         "{:?} should say {text}",
         run.stderr
     );
-    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
 
 /// `pcee calibrate --val val.npz --output DIR/NAME.json` plus `extra`; the policy JSON.

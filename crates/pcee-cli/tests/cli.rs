@@ -2,20 +2,10 @@
 //! example logits and the core crate's fixtures) and on bad inputs, checking exit codes, the
 //! single `error: …` line, and that no output file is left behind on failure.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn example(name: &str) -> String {
-    root()
-        .join("examples/fashion-mnist")
-        .join(name)
-        .display()
-        .to_string()
-}
+use common::{assert_error, example, pcee, root, Run};
+use std::path::Path;
 
 fn fixture(name: &str) -> String {
     root()
@@ -23,24 +13,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn pcee(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
-        .args(args)
-        .output()
-        .expect("run pcee");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -52,18 +24,6 @@ fn files_in(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// Exit code 1, exactly one stderr line starting with `error: <prefix>`, nothing on stdout.
-fn assert_error(run: &Run, prefix: &str) {
-    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
-    assert!(
-        run.stderr.starts_with(&format!("error: {prefix}")),
-        "{:?} should start with error: {prefix}",
-        run.stderr
-    );
-    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
 
 /// `pcee sweep --val VAL --test TEST --out OUT` plus `extra` flags.

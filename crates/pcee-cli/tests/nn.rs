@@ -1,26 +1,10 @@
 //! End-to-end tests of `pcee train` and `pcee logits` through the real binary, on a tiny
 //! network and a few hundred real Fashion-MNIST images (Debian package `dataset-fashion-mnist`).
 
+mod common;
+
+use common::{assert_error, pcee, Run};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn pcee(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
-        .args(args)
-        .output()
-        .expect("run pcee");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pcee-cli-nn-{name}-{}", std::process::id()));
@@ -30,18 +14,6 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Exit code 1 and exactly one stderr line starting with `error: <prefix>`.
-fn assert_error(run: &Run, prefix: &str) {
-    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
-    assert!(
-        run.stderr.starts_with(&format!("error: {prefix}")),
-        "{:?}",
-        run.stderr
-    );
-    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
 
 const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4], "growth": [2, 2], "bottleneck": [1, 1],

@@ -20,15 +20,7 @@ const STEPS: usize = 50;
 /// When `exit` or an index is out of range, or `indices` is empty.
 pub fn nll(logits: &ExitLogits, exit: usize, temperature: f64, indices: Option<&[usize]>) -> f64 {
     let beta = 1.0 / temperature;
-    let all: Vec<usize>;
-    let samples = match indices {
-        Some(i) => i,
-        None => {
-            all = (0..logits.samples()).collect();
-            &all
-        }
-    };
-    assert!(!samples.is_empty(), "at least one sample");
+    let samples = chosen(logits, indices);
     let labels = logits.labels();
     let sum: f64 = samples
         .par_iter()
@@ -40,6 +32,19 @@ pub fn nll(logits: &ExitLogits, exit: usize, temperature: f64, indices: Option<&
     sum / samples.len() as f64
 }
 
+/// `indices`, or every sample's index when `None`.
+///
+/// # Panics
+/// When the result is empty.
+fn chosen<'a>(logits: &ExitLogits, indices: Option<&'a [usize]>) -> std::borrow::Cow<'a, [usize]> {
+    let samples = match indices {
+        Some(i) => std::borrow::Cow::Borrowed(i),
+        None => std::borrow::Cow::Owned((0..logits.samples()).collect()),
+    };
+    assert!(!samples.is_empty(), "at least one sample");
+    samples
+}
+
 /// The temperature T in [[`MIN_TEMPERATURE`], [`MAX_TEMPERATURE`]] that minimises [`nll`] at
 /// `exit` over `indices` (all samples when `None`). The NLL is convex in β = 1/T with derivative
 /// mean(E_softmax(βz)[z] − z_y), increasing in β; its root is found by bisection on log β.
@@ -47,15 +52,7 @@ pub fn nll(logits: &ExitLogits, exit: usize, temperature: f64, indices: Option<&
 /// # Panics
 /// As [`nll`].
 pub fn fit_temperature(logits: &ExitLogits, exit: usize, indices: Option<&[usize]>) -> f64 {
-    let all: Vec<usize>;
-    let samples = match indices {
-        Some(i) => i,
-        None => {
-            all = (0..logits.samples()).collect();
-            &all
-        }
-    };
-    assert!(!samples.is_empty(), "at least one sample");
+    let samples = chosen(logits, indices);
     let rows: Vec<(Vec<f64>, usize)> = samples
         .iter()
         .map(|&i| (row(logits.logits_of(exit, i)), logits.labels()[i] as usize))
