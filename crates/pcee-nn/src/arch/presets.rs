@@ -29,28 +29,23 @@ pub const PRESETS: [&str; 4] = ["msdnet-small", "msdnet-large", "vit-small", "vi
 pub fn preset(name: &str) -> Result<ArchConfig> {
     Ok(match name {
         "msdnet-small" => ArchConfig::Msdnet(MsdNetConfig {
-            stem_channels: vec![8, 16, 32],
-            growth: vec![4, 12, 16],
+            stem_channels: vec![4, 8, 8],
+            growth: vec![4, 8, 16],
             bottleneck: vec![1, 1, 1],
-            block_layers: vec![2, 2, 2, 2],
-            block_first_scale: vec![0, 1, 1, 2],
+            block_layers: vec![1, 2, 2, 3],
+            block_first_scale: vec![1, 1, 1, 1],
             reduction: 0.5,
-            head_channels: 24,
+            head_channels: 16,
             classes: 10,
         }),
-        // The first block leaves the 28×28 scale at once and has one layer, so the first exit
-        // (2.70 MFLOPs) is cheaper than the small model's (3.30): the large model can then be
-        // deployed at the small one's full cost (the paper's first claim) with most images
-        // leaving early. Its first version (stem 12/24/48, two layers at 28×28 in the first
-        // block) spent 8.53 MFLOPs — 82 % of the small model — before its first exit.
         "msdnet-large" => ArchConfig::Msdnet(MsdNetConfig {
-            stem_channels: vec![8, 16, 32],
+            stem_channels: vec![4, 8, 16],
             growth: vec![8, 16, 32],
             bottleneck: vec![1, 1, 1],
-            block_layers: vec![1, 2, 2, 2, 2, 2],
-            block_first_scale: vec![1, 1, 1, 1, 2, 2],
+            block_layers: vec![1, 1, 2, 2, 3, 3],
+            block_first_scale: vec![1, 1, 1, 1, 1, 2],
             reduction: 0.5,
-            head_channels: 24,
+            head_channels: 32,
             classes: 10,
         }),
         "vit-small" => ArchConfig::Vit(VitConfig {

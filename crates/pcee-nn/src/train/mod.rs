@@ -4,6 +4,7 @@
 //! every epoch, and an atomic checkpoint per epoch so that `--resume` continues the same run.
 
 pub mod checkpoint;
+pub mod history;
 pub mod options;
 pub mod schedule;
 mod trainer;
@@ -11,6 +12,7 @@ mod trainer;
 use serde::{Deserialize, Serialize};
 
 pub use checkpoint::{checkpoint_path, Checkpoint};
+pub use history::{history_path, write_history};
 pub use options::TrainOptions;
 pub use trainer::train;
 

@@ -229,6 +229,7 @@ impl Run<'_> {
             optimizer,
         }
         .write(&ckpt_path)?;
+        super::history::write_history(&opts.out, history)?;
         let last = history.last().expect("saved after an epoch");
         let training = serde_json::json!({
             "recipe": opts, "epochs_done": history.len(),
