@@ -2,7 +2,7 @@
 //! the file (`error: <file or flag>: <what is wrong, what was expected>`).
 
 use anyhow::anyhow;
-use pcee::{ExitLogits, Method};
+use pcee::{Delta, ExitLogits, Method};
 use pcee_nn::data::Split;
 use std::path::Path;
 
@@ -12,8 +12,13 @@ pub fn read_logits(path: &Path) -> anyhow::Result<ExitLogits> {
 }
 
 /// Checks the value of a δ flag (`flag` as the user spells it): a fraction in [0, 1].
-pub fn delta(flag: &str, value: f64) -> anyhow::Result<f64> {
-    pcee::policy::check_delta(value).map_err(|err| anyhow!("{flag}: {err}"))
+pub fn delta(flag: &str, value: f64) -> anyhow::Result<Delta> {
+    Delta::new(value).map_err(|err| anyhow!("{flag}: {err}"))
+}
+
+/// Parses a δ list flag (`START:STOP:STEP` or `0.8,0.9`; no value twice).
+pub fn deltas(flag: &str, spec: &str) -> anyhow::Result<Vec<Delta>> {
+    pcee::delta::parse_deltas(spec).map_err(|err| anyhow!("{flag}: {err}"))
 }
 
 /// Checks the value of an α flag: a level strictly between 0 and 1.

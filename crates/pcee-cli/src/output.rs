@@ -104,3 +104,23 @@ pub fn exit_table(cost: &[f64], outcome: &pcee::Outcome) -> String {
     }
     table.render()
 }
+
+/// The accuracy and how far it is from the accuracy asked for: `92.1% (control error +2.10
+/// points)`, naming the target when it is not δ (risk control), or saying that a budget policy
+/// has none. Shared by `evaluate` and `infer`.
+pub fn accuracy_line(accuracy: f64, delta: pcee::Delta, target: Option<f64>) -> String {
+    match target {
+        Some(t) if t != delta.get() => format!(
+            "{} (target accuracy {}, chosen δ {delta}; control error {:+.2} points)",
+            percent(accuracy),
+            pcee::delta::Shortest(t),
+            100.0 * (accuracy - t)
+        ),
+        Some(t) => format!(
+            "{} (control error {:+.2} points)",
+            percent(accuracy),
+            100.0 * (accuracy - t)
+        ),
+        None => format!("{} (a budget policy: no target accuracy)", percent(accuracy)),
+    }
+}

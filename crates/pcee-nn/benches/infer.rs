@@ -73,7 +73,7 @@ fn main() {
             .to_string_lossy()
             .into_owned();
         for delta in [0.8, 0.9, 0.95] {
-            let policy = file.policy(delta).unwrap();
+            let policy = file.policy(pcee::Delta::new(delta).expect("δ in [0, 1]"));
             for batch in [1, 256] {
                 let data = if batch == 1 {
                     test.clone().take(limit1)

@@ -4,15 +4,16 @@
 mod common;
 
 use pcee::policy::{choose_exit, Tempered};
+use pcee::policy_file::FitError;
 use pcee::{
-    exits_of, reliability_diagrams, ExitLogits, ExitPolicy, ExitScore, Method, PolicyFile,
-    ScoreTable,
+    exits_of, reliability_diagrams, Delta, ExitLogits, ExitPolicy, ExitScore, Method,
+    PolicyFile, ScoreTable,
 };
 use pcee_nn::arch::{ArchConfig, MsdNetConfig, VitConfig};
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::{images_tensor, Dataset};
 use pcee_nn::runtime::{
-    check_policy, early_exit, early_exit_batch, measure, Decision, MeasureOptions, PolicyMismatch,
+    check_policy, early_exit, early_exit_batch, measure, Decision, MeasureOptions,
 };
 use pcee_nn::train::{train, Silent, TrainOptions};
 use pcee_nn::{exit_logits, store, Model};
@@ -158,11 +159,13 @@ fn consistent_with_offline(config: ArchConfig, name: &str) {
     let bins = 40;
     let diagrams = reliability_diagrams(&table, bins);
     let flops = logits.flops();
-    let calibrate = |delta| {
-        PolicyFile::calibrate(Method::Pcee, diagrams.clone(), flops, delta, 0, "val").unwrap()
+    let calibrate = |delta: f64| {
+        let delta = Delta::new(delta).unwrap();
+        PolicyFile::from_diagrams(Method::Pcee, diagrams.clone(), flops, delta, 0, "val")
     };
-    let at_first = |delta| {
-        exits_of(calibrate(delta).policy(delta).unwrap().as_ref(), &table)
+    let at_first = |delta: f64| {
+        let file = calibrate(delta);
+        exits_of(file.policy(file.delta).as_ref(), &table)
             .iter()
             .filter(|&&e| e == 0)
             .count()
@@ -174,7 +177,7 @@ fn consistent_with_offline(config: ArchConfig, name: &str) {
         .unwrap();
     let file = calibrate(delta);
     check_policy(&file, &model).unwrap();
-    let policy = file.policy(delta).unwrap();
+    let policy = file.policy(file.delta);
     let runtime = early_exit(&model, policy.as_ref(), &data, 64, &device);
     let edges: Vec<f64> = (0..=bins).map(|b| b as f64 / bins as f64).collect();
     let differing = count_differences(policy.as_ref(), &runtime, &table, &edges);
@@ -341,32 +344,33 @@ fn policies_of_other_networks_are_refused() {
         pcee::ReliabilityDiagram::new(vec![1, 0], vec![1, 0], vec![Some(0.3), None]).unwrap()
     };
     let file = |flops: &[f64]| {
-        PolicyFile::calibrate(
+        PolicyFile::from_diagrams(
             Method::Pcee,
             flops.iter().map(diagram).collect(),
             flops,
-            0.9,
+            Delta::new(0.9).unwrap(),
             0,
             "v",
         )
-        .unwrap()
     };
     assert_eq!(check_policy(&file(&flops), &model), Ok(()));
     assert_eq!(
         check_policy(&file(&flops[..2]), &model),
-        Err(PolicyMismatch::Exits {
+        Err(FitError::Exits {
+            what: "the model",
+            theirs: 3,
             policy: 2,
-            model: 3
         })
     );
     let mut off = flops.clone();
     off[1] *= 1.01;
     assert_eq!(
         check_policy(&file(&off), &model),
-        Err(PolicyMismatch::Flops {
+        Err(FitError::Flops {
+            what: "the model",
             exit: 1,
+            theirs: flops[1],
             policy: off[1],
-            model: flops[1]
         })
     );
 }
@@ -393,7 +397,7 @@ fn trained_model_matches_the_offline_evaluation() {
         .map(|b| b as f64 / file.bins() as f64)
         .collect();
     for delta in [0.8, 0.85, 0.9, 0.95, 0.99] {
-        let policy = file.policy(delta).unwrap();
+        let policy = file.policy(Delta::new(delta).unwrap());
         let mut edges = edges.clone();
         edges.push(delta); // the confidence baseline's threshold
         for batch in [1, 256] {

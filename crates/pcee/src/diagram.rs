@@ -35,6 +35,9 @@ pub enum DiagramError {
     /// A mean confidence is missing for a non-empty bin, or not in [0, 1].
     #[error("bin {0} has an invalid mean confidence; expected a number in [0, 1] (null only for an empty bin)")]
     MeanConfidence(usize),
+    /// The counts add up to more than 2⁶⁴ − 1 samples.
+    #[error("'counts' add up to more than 2^64 - 1 samples; expected real sample counts")]
+    Overflow,
 }
 
 impl ReliabilityDiagram {
@@ -51,6 +54,9 @@ impl ReliabilityDiagram {
     ) -> Result<Self, DiagramError> {
         if counts.is_empty() {
             return Err(DiagramError::NoBins);
+        }
+        if counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c)).is_none() {
+            return Err(DiagramError::Overflow);
         }
         if counts.len() != correct.len() || counts.len() != mean_confidence.len() {
             return Err(DiagramError::Lengths(

@@ -11,15 +11,14 @@
 
 pub mod atomic;
 pub mod bins;
-pub mod budget;
-pub mod candidates;
-pub mod deltas;
+pub mod calibrate;
+pub mod choose;
+pub mod delta;
 pub mod diagram;
 pub mod evaluate;
 pub mod logits;
 pub mod policy;
 pub mod policy_file;
-pub mod risk;
 pub mod score;
 pub mod score_table;
 pub mod stats;
@@ -27,6 +26,7 @@ pub mod sweep;
 pub mod temperature;
 pub mod trials;
 
+pub use delta::Delta;
 pub use diagram::{reliability_diagrams, ReliabilityDiagram};
 pub use evaluate::{evaluate, exits_of, Outcome};
 pub use logits::{ExitLogits, LogitValues, LogitsError, LogitsRow};

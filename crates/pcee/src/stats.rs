@@ -48,6 +48,18 @@ pub fn binomial_cdf(k: u64, n: u64, p: f64) -> f64 {
     Binomial::new(p, n).expect("p in [0, 1]").cdf(k)
 }
 
+/// The q-quantile of `values` by nearest rank: the ⌈q·S⌉-th smallest (the smallest when
+/// q·S ≤ 1).
+///
+/// # Panics
+/// When `values` is empty.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+    sorted[rank - 1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,11 @@
 //! compare exit methods. Per method and δ: the mean and 5th percentile of the test accuracy over
 //! splits, the violation rate (splits whose test accuracy is below δ), and the mean FLOPs.
 
-use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams};
-use crate::risk::{choose_delta, Guarantee, Loss, RiskTarget};
+use crate::calibrate::{CalibrateOptions, CalibrationSet, Choice};
+use crate::choose::risk::{Guarantee, Loss};
+use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams, Oracle};
 use crate::temperature::fit_temperatures;
-use crate::{evaluate, reliability_diagrams, ExitLogits, Outcome, ReliabilityDiagram, ScoreTable};
+use crate::{evaluate, Delta, ExitLogits, Outcome, PolicyFile, ScoreTable};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +24,7 @@ pub struct TrialMethod {
     /// Whether per-exit temperatures are fitted on each calibration part.
     pub temperature: bool,
     /// When set, δ in the grid is a target accuracy and the method's own δ is chosen on the
-    /// calibration part with this guarantee ([`choose_delta`]).
+    /// calibration part with this guarantee ([`crate::choose::risk::choose_delta`]).
     pub guarantee: Option<Guarantee>,
 }
 
@@ -186,25 +187,29 @@ fn one_split(
         config.seed.wrapping_add(s as u64),
     ));
     let (cal_idx, test_idx) = order.split_at(cal);
-    let parts = |table: &ScoreTable| {
-        let c = table.select(cal_idx);
-        let d = reliability_diagrams(&c, config.bins);
-        (c, table.select(test_idx), d)
+    let split = |scores: &ScoreTable, temperatures: Option<Vec<f64>>| {
+        let set = CalibrationSet::from_scores(
+            scores.select(cal_idx),
+            logits.flops(),
+            temperatures,
+            config.bins,
+            "calibration part",
+        );
+        (set, scores.select(test_idx))
     };
-    let plain = parts(raw);
+    let plain = split(raw, None);
     let scaled = methods.iter().any(|m| m.temperature).then(|| {
         let t = fit_temperatures(logits, Some(cal_idx));
-        parts(&ScoreTable::from_logits_scaled(logits, &t))
+        split(&ScoreTable::from_logits_scaled(logits, &t), Some(t))
     });
     let mut out = Vec::with_capacity(methods.len() * deltas.len());
     for m in methods {
-        let (cal_scores, test_scores, diagrams) = match (&scaled, m.temperature) {
+        let (set, test_scores) = match (&scaled, m.temperature) {
             (Some(s), true) => s,
             _ => &plain,
         };
         for &delta in deltas {
-            let (policy, used, infeasible) =
-                policy_for(m, delta, diagrams, cal_scores, config, logits.exits());
+            let (policy, used, infeasible) = policy_for(m, delta, set, config);
             out.push((
                 evaluate(policy.as_ref(), test_scores, logits.flops()),
                 used,
@@ -215,38 +220,40 @@ fn one_split(
     out
 }
 
-/// The policy of trial method `m` at δ, the δ it runs at, and whether risk control failed (then
-/// every sample goes to the last exit).
+/// The policy of trial method `m` at δ calibrated on `set` by [`PolicyFile::calibrate_on`],
+/// the δ it runs at, and whether risk control failed (then every sample goes to the last exit).
+/// The oracle, a bound, is not a policy file and is built directly.
 fn policy_for(
     m: &TrialMethod,
     delta: f64,
-    diagrams: &[ReliabilityDiagram],
-    cal: &ScoreTable,
+    set: &CalibrationSet,
     config: &TrialConfig,
-    exits: usize,
 ) -> (Box<dyn ExitPolicy>, f64, bool) {
-    let Some(guarantee) = m.guarantee else {
-        return (
-            m.method.policy_with(diagrams, delta, &config.params),
-            delta,
-            false,
-        );
+    if m.method == Method::Oracle {
+        return (Box::new(Oracle), delta, false);
+    }
+    let choice = match m.guarantee {
+        None => Choice::Given,
+        Some(guarantee) => Choice::Risk {
+            target_accuracy: delta,
+            guarantee,
+            loss: config.loss,
+            alpha: config.params.alpha,
+        },
     };
-    let target = RiskTarget {
-        loss: config.loss,
-        guarantee,
-        epsilon: 1.0 - delta,
-        alpha: config.params.alpha,
+    let options = CalibrateOptions {
+        method: m.method,
+        bins: config.bins,
+        params: config.params.clone(),
+        temperature: m.temperature,
+        delta: Delta::new(delta).expect("trial δ lie in [0, 1]"),
+        choice,
     };
-    match choose_delta(m.method, &config.params, diagrams, cal, &target) {
-        Ok(choice) => (
-            m.method.policy_with(diagrams, choice.delta, &config.params),
-            choice.delta,
-            false,
-        ),
+    match PolicyFile::calibrate_on(set, &options) {
+        Ok(policy) => (policy.policy(policy.delta), policy.delta.get(), false),
         Err(_) => {
             let never = ExitThresholds {
-                thresholds: vec![2.0; exits - 1],
+                thresholds: vec![2.0; set.flops.len() - 1],
             };
             (Box::new(never), 1.0, true)
         }
@@ -275,7 +282,7 @@ fn summarise(
                 method,
                 delta,
                 mean_accuracy: mean(&|r| r.0.accuracy),
-                p5_accuracy: percentile(&accuracies, 0.05),
+                p5_accuracy: crate::stats::percentile(&accuracies, 0.05),
                 violation_rate: mean(&|r| f64::from(u8::from(r.0.accuracy < delta))),
                 mean_flops,
                 flops_fraction: mean_flops / flops[flops.len() - 1],
@@ -286,16 +293,4 @@ fn summarise(
         }
     }
     rows
-}
-
-/// The q-quantile of `values` by nearest rank: the ⌈q·S⌉-th smallest (the smallest when
-/// q·S ≤ 1).
-///
-/// # Panics
-/// When `values` is empty.
-pub fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
-    sorted[rank - 1]
 }

@@ -3,11 +3,11 @@
 
 mod synthetic;
 
-use pcee::budget::{best_delta_for_budget, check_budget, msdnet_thresholds, BudgetError};
+use pcee::choose::budget::{best_delta_for_budget, check_budget, msdnet_thresholds, BudgetError};
 use pcee::policy::{MethodParams, Pcee};
 use pcee::policy_file::{PolicyFile, Selection};
 use pcee::temperature::{fit_temperatures, nll};
-use pcee::{evaluate, exits_of, reliability_diagrams, ExitLogits, Method, ScoreTable};
+use pcee::{evaluate, exits_of, reliability_diagrams, Delta, ExitLogits, Method, ScoreTable};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -167,15 +167,14 @@ fn version_2_policy_round_trips_and_version_1_still_reads() {
     let t = fit_temperatures(&logits, None);
     let scores = ScoreTable::from_logits_scaled(&logits, &t);
     let diagrams = reliability_diagrams(&scores, 10);
-    let mut policy = PolicyFile::calibrate(
+    let mut policy = PolicyFile::from_diagrams(
         Method::PceeLcb,
         diagrams.clone(),
         logits.flops(),
-        0.9,
+        Delta::new(0.9).unwrap(),
         1,
         "v.npz",
-    )
-    .unwrap();
+    );
     policy.alpha = Some(0.1);
     policy.temperatures = Some(t.clone());
     policy.selection = Some(Selection {
@@ -212,12 +211,18 @@ fn version_2_policy_round_trips_and_version_1_still_reads() {
     // The file's policy reads scaled scores and uses α = 0.1.
     let direct = Pcee::lcb(&diagrams, 0.9, 0.1);
     assert_eq!(
-        exits_of(read.policy(0.9).unwrap().as_ref(), &read.scores(&logits)),
+        exits_of(read.policy(Delta::new(0.9).unwrap()).as_ref(), &read.scores(&logits)),
         exits_of(&direct, &scores)
     );
     // A plain policy is still written as version 1, without the new fields.
-    let plain =
-        PolicyFile::calibrate(Method::Pcee, diagrams, logits.flops(), 0.9, 1, "v.npz").unwrap();
+    let plain = PolicyFile::from_diagrams(
+        Method::Pcee,
+        diagrams,
+        logits.flops(),
+        Delta::new(0.9).unwrap(),
+        1,
+        "v.npz",
+    );
     plain.write(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(

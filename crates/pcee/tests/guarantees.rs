@@ -6,7 +6,7 @@
 mod synthetic;
 
 use pcee::policy::{MethodParams, Pcee};
-use pcee::risk::{choose_delta, Guarantee, Loss, RiskTarget};
+use pcee::choose::risk::{choose_delta, Guarantee, Loss, RiskTarget};
 use pcee::{reliability_diagrams, Method, ScoreTable};
 use synthetic::{draw, fires, true_accuracy, true_gap_risk, BINS};
 

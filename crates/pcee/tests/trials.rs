@@ -4,8 +4,9 @@
 mod synthetic;
 
 use pcee::policy::MethodParams;
-use pcee::risk::{Guarantee, Loss};
-use pcee::trials::{percentile, run_trials, TrialConfig, TrialError, TrialMethod};
+use pcee::choose::risk::{Guarantee, Loss};
+use pcee::stats::percentile;
+use pcee::trials::{run_trials, TrialConfig, TrialError, TrialMethod};
 use pcee::Method;
 
 fn config(splits: usize) -> TrialConfig {

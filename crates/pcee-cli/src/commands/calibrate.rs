@@ -4,12 +4,10 @@
 use crate::inputs;
 use crate::output::{flops, percent, Table};
 use anyhow::anyhow;
-use pcee::budget::{best_delta_for_budget, msdnet_thresholds};
+use pcee::calibrate::{CalibrateOptions, Choice};
+use pcee::choose::risk::{Guarantee, Loss};
 use pcee::policy::MethodParams;
-use pcee::policy_file::{CalibrateError, PolicyFile, Selection};
-use pcee::risk::{choose_delta, Guarantee, Loss, RiskTarget};
-use pcee::temperature::fit_temperatures;
-use pcee::{reliability_diagrams, Method, ReliabilityDiagram, ScoreTable};
+use pcee::{Method, PolicyFile};
 use std::path::PathBuf;
 
 /// Build the reliability diagram of every exit on validation logits and save a policy file
@@ -78,148 +76,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     inputs::output_file("--output", &args.output, "json", &[&args.val])?;
     let delta = inputs::delta("--delta", args.delta)?;
     let alpha = inputs::alpha("--alpha", args.alpha)?;
-    if method == Method::MsdnetBudget && args.budget_flops.is_none() {
-        return Err(anyhow!("--method: msdnet-budget needs --budget-flops; expected a budget in mean FLOPs per sample"));
-    }
-    let val = inputs::read_logits(&args.val)?;
-    let temperatures = args.temperature.then(|| fit_temperatures(&val, None));
-    let scores = match &temperatures {
-        Some(t) => ScoreTable::from_logits_scaled(&val, t),
-        None => ScoreTable::from_logits(&val),
-    };
-    let diagrams = reliability_diagrams(&scores, bins);
-    let mut params = MethodParams {
-        window: args.window,
-        alpha,
-        thresholds: Vec::new(),
-    };
-    let validation = Validation {
+    let options = CalibrateOptions {
         method,
-        diagrams: &diagrams,
-        scores: &scores,
-        flops: val.flops(),
+        bins,
+        params: MethodParams {
+            window: args.window,
+            alpha,
+            thresholds: Vec::new(),
+        },
+        temperature: args.temperature,
+        delta,
+        choice: choice(&args, alpha),
     };
-    let (delta, selection) = choose(&args, &validation, &mut params, delta)?;
-    let source = inputs::file_name(&args.val);
-    let mut policy =
-        PolicyFile::calibrate(method, diagrams, val.flops(), delta, args.window, &source).map_err(
-            |err| match err {
-                CalibrateError::Oracle => anyhow!("--method: {err}"),
-                CalibrateError::Bins => anyhow!("--bins: {err}"),
-                CalibrateError::Delta(_) => anyhow!("--delta: {err}"),
-            },
-        )?;
-    policy.alpha = (method == Method::PceeLcb).then_some(alpha);
-    policy.temperatures = temperatures;
-    policy.thresholds = params.thresholds;
-    policy.selection = selection;
+    let val = inputs::read_logits(&args.val)?;
+    let policy = PolicyFile::calibrate(&val, &inputs::file_name(&args.val), &options)
+        .map_err(|err| anyhow!("{}: {err}", flag(err.option())))?;
     policy.write(&args.output)?;
     print_summary(&args, &policy);
     Ok(())
 }
 
-/// What the choice of δ works on: the validation scores and diagrams of one method.
-struct Validation<'a> {
-    method: Method,
-    diagrams: &'a [ReliabilityDiagram],
-    scores: &'a ScoreTable,
-    flops: &'a [f64],
-}
-
-/// The δ to store and how it was chosen: as given (`delta`), for the budget, or by risk
-/// control; fills `params.thresholds` for msdnet-budget.
-fn choose(
-    args: &Args,
-    v: &Validation<'_>,
-    params: &mut MethodParams,
-    delta: f64,
-) -> anyhow::Result<(f64, Option<Selection>)> {
+/// How δ is chosen: for `--budget-flops`, by `--target-accuracy` with `--guarantee`, or given.
+fn choice(args: &Args, alpha: f64) -> Choice {
     if let Some(budget) = args.budget_flops {
-        return for_budget(v, params, budget, delta);
+        return Choice::Budget(budget);
     }
     match (args.target_accuracy, args.guarantee.as_deref()) {
-        (Some(target), Some(guarantee)) => by_risk(args, v, params, target, guarantee),
-        _ => Ok((delta, None)),
+        (Some(target_accuracy), Some(guarantee)) => Choice::Risk {
+            target_accuracy,
+            guarantee: if guarantee == "crc" {
+                Guarantee::Crc
+            } else {
+                Guarantee::Ucb
+            },
+            loss: if args.loss == "gap" {
+                Loss::Gap
+            } else {
+                Loss::Wrong
+            },
+            alpha,
+        },
+        _ => Choice::Given,
     }
 }
 
-/// Budget mode, or MSDNet's thresholds for msdnet-budget (which keeps `delta`).
-fn for_budget(
-    v: &Validation<'_>,
-    params: &mut MethodParams,
-    budget: f64,
-    delta: f64,
-) -> anyhow::Result<(f64, Option<Selection>)> {
-    let budget_error = |err| anyhow!("--budget-flops: {err}");
-    if v.method == Method::MsdnetBudget {
-        let fit = msdnet_thresholds(v.scores, v.flops, budget).map_err(budget_error)?;
-        params.thresholds = fit.thresholds;
-        let o = &fit.calibration;
-        return Ok((
-            delta,
-            Some(Selection {
-                budget_flops: Some(budget),
-                ..Selection::new("msdnet-budget", o.accuracy, o.mean_flops)
-            }),
-        ));
+/// The flag of a [`CalibrateOptions`] field named by [`pcee::calibrate::CalibrateError::option`].
+fn flag(option: &str) -> &'static str {
+    match option {
+        "bins" => "--bins",
+        "budget_flops" => "--budget-flops",
+        "target_accuracy" => "--target-accuracy",
+        _ => "--method",
     }
-    let choice = best_delta_for_budget(v.method, params, v.diagrams, v.scores, v.flops, budget)
-        .map_err(budget_error)?;
-    let o = &choice.calibration;
-    Ok((
-        choice.delta,
-        Some(Selection {
-            budget_flops: Some(budget),
-            candidates: Some(choice.candidates),
-            ..Selection::new("budget", o.accuracy, o.mean_flops)
-        }),
-    ))
-}
-
-/// Risk control: the δ certified for `target` accuracy with `guarantee` (`crc` or `ucb`).
-fn by_risk(
-    args: &Args,
-    v: &Validation<'_>,
-    params: &MethodParams,
-    target: f64,
-    guarantee: &str,
-) -> anyhow::Result<(f64, Option<Selection>)> {
-    if !(target > 0.0 && target < 1.0) {
-        return Err(anyhow!("--target-accuracy: {target} is not a valid target; expected a number strictly between 0 and 1"));
-    }
-    if v.method == Method::MsdnetBudget {
-        return Err(anyhow!("--target-accuracy: msdnet-budget is set by a budget; expected confidence, pcee, pcee-ws or pcee-lcb"));
-    }
-    let risk_target = RiskTarget {
-        loss: if args.loss == "gap" {
-            Loss::Gap
-        } else {
-            Loss::Wrong
-        },
-        guarantee: if guarantee == "crc" {
-            Guarantee::Crc
-        } else {
-            Guarantee::Ucb
-        },
-        epsilon: 1.0 - target,
-        alpha: params.alpha,
-    };
-    let choice = choose_delta(v.method, params, v.diagrams, v.scores, &risk_target)
-        .map_err(|err| anyhow!("--target-accuracy: {err}"))?;
-    let policy = v.method.policy_with(v.diagrams, choice.delta, params);
-    let o = pcee::evaluate(policy.as_ref(), v.scores, v.flops);
-    Ok((
-        choice.delta,
-        Some(Selection {
-            loss: Some(risk_target.loss.name().to_string()),
-            target_accuracy: Some(target),
-            alpha: (risk_target.guarantee == Guarantee::Ucb).then_some(risk_target.alpha),
-            risk: Some(choice.risk),
-            certificate: Some(choice.certificate),
-            candidates: Some(choice.candidates),
-            ..Selection::new(guarantee, o.accuracy, o.mean_flops)
-        }),
-    ))
 }
 
 fn print_summary(args: &Args, policy: &PolicyFile) {

@@ -5,7 +5,6 @@ use crate::plot::cost::{accuracy_vs_cost, Curve};
 use crate::plot::{self, png::svg_to_png};
 use crate::report::{markdown, tables};
 use crate::staging::Staging;
-use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use pcee::{Method, PolicyFile, SweepRow};
 use pcee_nn::demo::{self, assets, DemoOptions, DemoResults, ModelResults};
@@ -39,7 +38,10 @@ pub struct Args {
 /// Runs `pcee demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = DemoOptions {
-        deltas: parse_deltas(&args.deltas)?,
+        deltas: crate::inputs::deltas("--deltas", &args.deltas)?
+            .into_iter()
+            .map(pcee::Delta::get)
+            .collect(),
         bins: crate::inputs::bins(args.bins)?,
         window: args.window,
         batch: args.batch,
@@ -71,18 +73,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-fn parse_deltas(list: &str) -> anyhow::Result<Vec<f64>> {
-    list.split(',')
-        .map(|d| {
-            let v: f64 = d
-                .trim()
-                .parse()
-                .map_err(|_| anyhow!("--deltas: '{d}' is not a number; expected e.g. 0.8,0.9"))?;
-            crate::inputs::delta("--deltas", v)
-        })
-        .collect()
 }
 
 /// The models of the accuracy-control table: all but the small one.
@@ -212,14 +202,14 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
             staging.add(&name);
         }
         let source = format!("{}-val.npz", m.name);
-        let policy = PolicyFile::calibrate(
+        let policy = PolicyFile::from_diagrams(
             Method::Pcee,
             m.diagrams.clone(),
             &m.flops_per_exit,
-            results.cost_match.delta,
+            pcee::Delta::new(results.cost_match.delta)?,
             results.window,
             &source,
-        )?;
+        );
         let name = format!("{}-pcee-policy.json", m.name);
         policy.write(&staging.path(&name))?;
         staging.add(&name);

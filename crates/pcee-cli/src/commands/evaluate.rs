@@ -1,9 +1,9 @@
 //! `pcee evaluate`: the outcome of a policy file on test logits.
 
 use crate::inputs;
-use crate::output::{exit_table, flops, percent};
+use crate::output::{accuracy_line, exit_table, flops, percent};
 use anyhow::anyhow;
-use pcee::{evaluate, Outcome, PolicyFile};
+use pcee::{evaluate, Delta, Outcome, PolicyFile};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ pub struct Args {
 #[derive(Serialize)]
 struct Report<'a> {
     method: &'a str,
-    delta: f64,
+    delta: Delta,
     samples: usize,
     full_flops: f64,
     /// The accuracy the control error is measured against: `--delta` when given, else the
@@ -46,26 +46,17 @@ struct Report<'a> {
 /// Runs `pcee evaluate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let policy_file = PolicyFile::read(&args.policy)?;
-    let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
-    let test = inputs::read_logits(&args.test)?;
-    if test.exits() != policy_file.exit_count() {
-        return Err(anyhow!(
-            "{}: has {} exits but the policy {} has {}; expected logits of the network the policy was calibrated for",
-            args.test.display(),
-            test.exits(),
-            args.policy.display(),
-            policy_file.exit_count()
-        ));
-    }
-    same_flops(&args.test, &test, &args.policy, &policy_file)?;
-    // The test file's FLOPs when it has them, else the policy's (from the validation file).
-    let cost = if test.has_flops() {
-        test.flops().to_vec()
-    } else {
-        policy_file.flops()
+    let delta = match args.delta {
+        Some(d) => inputs::delta("--delta", d)?,
+        None => policy_file.delta,
     };
-    let target = target_accuracy(&policy_file, args.delta, delta);
-    let policy = policy_file.policy(delta)?;
+    let test = inputs::read_logits(&args.test)?;
+    policy_file.check_logits(&test).map_err(|err| {
+        anyhow!("{}: {err} ({})", args.test.display(), args.policy.display())
+    })?;
+    let cost = policy_file.cost_on(&test);
+    let target = policy_file.target_accuracy(delta, args.delta.is_some());
+    let policy = policy_file.policy(delta);
     let outcome = evaluate(policy.as_ref(), &policy_file.scores(&test), &cost);
     let report = Report {
         method: policy_file.method.name(),
@@ -97,23 +88,10 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
             report.method, report.delta, report.samples
         );
     }
-    match (report.target_accuracy, report.control_error) {
-        (Some(t), Some(err)) if t != report.delta => println!(
-            "accuracy    {} (target accuracy {t}, chosen δ {}; control error {:+.2} points)",
-            percent(o.accuracy),
-            report.delta,
-            100.0 * err
-        ),
-        (Some(_), Some(err)) => println!(
-            "accuracy    {} (control error {:+.2} points)",
-            percent(o.accuracy),
-            100.0 * err
-        ),
-        _ => println!(
-            "accuracy    {} (a budget policy: no target accuracy)",
-            percent(o.accuracy)
-        ),
-    }
+    println!(
+        "accuracy    {}",
+        accuracy_line(o.accuracy, report.delta, report.target_accuracy)
+    );
     println!(
         "mean FLOPs  {} ({} of the full network's {})",
         flops(o.mean_flops),
@@ -122,44 +100,4 @@ fn print_report(report: &Report<'_>, cost: &[f64]) {
     );
     println!("mean exit   {:.3}", o.mean_exit);
     println!("{}", exit_table(cost, o));
-}
-
-/// What the control error is measured against (see `Report::target_accuracy`).
-fn target_accuracy(policy: &PolicyFile, flag: Option<f64>, delta: f64) -> Option<f64> {
-    let selection = policy.selection.as_ref();
-    let budget = policy.method == pcee::Method::MsdnetBudget
-        || selection.is_some_and(|s| s.budget_flops.is_some() && s.target_accuracy.is_none());
-    match (flag, selection.and_then(|s| s.target_accuracy)) {
-        (Some(d), _) => Some(d),
-        (None, Some(t)) => Some(t),
-        (None, None) if budget => None,
-        (None, None) => Some(delta),
-    }
-}
-
-/// Refuses test logits whose FLOPs per exit differ from those the policy was calibrated with
-/// (another network); a policy calibrated without FLOPs (cost 1, 2, …, L in exits) or a test
-/// file without them is not checked.
-fn same_flops(
-    test_path: &std::path::Path,
-    test: &pcee::ExitLogits,
-    policy_path: &std::path::Path,
-    policy: &PolicyFile,
-) -> anyhow::Result<()> {
-    let calibrated = policy.flops();
-    let in_exits = calibrated
-        .iter()
-        .enumerate()
-        .all(|(l, &f)| f == (l + 1) as f64);
-    let differs = pcee::policy_file::first_flops_difference(test.flops(), &calibrated).is_some();
-    if test.has_flops() && !in_exits && differs {
-        return Err(anyhow!(
-            "{}: array 'flops' is {:?} but the policy {} was calibrated with {:?}; expected logits of the network the policy was calibrated for",
-            test_path.display(),
-            test.flops(),
-            policy_path.display(),
-            calibrated
-        ));
-    }
-    Ok(())
 }

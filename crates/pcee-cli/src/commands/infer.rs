@@ -8,9 +8,9 @@
 //! with `--batch 1`, latency percentiles (p50, p95) are over every image of every round.
 
 use crate::inputs;
-use crate::output::{exit_table, flops, percent};
+use crate::output::{accuracy_line, exit_table, flops, percent};
 use anyhow::anyhow;
-use pcee::PolicyFile;
+use pcee::{Delta, PolicyFile};
 use pcee_nn::data::{load_split, Split};
 use pcee_nn::runtime::{check_policy, measure, InferReport, MeasureOptions};
 use pcee_nn::{default_device, store};
@@ -56,8 +56,14 @@ pub struct Args {
 #[derive(Serialize)]
 struct Report<'a> {
     method: &'a str,
-    delta: f64,
-    control_error: f64,
+    delta: Delta,
+    /// What the control error is measured against ([`PolicyFile::target_accuracy`]); absent
+    /// for a budget policy run at its own δ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_accuracy: Option<f64>,
+    /// Achieved accuracy − `target_accuracy` (absent with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control_error: Option<f64>,
     #[serde(flatten)]
     report: &'a InferReport,
 }
@@ -66,7 +72,10 @@ struct Report<'a> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let batch = crate::inputs::batch("--batch", args.batch.max(0) as u64)?;
     let policy_file = PolicyFile::read(&args.policy)?;
-    let delta = inputs::delta("--delta", args.delta.unwrap_or(policy_file.delta))?;
+    let delta = match args.delta {
+        Some(d) => inputs::delta("--delta", d)?,
+        None => policy_file.delta,
+    };
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
     check_policy(&policy_file, &model).map_err(|err| {
@@ -80,7 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.limit {
         data = data.take(n as usize);
     }
-    let policy = policy_file.policy(delta)?;
+    let target = policy_file.target_accuracy(delta, args.delta.is_some());
+    let policy = policy_file.policy(delta);
     let options = MeasureOptions {
         batch,
         repeats: args.repeat as usize,
@@ -92,7 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = Report {
         method: policy_file.method.name(),
         delta,
-        control_error: report.outcome.control_error(delta),
+        target_accuracy: target,
+        control_error: target.map(|t| report.outcome.accuracy - t),
         report: &report,
     };
     if args.json {
@@ -110,9 +121,8 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
         r.method, r.delta, r.report.samples, r.report.batch, r.report.repeats
     );
     println!(
-        "accuracy       {} (control error {:+.2} points)",
-        percent(o.accuracy),
-        100.0 * r.control_error
+        "accuracy       {}",
+        accuracy_line(o.accuracy, r.delta, r.target_accuracy)
     );
     println!(
         "mean FLOPs     {} ({} of the full network's {})",

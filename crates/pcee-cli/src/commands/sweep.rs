@@ -2,7 +2,6 @@
 
 use crate::output::{percent, Table};
 use crate::{inputs, plot};
-use pcee::deltas::parse_deltas;
 use pcee::{reliability_diagrams, sweep, Method, ScoreTable, SweepRow};
 use std::path::PathBuf;
 
@@ -46,7 +45,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if methods.contains(&Method::MsdnetBudget) {
         return Err(anyhow::anyhow!("--methods: msdnet-budget is set by a FLOPs budget, not by δ; expected δ-driven methods (calibrate it with pcee calibrate --budget-flops)"));
     }
-    let deltas = parse_deltas(&args.deltas).map_err(|err| anyhow::anyhow!("--deltas: {err}"))?;
+    let deltas: Vec<f64> = inputs::deltas("--deltas", &args.deltas)?
+        .into_iter()
+        .map(pcee::Delta::get)
+        .collect();
     let bins = inputs::bins(args.bins)?;
     let val = inputs::read_logits(&args.val)?;
     let test = inputs::read_logits(&args.test)?;

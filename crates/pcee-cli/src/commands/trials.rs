@@ -5,9 +5,8 @@ use crate::output::{flops, percent, Table};
 use crate::plot::png::svg_to_png;
 use crate::{inputs, plot};
 use anyhow::anyhow;
-use pcee::deltas::parse_deltas;
 use pcee::policy::MethodParams;
-use pcee::risk::Loss;
+use pcee::choose::risk::Loss;
 use pcee::trials::{run_trials, TrialConfig, TrialMethod, TrialRow};
 use std::path::PathBuf;
 
@@ -56,7 +55,10 @@ pub struct Args {
 /// Runs `pcee trials`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let methods = parse_methods(&args.methods)?;
-    let deltas = parse_deltas(&args.deltas).map_err(|err| anyhow!("--deltas: {err}"))?;
+    let deltas: Vec<f64> = inputs::deltas("--deltas", &args.deltas)?
+        .into_iter()
+        .map(pcee::Delta::get)
+        .collect();
     let bins = inputs::bins(args.bins)?;
     let alpha = inputs::alpha("--alpha", args.alpha)?;
     if args.splits == 0 {

@@ -18,7 +18,7 @@ pub mod measure;
 pub mod run;
 pub mod timing;
 
-pub use check::{check_policy, PolicyMismatch};
+pub use check::check_policy;
 pub use decide::early_exit;
 pub use measure::{measure, InferReport, MeasureOptions};
 pub use run::{early_exit_batch, full_batch, Decision};

@@ -3,7 +3,7 @@
 //! ([`best_delta_for_budget`]), and MSDNet's budgeted batch classification, per-exit confidence
 //! thresholds from geometric exit shares ([`msdnet_thresholds`], Huang et al., ICLR 2018).
 
-use crate::candidates::{candidate_deltas, representative};
+use super::candidates::{candidate_deltas, representative};
 use crate::policy::{ExitThresholds, Method, MethodParams};
 use crate::{evaluate, Outcome, ReliabilityDiagram, ScoreTable};
 use rayon::prelude::*;

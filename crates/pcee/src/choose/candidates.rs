@@ -5,9 +5,9 @@ use crate::policy::{Method, MethodParams};
 use crate::stats::clopper_pearson_lower;
 use crate::ReliabilityDiagram;
 
-/// Steps of the regular δ grid used for threshold methods (`confidence`, `msdnet-budget`
+/// Step of the regular δ grid used for threshold methods (`confidence`, `msdnet-budget`
 /// without thresholds): δ = i / 1000.
-const GRID: usize = 1000;
+const GRID_STEP: f64 = 0.001;
 
 /// The candidate δ values (fractions in [0, 1], sorted ascending, no repeats) of `method` with
 /// `params`, calibrated on the reliability `diagrams` `[exits]`:
@@ -39,8 +39,8 @@ pub fn candidate_deltas(
             }
             values
         }
-        Method::Confidence | Method::MsdnetBudget => (0..=GRID)
-            .map(|i| i as f64 / GRID as f64)
+        Method::Confidence | Method::MsdnetBudget => crate::delta::grid(0.0, 1.0, GRID_STEP)
+            .into_iter()
             .chain((4..=12).map(|k| 1.0 - 10f64.powi(-k)))
             .collect(),
         Method::Oracle => vec![0.0],

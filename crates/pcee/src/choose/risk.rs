@@ -4,7 +4,7 @@
 //! Angelopoulos et al., ICLR 2024) or with probability ≥ 1 − α (upper confidence bound with the
 //! exact binomial tail = Learn-then-Test with fixed-sequence testing, Angelopoulos et al. 2021).
 
-use crate::candidates::{candidate_deltas, representative};
+use super::candidates::{candidate_deltas, representative};
 use crate::policy::{Method, MethodParams};
 use crate::stats::binomial_cdf;
 use crate::{exits_of, ReliabilityDiagram, ScoreTable};

@@ -24,6 +24,19 @@ pub enum Method {
     Oracle,
 }
 
+impl serde::Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A method name pcee does not know.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("unknown method '{0}'; expected one of confidence, pcee, pcee-ws, pcee-lcb, msdnet-budget, oracle")]

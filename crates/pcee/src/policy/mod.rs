@@ -3,7 +3,6 @@
 //! go through [`ExitPolicy::stops`], so there is a single code path for the exit rule.
 
 mod confidence;
-mod delta;
 mod method;
 mod oracle;
 mod pcee;
@@ -11,7 +10,7 @@ mod tempered;
 mod thresholds;
 
 pub use confidence::ConfidenceThreshold;
-pub use delta::{check_delta, DeltaError};
+pub use crate::delta::{check_delta, Delta, DeltaError};
 pub use method::{Method, MethodError, MethodParams};
 pub use oracle::Oracle;
 pub use pcee::Pcee;

@@ -1,0 +1,305 @@
+//! The one calibration entry point: validation logits (or a subset of them) and options in, a
+//! [`PolicyFile`] out. The CLI's `calibrate`, `trials`, the demo and the Python package all call
+//! [`PolicyFile::calibrate`] / [`PolicyFile::calibrate_on`]; δ is given, chosen for a budget, or
+//! chosen by risk control (docs/methods.md §4–§6).
+
+use crate::choose::budget::{best_delta_for_budget, msdnet_thresholds, BudgetError};
+use crate::choose::risk::{choose_delta, Guarantee, Loss, RiskError, RiskTarget};
+use crate::policy::{Method, MethodParams};
+use crate::policy_file::Selection;
+use crate::temperature::fit_temperatures;
+use crate::{evaluate, reliability_diagrams, Delta, ExitLogits, PolicyFile, ReliabilityDiagram};
+use crate::ScoreTable;
+
+/// How the stored δ is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Choice {
+    /// δ = [`CalibrateOptions::delta`], as given.
+    Given,
+    /// Budget mode: the best calibration accuracy with mean FLOPs per sample ≤ the budget
+    /// (for `msdnet-budget`: MSDNet's thresholds for it; δ stays as given and is unused).
+    Budget(f64),
+    /// Risk control: the smallest δ certified for the target ([`choose_delta`]).
+    Risk {
+        /// The accuracy to guarantee, 1 − ε, strictly between 0 and 1.
+        target_accuracy: f64,
+        /// In expectation (`crc`) or with probability 1 − α (`ucb`).
+        guarantee: Guarantee,
+        /// The controlled loss.
+        loss: Loss,
+        /// α in (0, 1), used by `ucb`.
+        alpha: f64,
+    },
+}
+
+impl Choice {
+    /// The risk target of [`Choice::Risk`] (ε = 1 − target accuracy).
+    pub fn risk_target(&self) -> Option<RiskTarget> {
+        match *self {
+            Choice::Risk {
+                target_accuracy,
+                guarantee,
+                loss,
+                alpha,
+            } => Some(RiskTarget {
+                loss,
+                guarantee,
+                epsilon: 1.0 - target_accuracy,
+                alpha,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Everything [`PolicyFile::calibrate`] needs besides the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrateOptions {
+    /// The exit method (never the oracle).
+    pub method: Method,
+    /// Confidence bins M of the reliability diagrams (≥ 1).
+    pub bins: usize,
+    /// PCEE-WS smoothing window w; α of `pcee-lcb` (and of a UCB guarantee, set in its target).
+    pub params: MethodParams,
+    /// Fit one temperature per exit first and calibrate on the scaled scores.
+    pub temperature: bool,
+    /// The default δ stored when `choice` is [`Choice::Given`] (and by `msdnet-budget`).
+    pub delta: Delta,
+    /// How δ is chosen.
+    pub choice: Choice,
+}
+
+/// Why a policy cannot be calibrated. [`CalibrateError::option`] names the option at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    /// `bins` is 0.
+    #[error("0 bins; expected at least 1")]
+    Bins,
+    /// The oracle needs labels and cannot be stored.
+    #[error("the oracle is a bound that needs each sample's label; expected confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget")]
+    Oracle,
+    /// `msdnet-budget` without a budget.
+    #[error("msdnet-budget needs a budget; expected a budget in mean FLOPs per sample")]
+    NeedsBudget,
+    /// `msdnet-budget` with a target accuracy.
+    #[error("msdnet-budget is set by a budget; expected confidence, pcee, pcee-ws or pcee-lcb")]
+    NotRiskControlled,
+    /// A target accuracy outside (0, 1).
+    #[error("{0} is not a valid target; expected a number strictly between 0 and 1")]
+    Target(f64),
+    /// The budget cannot be met.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+    /// No δ is certified.
+    #[error(transparent)]
+    Risk(#[from] RiskError),
+}
+
+impl CalibrateError {
+    /// The option the error is about, as a field of [`CalibrateOptions`] or [`Choice`] spells it:
+    /// `bins`, `method`, `budget_flops` or `target_accuracy` (a front end maps it to its flag).
+    pub fn option(&self) -> &'static str {
+        match self {
+            CalibrateError::Bins => "bins",
+            CalibrateError::Oracle | CalibrateError::NeedsBudget => "method",
+            CalibrateError::Budget(_) => "budget_flops",
+            CalibrateError::NotRiskControlled
+            | CalibrateError::Target(_)
+            | CalibrateError::Risk(_) => "target_accuracy",
+        }
+    }
+}
+
+/// Calibration data prepared once: the (optionally temperature-scaled) scores of the chosen
+/// samples, their reliability diagrams, the cumulative FLOPs and the fitted temperatures. Build
+/// it once and calibrate many policies on it ([`PolicyFile::calibrate_on`]).
+#[derive(Debug, Clone)]
+pub struct CalibrationSet {
+    /// Scores `[samples, exits]` of the calibration samples, as the policies will read them.
+    pub scores: ScoreTable,
+    /// Reliability diagrams `[exits]` of `scores`.
+    pub diagrams: Vec<ReliabilityDiagram>,
+    /// Cumulative FLOPs `[exits]`.
+    pub flops: Vec<f64>,
+    /// Per-exit temperatures `[exits]` when fitted.
+    pub temperatures: Option<Vec<f64>>,
+    /// Name of the calibration data (the validation file), stored in the policy.
+    pub source: String,
+}
+
+impl CalibrationSet {
+    /// The samples `subset` (all when `None`) of `logits` `[exits, samples, classes]`, binned
+    /// into `bins` bins, temperature-scaled first when `temperature` (temperatures fitted on
+    /// the subset only); `source` names the data.
+    ///
+    /// # Panics
+    /// When `bins` is 0 or a subset index is out of range.
+    pub fn new(
+        logits: &ExitLogits,
+        subset: Option<&[usize]>,
+        bins: usize,
+        temperature: bool,
+        source: &str,
+    ) -> Self {
+        let temperatures = temperature.then(|| fit_temperatures(logits, subset));
+        let all = match &temperatures {
+            Some(t) => ScoreTable::from_logits_scaled(logits, t),
+            None => ScoreTable::from_logits(logits),
+        };
+        let scores = match subset {
+            Some(rows) => all.select(rows),
+            None => all,
+        };
+        CalibrationSet::from_scores(scores, logits.flops(), temperatures, bins, source)
+    }
+
+    /// A set from scores already computed (scaled with `temperatures` when those are given),
+    /// cumulative `flops` `[exits]`, binned into `bins` bins.
+    ///
+    /// # Panics
+    /// When `bins` is 0.
+    pub fn from_scores(
+        scores: ScoreTable,
+        flops: &[f64],
+        temperatures: Option<Vec<f64>>,
+        bins: usize,
+        source: &str,
+    ) -> Self {
+        CalibrationSet {
+            diagrams: reliability_diagrams(&scores, bins),
+            scores,
+            flops: flops.to_vec(),
+            temperatures,
+            source: source.to_string(),
+        }
+    }
+}
+
+impl PolicyFile {
+    /// Calibrates on all samples of `logits` (named `source`) as `options` say.
+    ///
+    /// # Errors
+    /// [`CalibrateError`]: 0 bins, the oracle, a budget outside the feasible range, a target
+    /// no δ can certify, or a method that cannot be chosen that way.
+    pub fn calibrate(
+        logits: &ExitLogits,
+        source: &str,
+        options: &CalibrateOptions,
+    ) -> Result<PolicyFile, CalibrateError> {
+        if options.bins == 0 {
+            return Err(CalibrateError::Bins);
+        }
+        let set = CalibrationSet::new(logits, None, options.bins, options.temperature, source);
+        PolicyFile::calibrate_on(&set, options)
+    }
+
+    /// Calibrates on a prepared [`CalibrationSet`] (whose bins and temperatures are used;
+    /// `options.bins` and `options.temperature` are not read again).
+    ///
+    /// # Errors
+    /// As [`PolicyFile::calibrate`].
+    pub fn calibrate_on(
+        set: &CalibrationSet,
+        options: &CalibrateOptions,
+    ) -> Result<PolicyFile, CalibrateError> {
+        check(options)?;
+        let mut params = options.params.clone();
+        let (delta, selection) = match options.choice {
+            Choice::Given => (options.delta, None),
+            Choice::Budget(budget) => for_budget(set, options, &mut params, budget)?,
+            Choice::Risk {
+                target_accuracy, ..
+            } => {
+                let target = options.choice.risk_target().expect("a risk choice");
+                by_risk(set, options.method, &params, &target, target_accuracy)?
+            }
+        };
+        let mut policy = PolicyFile::from_diagrams(
+            options.method,
+            set.diagrams.clone(),
+            &set.flops,
+            delta,
+            params.window,
+            &set.source,
+        );
+        policy.alpha = (options.method == Method::PceeLcb).then_some(params.alpha);
+        policy.temperatures = set.temperatures.clone();
+        policy.thresholds = params.thresholds;
+        policy.selection = selection;
+        Ok(policy)
+    }
+}
+
+fn check(options: &CalibrateOptions) -> Result<(), CalibrateError> {
+    let method = options.method;
+    match options.choice {
+        _ if method == Method::Oracle => Err(CalibrateError::Oracle),
+        Choice::Given if method == Method::MsdnetBudget => Err(CalibrateError::NeedsBudget),
+        Choice::Risk { .. } if method == Method::MsdnetBudget => {
+            Err(CalibrateError::NotRiskControlled)
+        }
+        Choice::Risk {
+            target_accuracy: t, ..
+        } if !(t > 0.0 && t < 1.0) => Err(CalibrateError::Target(t)),
+        _ => Ok(()),
+    }
+}
+
+/// Budget mode, or MSDNet's thresholds for `msdnet-budget` (which keeps the given δ).
+fn for_budget(
+    set: &CalibrationSet,
+    options: &CalibrateOptions,
+    params: &mut MethodParams,
+    budget: f64,
+) -> Result<(Delta, Option<Selection>), CalibrateError> {
+    let with_budget = |rule: &str, o: &crate::Outcome, candidates| Selection {
+        budget_flops: Some(budget),
+        candidates,
+        ..Selection::new(rule, o.accuracy, o.mean_flops)
+    };
+    if options.method == Method::MsdnetBudget {
+        let fit = msdnet_thresholds(&set.scores, &set.flops, budget)?;
+        params.thresholds = fit.thresholds;
+        let selection = with_budget("msdnet-budget", &fit.calibration, None);
+        return Ok((options.delta, Some(selection)));
+    }
+    let choice = best_delta_for_budget(
+        options.method,
+        params,
+        &set.diagrams,
+        &set.scores,
+        &set.flops,
+        budget,
+    )?;
+    let selection = with_budget("budget", &choice.calibration, Some(choice.candidates));
+    Ok((delta_of(choice.delta), Some(selection)))
+}
+
+/// Risk control: the δ certified for `target`, with its evidence.
+fn by_risk(
+    set: &CalibrationSet,
+    method: Method,
+    params: &MethodParams,
+    target: &RiskTarget,
+    target_accuracy: f64,
+) -> Result<(Delta, Option<Selection>), CalibrateError> {
+    let choice = choose_delta(method, params, &set.diagrams, &set.scores, target)?;
+    let policy = method.policy_with(&set.diagrams, choice.delta, params);
+    let o = evaluate(policy.as_ref(), &set.scores, &set.flops);
+    let ucb = target.guarantee == Guarantee::Ucb;
+    let selection = Selection {
+        loss: Some(target.loss.name().to_string()),
+        target_accuracy: Some(target_accuracy),
+        alpha: ucb.then_some(target.alpha),
+        risk: Some(choice.risk),
+        certificate: Some(choice.certificate),
+        candidates: Some(choice.candidates),
+        ..Selection::new(target.guarantee.name(), o.accuracy, o.mean_flops)
+    };
+    Ok((delta_of(choice.delta), Some(selection)))
+}
+
+/// A δ chosen among candidates, which all lie in [0, 1].
+fn delta_of(value: f64) -> Delta {
+    Delta::new(value).expect("candidate δ lie in [0, 1]")
+}

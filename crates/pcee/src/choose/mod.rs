@@ -1,0 +1,7 @@
+//! Choosing δ (or per-exit thresholds) on calibration data instead of taking it from the user:
+//! the candidate values worth trying ([`candidates`]), the best accuracy within a compute budget
+//! ([`budget`]), and the smallest δ whose risk is certified ([`risk`]). docs/methods.md §4–§6.
+
+pub mod budget;
+pub mod candidates;
+pub mod risk;

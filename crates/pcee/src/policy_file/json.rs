@@ -1,0 +1,193 @@
+//! The policy file's JSON schema (docs/design.md §4): versions 1 and 2, written with the lowest
+//! version that holds the policy, read strictly (duplicate keys, unknown fields and a version's
+//! missing or foreign fields are refused with the field named).
+
+use super::validate::{
+    check_exits, check_extras, check_format_and_version, check_version_1, exit_from_json,
+    strict_value,
+};
+use super::{PolicyFile, Selection};
+use crate::policy::Method;
+use crate::Delta;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The `format` field of every policy file.
+pub const FORMAT: &str = "pcee-policy";
+/// The newest policy file version this crate reads. Version 2 adds the optional fields `alpha`,
+/// `temperatures`, `thresholds` and `selection` (docs/methods.md); a policy that uses none of
+/// them is still written as version 1, and version 1 files are read as before.
+pub const VERSION: u64 = 2;
+
+/// What is wrong with a policy file; displays as `<path>: <what>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {what}", path.display())]
+pub struct PolicyFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong and what was expected.
+    pub what: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyJson {
+    pub(super) format: String,
+    pub(super) version: u64,
+    pub(super) method: String,
+    pub(super) delta: f64,
+    pub(super) bins: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) window: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) alpha: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) temperatures: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) thresholds: Option<Vec<f64>>,
+    pub(super) exits: Vec<ExitJson>,
+    pub(super) calibration: CalibrationJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) selection: Option<Selection>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExitJson {
+    pub(super) flops: f64,
+    pub(super) counts: Vec<u64>,
+    pub(super) correct: Vec<u64>,
+    pub(super) mean_confidence: Vec<Option<f64>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CalibrationJson {
+    pub(super) samples: u64,
+    pub(super) source: String,
+}
+
+
+impl PolicyFile {
+    /// Writes the policy as pretty JSON (DESIGN.md §4), atomically.
+    ///
+    /// # Errors
+    /// [`PolicyFileError`] when the file cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), PolicyFileError> {
+        let mut text = serde_json::to_string_pretty(&to_json(self)).expect("a policy serialises");
+        text.push('\n');
+        crate::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(|err| PolicyFileError {
+            path: path.to_path_buf(),
+            what: format!("cannot write the file: {err}"),
+        })
+    }
+
+    /// Reads and checks a policy file.
+    ///
+    /// # Errors
+    /// [`PolicyFileError`] naming the file and the field: unreadable file, invalid JSON, another
+    /// `format`, a newer `version`, a duplicate key, an unknown field or one its version does not
+    /// have, unknown method, δ outside [0, 1], no bins, fewer than 2 exits, inconsistent
+    /// diagrams or counts that overflow, FLOPs not cumulative.
+    pub fn read(path: &Path) -> Result<Self, PolicyFileError> {
+        let error = |what: String| PolicyFileError {
+            path: path.to_path_buf(),
+            what,
+        };
+        let bytes =
+            std::fs::read(path).map_err(|err| error(format!("cannot read the file: {err}")))?;
+        let value = strict_value(&bytes).map_err(|err| {
+            error(format!("not valid JSON ({err}); expected a pcee policy file"))
+        })?;
+        check_format_and_version(&value).map_err(error)?;
+        let version = value
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(VERSION);
+        let json: PolicyJson = serde_path_to_error::deserialize(value).map_err(|err| {
+            error(format!(
+                "field '{}': {}; expected the fields of a pcee-policy version {version} file",
+                err.path(),
+                err.inner()
+            ))
+        })?;
+        from_json(json, version).map_err(error)
+    }
+}
+
+fn to_json(policy: &PolicyFile) -> PolicyJson {
+    PolicyJson {
+        format: FORMAT.to_string(),
+        version: if policy.needs_v2() { VERSION } else { 1 },
+        method: policy.method.name().to_string(),
+        delta: policy.delta.get(),
+        bins: policy.bins(),
+        window: (policy.method == Method::PceeWs).then_some(policy.window),
+        alpha: policy.alpha,
+        temperatures: policy.temperatures.clone(),
+        thresholds: (!policy.thresholds.is_empty()).then(|| policy.thresholds.clone()),
+        selection: policy.selection.clone(),
+        exits: policy
+            .exits
+            .iter()
+            .map(|(flops, d)| ExitJson {
+                flops: *flops,
+                counts: d.counts().to_vec(),
+                correct: d.correct().to_vec(),
+                mean_confidence: d.mean_confidence().to_vec(),
+            })
+            .collect(),
+        calibration: CalibrationJson {
+            samples: policy.samples,
+            source: policy.source.clone(),
+        },
+    }
+}
+
+fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
+    let method: Method = json
+        .method
+        .parse()
+        .map_err(|err| format!("field 'method': {err}"))?;
+    if method == Method::Oracle {
+        return Err("field 'method': the oracle cannot be a policy; expected confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget".into());
+    }
+    if version == 1 {
+        check_version_1(&json)?;
+    }
+    let exit_count = json.exits.len();
+    let extras = check_extras(method, &json, exit_count)?;
+    let delta = Delta::new(json.delta).map_err(|err| format!("field 'delta': {err}"))?;
+    if json.bins == 0 {
+        return Err("field 'bins': 0; expected at least 1".into());
+    }
+    if json.exits.len() < 2 {
+        return Err(format!(
+            "field 'exits': {} exit(s); expected at least 2",
+            json.exits.len()
+        ));
+    }
+    let exits = json
+        .exits
+        .into_iter()
+        .enumerate()
+        .map(|(l, e)| exit_from_json(l, e, json.bins))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_exits(&exits, json.calibration.samples)?;
+    Ok(PolicyFile {
+        method,
+        delta,
+        window: if method == Method::PceeWs {
+            json.window.unwrap_or(1)
+        } else {
+            0
+        },
+        exits,
+        samples: json.calibration.samples,
+        source: json.calibration.source,
+        alpha: extras.alpha,
+        temperatures: extras.temperatures,
+        thresholds: extras.thresholds,
+        selection: json.selection,
+    })
+}

@@ -1,0 +1,59 @@
+//! How a policy's δ or thresholds were chosen on the calibration data: the `selection` object
+//! of a version 2 policy file (docs/methods.md §4–§6).
+
+use serde::{Deserialize, Serialize};
+
+/// How a policy's δ or thresholds were chosen on the validation (calibration) set: the
+/// `selection` object of a version 2 policy file (docs/methods.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// `crc` or `ucb` (risk control), `budget` (best accuracy within a budget) or
+    /// `msdnet-budget` (MSDNet's thresholds for a budget).
+    pub rule: String,
+    /// Risk control: the loss, `wrong` or `gap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// Risk control: the target accuracy 1 − ε, a fraction in (0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_accuracy: Option<f64>,
+    /// Risk control (`ucb`): the level α in (0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Budget modes: the budget, mean FLOPs per sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_flops: Option<f64>,
+    /// Risk control: the empirical risk at the chosen δ on the calibration set, in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<f64>,
+    /// Risk control: the certified quantity (CRC-inflated risk, or UCB p-value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<f64>,
+    /// Number of candidate δ considered (absent for `msdnet-budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<usize>,
+    /// Accuracy of the chosen policy on the calibration set, in [0, 1].
+    pub calibration_accuracy: f64,
+    /// Mean FLOPs per sample of the chosen policy on the calibration set.
+    pub calibration_mean_flops: f64,
+}
+
+impl Selection {
+    /// A selection by `rule` with every optional field absent and the calibration outcome
+    /// (`accuracy` in [0, 1], `mean_flops` in FLOPs).
+    pub fn new(rule: &str, accuracy: f64, mean_flops: f64) -> Self {
+        Selection {
+            rule: rule.to_string(),
+            loss: None,
+            target_accuracy: None,
+            alpha: None,
+            budget_flops: None,
+            risk: None,
+            certificate: None,
+            candidates: None,
+            calibration_accuracy: accuracy,
+            calibration_mean_flops: mean_flops,
+        }
+    }
+}
+
