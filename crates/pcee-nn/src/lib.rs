@@ -13,7 +13,6 @@
 //! - [`store`]: `.safetensors` + `.json` model files, checked against each other;
 //! - [`train`](mod@train): the training loop with checkpoints and `--resume`;
 //! - [`infer`]: every exit's logits on a split, for logits files;
-//! - [`demo`]: `pcee demo` — the paper's two claims on the embedded models and images;
 //! - [`runtime`]: the early-exit runtime — stage by stage, asking a [`pcee::ExitPolicy`] after
 //!   every exit head and carrying only the remaining samples on; timed against the full network
 //!   for `pcee infer` ([`runtime::measure`]).
@@ -26,7 +25,6 @@
 pub mod arch;
 mod atomic;
 pub mod data;
-pub mod demo;
 pub mod error;
 pub mod flops;
 pub mod infer;

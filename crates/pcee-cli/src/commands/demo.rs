@@ -1,5 +1,5 @@
 //! `pcee demo`: the paper's two claims on the embedded models and images, offline. The work is
-//! [`pcee_nn::demo::run`]; this file parses, shows progress, prints the tables and writes files.
+//! [`pcee_demo::run`]; this file parses, shows progress, prints the tables and writes files.
 
 use crate::plot::cost::{accuracy_vs_cost, Curve};
 use crate::plot::{self, png::svg_to_png};
@@ -7,7 +7,7 @@ use crate::report::{markdown, tables};
 use crate::staging::Staging;
 use indicatif::{ProgressBar, ProgressStyle};
 use pcee::{Method, PolicyFile, SweepRow};
-use pcee_nn::demo::{self, assets, DemoOptions, DemoResults, ModelResults};
+use pcee_demo::{self as demo, assets, DemoOptions, DemoResults, ModelResults};
 use plotters::style::RGBColor;
 use std::path::PathBuf;
 

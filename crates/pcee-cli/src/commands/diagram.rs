@@ -72,20 +72,8 @@ fn ece_table(diagrams: &[ReliabilityDiagram], cost: &[f64]) -> String {
             percent(conf),
             format!("{:+.1}", 100.0 * (conf - acc)),
             format!("{:.4}", d.ece()),
-            regime(conf - acc).to_string(),
+            pcee::Regime::of(acc, conf).to_string(),
         ]);
     }
     table.render()
-}
-
-/// Over-confident when the mean confidence exceeds the accuracy by more than one point,
-/// under-confident when it falls short by more than one point.
-fn regime(gap: f64) -> &'static str {
-    if gap > 0.01 {
-        "over-confident"
-    } else if gap < -0.01 {
-        "under-confident"
-    } else {
-        "calibrated"
-    }
 }

@@ -2,7 +2,7 @@
 
 use super::tables;
 use crate::output::percent;
-use pcee_nn::demo::{DemoResults, ModelResults};
+use pcee_demo::{DemoResults, ModelResults};
 use std::fmt::Write;
 
 /// The whole report; `figures` lists, per model, the figure file stems written beside it.
@@ -63,10 +63,10 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
 fn cost_paragraph(r: &DemoResults) -> String {
     let c = &r.cost_match;
     let budget = if c.within_budget {
-        format!("the δ of the grid {:.2}…{:.3} (step {}) whose mean validation cost ({}) is closest to, and not above, \
-            the small model's full cost ({})", c.grid[0], c.grid[1], c.grid[2], tables::mflops(c.large_val_mean_flops), tables::mflops(c.small_flops))
+        format!("the δ with the best validation accuracy whose mean validation cost ({}) is not above \
+            the small model's full cost ({}) (budget mode, every δ at which PCEE's decisions change tried)", tables::mflops(c.large_val_mean_flops), tables::mflops(c.small_flops))
     } else {
-        format!("no δ of the grid kept the validation cost within the small model's ({}); the cheapest δ is shown", tables::mflops(c.small_flops))
+        format!("no δ kept the validation cost within the small model's ({}); the cheapest δ is shown", tables::mflops(c.small_flops))
     };
     let verdict = error_verdict(c.small_error, c.large_error, r.data.test);
     format!("`{}` with PCEE at δ = {:.3} ({budget}) costs {} of the small model's FLOPs on the test set and {verdict}. \

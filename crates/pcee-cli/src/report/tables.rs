@@ -1,7 +1,7 @@
 //! The demo's tables, built once and rendered both as text (stdout) and Markdown (report.md).
 
 use crate::output::{percent, Table};
-use pcee_nn::demo::{DemoResults, ModelResults};
+use pcee_demo::{DemoResults, ModelResults};
 
 /// A signed difference of fractions in percentage points, e.g. `+1.2` or `-0.4`.
 fn points(diff: f64) -> String {

@@ -140,13 +140,7 @@ pub fn measure(
 
     let flops = model.flops_per_exit();
     let full_flops = flops[flops.len() - 1];
-    let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
-    let correct: Vec<bool> = decisions
-        .iter()
-        .zip(&data.labels)
-        .map(|(d, &y)| d.prediction == u32::from(y))
-        .collect();
-    let outcome = Outcome::from_exits(&exits, &correct, &flops);
+    let outcome = super::outcome_of(&decisions, &data.labels, &flops);
 
     let n = data.len() as f64;
     let images_per_second = n / median(&early_secs);

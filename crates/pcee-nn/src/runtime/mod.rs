@@ -19,7 +19,7 @@ pub mod run;
 pub mod timing;
 
 pub use check::check_policy;
-pub use decide::early_exit;
+pub use decide::{early_exit, outcome_of};
 pub use measure::{measure, InferReport, MeasureOptions};
 pub use run::{early_exit_batch, full_batch, Decision};
 pub use timing::{percentile, Timing};

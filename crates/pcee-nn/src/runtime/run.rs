@@ -31,7 +31,7 @@ impl Decision {
 /// mode ([`Model::for_inference`]).
 ///
 /// After stage e and exit head e, only the head's logits `[B_e, classes]` come to the host;
-/// every remaining sample is asked [`ExitPolicy::stops_on_logits`]`(e, exits, logits)` (which
+/// every remaining sample is scored once and asked [`ExitPolicy::stops_on_scored_logits`] (which
 /// scores the logits as the offline evaluation does, with the policy's per-exit temperatures if
 /// it has any); a sample that stops reports the raw softmax confidence. The samples that stay are gathered
 /// ([`State::select`], one `select` per state tensor — MSDNet's scales, the ViT's tokens) and
@@ -67,8 +67,9 @@ pub fn early_exit_batch(
         let mut kept: Vec<i64> = Vec::with_capacity(alive.len());
         let mut survivors: Vec<usize> = Vec::with_capacity(alive.len());
         for (row, z) in logits.chunks_exact(classes).enumerate() {
-            if policy.stops_on_logits(e, exits, z) {
-                decisions[alive[row]] = Decision::at(e, &ExitScore::from_logits(z));
+            let raw = ExitScore::from_logits(z);
+            if policy.stops_on_scored_logits(e, exits, z, &raw) {
+                decisions[alive[row]] = Decision::at(e, &raw);
             } else {
                 kept.push(row as i64);
                 survivors.push(alive[row]);

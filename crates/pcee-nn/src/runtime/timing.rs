@@ -29,16 +29,10 @@ pub struct Timing {
     pub full_latency_p95_ms: Option<f64>,
 }
 
-/// The `p`-th percentile (`p` in [0, 100]) of `values` by the nearest-rank method: the smallest
-/// value with at least p % of the values at or below it. `None` when `values` is empty.
+/// The `p`-th percentile (`p` in [0, 100]) of `values` by the nearest-rank method
+/// ([`pcee::stats::percentile`], the crate-wide definition); `None` when `values` is empty.
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    (!values.is_empty()).then(|| pcee::stats::percentile(values, p / 100.0))
 }
 
 #[cfg(test)]

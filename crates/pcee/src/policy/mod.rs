@@ -36,7 +36,21 @@ pub trait ExitPolicy: Send + Sync {
     /// [`ExitPolicy::stops`] on the float32 logits `[classes]` of exit head `exit` (what an
     /// inference runtime holds); the label is unknown, so the [`Oracle`] never fires here.
     fn stops_on_logits(&self, exit: usize, exits: usize, logits: &[f32]) -> bool {
-        self.stops(exit, exits, &ExitScore::from_logits(logits))
+        self.stops_on_scored_logits(exit, exits, logits, &ExitScore::from_logits(logits))
+    }
+
+    /// [`ExitPolicy::stops_on_logits`] when the caller has already scored the raw `logits`
+    /// (`raw` = [`ExitScore::from_logits`]`(logits)`, which a runtime keeps for its decision):
+    /// the raw score is not computed twice. A policy that reads other scores (temperatures)
+    /// rescales `logits` itself.
+    fn stops_on_scored_logits(
+        &self,
+        exit: usize,
+        exits: usize,
+        _logits: &[f32],
+        raw: &ExitScore,
+    ) -> bool {
+        self.stops(exit, exits, raw)
     }
 }
 

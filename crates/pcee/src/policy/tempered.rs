@@ -25,4 +25,14 @@ impl ExitPolicy for Tempered {
         let t = self.temperatures.get(exit).copied().unwrap_or(1.0);
         self.stops(exit, exits, &ExitScore::from_logits_scaled(logits, t))
     }
+
+    fn stops_on_scored_logits(
+        &self,
+        exit: usize,
+        exits: usize,
+        logits: &[f32],
+        _raw: &ExitScore,
+    ) -> bool {
+        self.stops_on_logits(exit, exits, logits)
+    }
 }

@@ -1,7 +1,7 @@
 //! Accuracy control (the paper's second claim): each method at each target δ on the test set,
 //! with policies calibrated on the validation set.
 
-use super::results::ControlRow;
+use crate::results::ControlRow;
 use pcee::{evaluate, Method, Outcome, ReliabilityDiagram, ScoreTable};
 
 /// The methods of the control table (the oracle, a bound, is reported apart).
@@ -18,21 +18,17 @@ pub fn control_rows(
     window: usize,
     full_accuracy: f64,
 ) -> Vec<ControlRow> {
-    let mut rows = Vec::with_capacity(METHODS.len() * deltas.len());
-    for method in METHODS {
-        for &delta in deltas {
-            let outcome = evaluate(method.policy(diagrams, delta, window).as_ref(), test, flops);
-            rows.push(ControlRow {
-                method: method.name().to_string(),
-                delta,
-                control_error: outcome.control_error(delta),
-                reachable: full_accuracy >= delta,
-                outcome,
-                measured: None,
-            });
-        }
-    }
-    rows
+    pcee::sweep(diagrams, test, flops, &METHODS, deltas, window)
+        .into_iter()
+        .map(|r| ControlRow {
+            method: r.method.name().to_string(),
+            delta: r.delta,
+            control_error: r.outcome.control_error(r.delta),
+            reachable: full_accuracy >= r.delta,
+            outcome: r.outcome,
+            measured: None,
+        })
+        .collect()
 }
 
 /// The oracle bound on the test set.

@@ -123,11 +123,10 @@ pub struct CostMatch {
     pub small_model: String,
     /// The large model's name.
     pub large_model: String,
-    /// The δ chosen on the validation set (the grid searched: `grid`).
+    /// The δ chosen on the validation set: budget mode ([`pcee::choose::budget::best_delta_for_budget`]),
+    /// the best validation accuracy with mean validation FLOPs ≤ the small model's full cost.
     pub delta: f64,
-    /// `[start, stop, step]` of the δ grid searched on the validation set.
-    pub grid: [f64; 3],
-    /// Whether some δ of the grid kept the validation cost within the small model's.
+    /// Whether some δ kept the validation cost within the small model's.
     pub within_budget: bool,
     /// Full cost of the small model (FLOPs per image).
     pub small_flops: f64,

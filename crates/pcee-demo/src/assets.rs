@@ -2,11 +2,11 @@
 //! images it needs, compiled into the binary with `include_bytes!` so that `pcee demo` runs
 //! offline, from any directory, without the Debian data set.
 
-use crate::data::Dataset;
-use crate::error::Result;
-use crate::model::Model;
-use crate::store::{self, ModelCard};
-use burn::tensor::Device;
+use pcee_nn::data::Dataset;
+use pcee_nn::error::Result;
+use pcee_nn::model::Model;
+use pcee_nn::store::{self, ModelCard};
+use pcee_nn::burn::tensor::Device;
 use std::path::Path;
 
 macro_rules! asset {
@@ -27,7 +27,7 @@ impl EmbeddedModel {
     /// Loads the network on `device`.
     ///
     /// # Errors
-    /// [`crate::NnError::Model`] naming `assets/models/<name>.safetensors` when the embedded card
+    /// [`pcee_nn::NnError::Model`] naming `assets/models/<name>.safetensors` when the embedded card
     /// or weights are invalid (a build from a corrupted checkout).
     pub fn load(&self, device: &Device) -> Result<(Model, ModelCard)> {
         let path = format!("assets/models/{}.safetensors", self.name);
@@ -48,11 +48,11 @@ pub const MODELS: &[EmbeddedModel] = include!(concat!(env!("OUT_DIR"), "/embedde
 /// The embedded model called `name`.
 ///
 /// # Errors
-/// [`crate::NnError::Model`] naming `assets/models/<name>.safetensors` when it was not present
+/// [`pcee_nn::NnError::Model`] naming `assets/models/<name>.safetensors` when it was not present
 /// at build time.
 pub fn model(name: &str) -> Result<&'static EmbeddedModel> {
     MODELS.iter().find(|m| m.name == name).ok_or_else(|| {
-        crate::NnError::model(format!("assets/models/{name}.safetensors"),
+        pcee_nn::NnError::model(format!("assets/models/{name}.safetensors"),
             "not embedded in this build; expected the trained weights and their .json card under assets/models/ (see assets/README.md)")
     })
 }
@@ -60,7 +60,7 @@ pub fn model(name: &str) -> Result<&'static EmbeddedModel> {
 /// The 5 000 validation images of the fixed seeded split (never trained on).
 ///
 /// # Errors
-/// [`crate::NnError::DataMalformed`] when the embedded files are corrupt.
+/// [`pcee_nn::NnError::DataMalformed`] when the embedded files are corrupt.
 pub fn validation() -> Result<Dataset> {
     Dataset::from_idx_gz(
         asset!("data/val-images-idx3-ubyte.gz"),
@@ -75,7 +75,7 @@ pub fn validation() -> Result<Dataset> {
 /// The first 5 000 of the 10 000 Fashion-MNIST test images (see `assets/README.md`).
 ///
 /// # Errors
-/// [`crate::NnError::DataMalformed`] when the embedded files are corrupt.
+/// [`pcee_nn::NnError::DataMalformed`] when the embedded files are corrupt.
 pub fn test() -> Result<Dataset> {
     Dataset::from_idx_gz(
         asset!("data/test-images-idx3-ubyte.gz"),

@@ -1,12 +1,12 @@
 //! Every exit's logits of a model on a data set, in chunks so a progress bar can follow, timed.
 
-use super::Progress;
-use crate::data::fashion::IMAGE_SIDE;
-use crate::data::Dataset;
-use crate::error::{NnError, Result};
-use crate::infer::exit_logits;
-use crate::model::Model;
-use burn::tensor::Device;
+use crate::Progress;
+use pcee_nn::data::fashion::IMAGE_SIDE;
+use pcee_nn::data::Dataset;
+use pcee_nn::error::{NnError, Result};
+use pcee_nn::infer::exit_logits;
+use pcee_nn::model::Model;
+use pcee_nn::burn::tensor::Device;
 use pcee::ExitLogits;
 use std::time::Instant;
 
@@ -66,7 +66,7 @@ fn interleave(chunks: Vec<Vec<f32>>, exits: usize) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     #[test]
     fn interleave_keeps_exit_major_order() {

@@ -1,4 +1,5 @@
-//! `pcee demo` as a library function: the paper's two claims reproduced on the embedded default
+//! `pcee demo` as a library function (its own crate, so users of `pcee-nn` do not compile the
+//! embedded models and images): the paper's two claims reproduced on the embedded default
 //! ([`assets`]) — calibration of every exit, accuracy control at each target δ, and the large
 //! model with PCEE at the small model's cost. [`run`] returns [`DemoResults`]; the CLI only
 //! prints and writes them.
@@ -6,17 +7,17 @@
 pub mod assets;
 pub mod calibration;
 pub mod control;
-pub mod cost_match;
 pub mod logits;
 pub mod measured;
 pub mod results;
 
 pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
 
-use crate::error::{NnError, Result};
-use crate::model::Model;
-use burn::tensor::Device;
-use pcee::{evaluate, reliability_diagrams, ExitLogits, Method, ScoreTable};
+use pcee_nn::error::{NnError, Result};
+use pcee_nn::model::Model;
+use pcee_nn::burn::tensor::Device;
+use pcee::choose::budget::best_delta_for_budget;
+use pcee::{evaluate, reliability_diagrams, ExitLogits, Method, Regime, ScoreTable};
 use std::time::Instant;
 
 /// Receives the demo's progress, counted in images run through a network.
@@ -73,7 +74,7 @@ pub const DEFAULT_DELTAS: [f64; 6] = [0.80, 0.85, 0.90, 0.93, 0.95, 0.97];
 pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoResults> {
     check(options)?;
     let start = Instant::now();
-    let device = crate::default_device();
+    let device = pcee_nn::default_device();
     let limit = options.limit.unwrap_or(usize::MAX);
     let (small, large) = (assets::model(assets::SMALL)?, assets::model(assets::LARGE)?);
     let (val, test) = (
@@ -203,8 +204,8 @@ fn check(options: &DemoOptions) -> Result<()> {
 }
 
 struct Data<'a> {
-    val: &'a crate::data::Dataset,
-    test: &'a crate::data::Dataset,
+    val: &'a pcee_nn::data::Dataset,
+    test: &'a pcee_nn::data::Dataset,
     device: &'a Device,
 }
 
@@ -240,7 +241,7 @@ fn model_results(
     let exits = calibration::exit_calibration(&diagrams, &flops, &test_accuracy);
     Ok(ModelResults {
         name: name.to_string(),
-        regime: calibration::model_regime(&exits),
+        regime: Regime::of_model(&regimes(&exits)),
         control: control::control_rows(
             &diagrams,
             &test_scores,
@@ -259,6 +260,14 @@ fn model_results(
         val_logits,
         test_logits,
     })
+}
+
+/// The regime of every exit `[exits]`.
+fn regimes(exits: &[ExitCalibration]) -> Vec<Regime> {
+    exits
+        .iter()
+        .map(|e| Regime::of(e.accuracy, e.mean_confidence))
+        .collect()
 }
 
 /// Test accuracy of every exit `[exits]`.
@@ -302,8 +311,21 @@ fn curve(
 fn cost_match_of(small: &ModelResults, large: &ModelResults) -> CostMatch {
     let small_flops = *small.flops_per_exit.last().expect("at least 2 exits");
     let val = ScoreTable::from_logits(&large.val_logits);
-    let (delta, large_val_mean_flops, within_budget) =
-        cost_match::choose_delta(&large.diagrams, &val, &large.flops_per_exit, small_flops);
+    let params = pcee::policy::MethodParams::default();
+    let fit = best_delta_for_budget(
+        Method::Pcee,
+        &params,
+        &large.diagrams,
+        &val,
+        &large.flops_per_exit,
+        small_flops,
+    );
+    // A budget below the large model's first exit cannot be met: report δ = 0 (every image at
+    // exit 0, the cheapest policy) and say so.
+    let (delta, large_val_mean_flops, within_budget) = match fit {
+        Ok(c) => (c.delta, c.calibration.mean_flops, true),
+        Err(_) => (0.0, large.flops_per_exit[0], false),
+    };
     let policy = Method::Pcee.policy(&large.diagrams, delta, 0);
     let large_outcome = evaluate(
         policy.as_ref(),
@@ -314,7 +336,6 @@ fn cost_match_of(small: &ModelResults, large: &ModelResults) -> CostMatch {
         small_model: small.name.clone(),
         large_model: large.name.clone(),
         delta,
-        grid: cost_match::GRID,
         within_budget,
         small_flops,
         small_error: 1.0 - small.full_accuracy,

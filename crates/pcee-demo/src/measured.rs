@@ -1,13 +1,13 @@
 //! PCEE run with the real early-exit runtime ([`crate::runtime::early_exit`]: stage by stage,
 //! exited samples dropped from the batch), timed, and compared with the simulated evaluation.
 
-use super::results::Measured;
-use super::Progress;
-use crate::data::Dataset;
-use crate::model::Model;
-use crate::runtime::early_exit;
-use burn::tensor::Device;
-use pcee::{exits_of, ExitPolicy, Outcome, ScoreTable};
+use crate::results::Measured;
+use crate::Progress;
+use pcee_nn::data::Dataset;
+use pcee_nn::model::Model;
+use pcee_nn::runtime::{early_exit, outcome_of};
+use pcee_nn::burn::tensor::Device;
+use pcee::{exits_of, ExitPolicy, ScoreTable};
 use std::time::Instant;
 
 /// Runs `policy` on `data` with the runtime in batches of `batch`, timed with a monotonic clock
@@ -25,14 +25,9 @@ pub fn measure_policy(
     let start = Instant::now();
     let decisions = early_exit(model, policy, data, batch, device);
     let seconds = start.elapsed().as_secs_f64();
-    let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
-    let correct: Vec<bool> = decisions
-        .iter()
-        .zip(&data.labels)
-        .map(|(d, &y)| d.prediction == u32::from(y))
-        .collect();
-    let outcome = Outcome::from_exits(&exits, &correct, flops);
+    let outcome = outcome_of(&decisions, &data.labels, flops);
     let simulated = exits_of(policy, scores);
+    let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
     Measured {
         accuracy: outcome.accuracy,
         flops_fraction: outcome.flops_fraction,
