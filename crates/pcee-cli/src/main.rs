@@ -1,7 +1,8 @@
 //! The `pcee` binary: parses arguments, calls the libraries, prints tables and writes files.
-//! No algorithm lives here (DESIGN.md §2). One file per subcommand under `commands/`.
+//! No algorithm lives here (docs/design.md §2). One file per subcommand under `commands/`.
 
 mod commands;
+mod flags;
 mod inputs;
 mod output;
 mod plot;
@@ -56,8 +57,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // One line: `error: <file or flag>: <what is wrong, what was expected>` (DESIGN.md §5).
-            eprintln!("error: {err:#}");
+            // One line: `error: <file or flag>: <what is wrong, what was expected>` (docs/design.md §5).
+            eprintln!("error: {}", flags::describe(&err));
             ExitCode::FAILURE
         }
     }

@@ -1,4 +1,4 @@
-//! The demo's embedded default (`assets/`, DESIGN.md §2): trained models and the Fashion-MNIST
+//! The demo's embedded default (`assets/`, docs/design.md §2): trained models and the Fashion-MNIST
 //! images it needs, compiled into the binary with `include_bytes!` so that `pcee demo` runs
 //! offline, from any directory, without the Debian data set.
 
@@ -72,7 +72,7 @@ pub fn validation() -> Result<Dataset> {
     )
 }
 
-/// The first 5 000 of the 10 000 Fashion-MNIST test images (see `assets/README.md`).
+/// The 10 000 Fashion-MNIST test images (see `assets/README.md`).
 ///
 /// # Errors
 /// [`pcee_nn::NnError::DataMalformed`] when the embedded files are corrupt.

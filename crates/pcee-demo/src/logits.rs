@@ -66,7 +66,7 @@ fn interleave(chunks: Vec<Vec<f32>>, exits: usize) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     #[test]
     fn interleave_keeps_exit_major_order() {

@@ -75,7 +75,7 @@ pub struct ExitCalibration {
     pub accuracy: f64,
     /// Mean confidence (max softmax) of the exit.
     pub mean_confidence: f64,
-    /// Expected calibration error (DESIGN.md §3).
+    /// Expected calibration error (docs/design.md §3).
     pub ece: f64,
     /// `over-confident` (confidence − accuracy > 0.01), `under-confident` (< −0.01) or
     /// `calibrated`.
@@ -95,7 +95,7 @@ pub struct ControlRow {
     pub control_error: f64,
     /// Whether the last exit's own test accuracy reaches δ (otherwise no policy can).
     pub reachable: bool,
-    /// The outcome fields of DESIGN.md §3.
+    /// The outcome fields of docs/design.md §3.
     pub outcome: Outcome,
     /// The same policy run with the real early-exit runtime, when measured.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,7 @@
 //! The one error type of `pcee-nn`.
 //!
 //! Every variant renders as one line of the form `<file or flag>: <what is wrong, what was
-//! expected>`, so the CLI can print `error: {err}` as DESIGN.md §5 asks.
+//! expected>`, so the CLI can print `error: {err}` as docs/design.md §5 asks.
 
 use std::path::PathBuf;
 
@@ -10,15 +10,16 @@ use std::path::PathBuf;
 pub enum NnError {
     /// A data file is missing or unreadable.
     #[error(
-        "{}: {reason}; install the data set with `apt-get install dataset-fashion-mnist` \
-         or point --data-dir at a directory holding the four Fashion-MNIST IDX files",
+        "{}: cannot be read; install the data set with `apt-get install dataset-fashion-mnist` \
+         or give a directory holding the four Fashion-MNIST IDX files",
         path.display()
     )]
     DataMissing {
         /// The file that could not be read.
         path: PathBuf,
-        /// The underlying I/O problem.
-        reason: String,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// A data file exists but is not a valid IDX file of the expected kind.
     #[error("{}: {reason}", path.display())]
@@ -37,10 +38,11 @@ pub enum NnError {
         /// What is wrong and what was expected.
         reason: String,
     },
-    /// An invalid argument or configuration value; `what` names the flag or field.
+    /// An invalid option or configuration value; `what` names the field as the options type
+    /// spells it (`batch`, `epochs`, `msdnet.growth`, …); a front end maps it to its own flag.
     #[error("{what}: {reason}")]
     Invalid {
-        /// The flag or configuration field.
+        /// The option or configuration field.
         what: String,
         /// What is wrong and what was expected.
         reason: String,
@@ -52,6 +54,9 @@ pub enum NnError {
         path: PathBuf,
         /// The underlying problem.
         reason: String,
+        /// The I/O error behind it, when there is one.
+        #[source]
+        source: Option<std::io::Error>,
     },
 }
 
@@ -77,6 +82,16 @@ impl NnError {
         NnError::Write {
             path: path.into(),
             reason: reason.to_string(),
+            source: None,
+        }
+    }
+
+    /// [`NnError::Write`] carrying the I/O error as its source.
+    pub fn write_io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NnError::Write {
+            path: path.into(),
+            reason: "cannot write".into(),
+            source: Some(source),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Analytic FLOPs, DESIGN.md §6: a multiply–add counts as 2 FLOPs.
+//! Analytic FLOPs, docs/design.md §6: a multiply–add counts as 2 FLOPs.
 //!
 //! Counted: convolutions, linear layers (including the ViT's patch embedding, Q/K/V/output
 //! projections and MLP) and the two attention products QKᵀ and AV. Ignored, as is customary
@@ -22,7 +22,7 @@ pub fn out_side(side: usize, stride: usize) -> usize {
     (side - 1) / stride + 1
 }
 
-/// Cumulative cost per exit, DESIGN.md §3: `cumulative[l] = Σ_{s ≤ l} stages[s] + Σ_{e ≤ l}
+/// Cumulative cost per exit, docs/design.md §3: `cumulative[l] = Σ_{s ≤ l} stages[s] + Σ_{e ≤ l}
 /// heads[e]`, since an early-exit run evaluates every earlier head. `stages[0]` includes the
 /// embedding/stem. Both slices have one entry per exit.
 pub fn cumulative(stages: &[f64], heads: &[f64]) -> Vec<f64> {

@@ -5,7 +5,7 @@ use crate::model::{Model, MultiExit};
 use burn::tensor::{Device, Tensor};
 
 /// Logits of every exit on a data set, with labels and cumulative FLOPs — the content of a
-/// logits file (DESIGN.md §4).
+/// logits file (docs/design.md §4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExitOutputs {
     /// `[exits, samples, classes]`.
@@ -19,7 +19,7 @@ pub struct ExitOutputs {
 }
 
 impl ExitOutputs {
-    /// Accuracy of every exit's argmax prediction (ties to the lowest class, DESIGN.md §3).
+    /// Accuracy of every exit's argmax prediction (ties to the lowest class, docs/design.md §3).
     pub fn accuracy(&self) -> Vec<f64> {
         let [exits, n, c] = self.shape;
         (0..exits)

@@ -1,7 +1,7 @@
 //! # pcee-nn
 //!
 //! Multi-exit networks for Performance Control Early Exiting (Mofakhami et al. 2024), in burn
-//! `0.22.1` on the pure-Rust `flex` CPU backend (DESIGN.md §2, §7):
+//! `0.22.1` on the pure-Rust `flex` CPU backend (docs/design.md §2, §7):
 //!
 //! - [`data`]: the IDX reader, the fixed Fashion-MNIST splits (55 000 / 5 000 / 10 000),
 //!   normalisation and training augmentation;

@@ -130,8 +130,8 @@ impl Model {
         config.validate()?;
         device.seed(seed);
         let network = match &config {
-            ArchConfig::Msdnet(c) => Network::MsdNet(MsdNet::new(c, device)),
-            ArchConfig::Vit(c) => Network::Vit(Vit::new(c, device)),
+            ArchConfig::Msdnet(c) => Network::MsdNet(c.init(device)),
+            ArchConfig::Vit(c) => Network::Vit(c.init(device)),
         };
         Ok(Model { config, network })
     }
@@ -166,7 +166,7 @@ impl Model {
         self.config.classes()
     }
 
-    /// Cumulative FLOPs per image of each exit, heads included (DESIGN.md §3).
+    /// Cumulative FLOPs per image of each exit, heads included (docs/design.md §3).
     pub fn flops_per_exit(&self) -> Vec<f64> {
         self.config.flops_per_exit()
     }

@@ -1,5 +1,5 @@
 //! Saving and loading models: weights as `.safetensors` (burn-store) and, beside them, a `.json`
-//! model card holding the architecture and hyper-parameters (DESIGN.md §4), so that a model file
+//! model card holding the architecture and hyper-parameters (docs/design.md §4), so that a model file
 //! is self-describing. Loading checks that the two agree.
 
 use crate::arch::ArchConfig;

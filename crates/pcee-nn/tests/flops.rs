@@ -49,5 +49,5 @@ fn presets_are_valid_and_large_costs_well_above_small() {
     assert!(pcee_nn::preset("resnet")
         .unwrap_err()
         .to_string()
-        .starts_with("--arch: unknown"));
+        .starts_with("arch: unknown"));
 }

@@ -332,7 +332,7 @@ fn measure_reports_consistent_figures() {
         &device,
     )
     .unwrap_err();
-    assert!(bad.to_string().starts_with("--batch: 0 images"), "{bad}");
+    assert!(bad.to_string().starts_with("batch: 0 images"), "{bad}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Confidence bins of a reliability diagram (DESIGN.md §3).
+//! Confidence bins of a reliability diagram (docs/design.md §3).
 
 /// The bin of `confidence` among `bins` equal-width bins on [0, 1]:
 /// `min(floor(confidence · bins), bins − 1)`, so a confidence of exactly 1.0 lands in the last bin.

@@ -1,4 +1,4 @@
-//! Reliability diagrams and the expected calibration error (ECE) of each exit (DESIGN.md §3).
+//! Reliability diagrams and the expected calibration error (ECE) of each exit (docs/design.md §3).
 
 use crate::bins::bin_of;
 use crate::score_table::ScoreTable;
@@ -125,7 +125,7 @@ impl ReliabilityDiagram {
 
     /// Count-weighted accuracy over the bins `bin − window ..= bin + window` clipped to
     /// `0..M`: Σ correct / Σ counts; `None` when those bins are all empty. This is the smoothing
-    /// of PCEE-WS (Mofakhami et al. 2024; the exact window is our reading, DESIGN.md §3).
+    /// of PCEE-WS (Mofakhami et al. 2024; the exact window is our reading, docs/design.md §3).
     pub fn window_accuracy(&self, bin: usize, window: usize) -> Option<f64> {
         let lo = bin.saturating_sub(window);
         let hi = bin.saturating_add(window).min(self.bins() - 1);

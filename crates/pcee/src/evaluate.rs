@@ -1,4 +1,4 @@
-//! The outcome of an exit policy on a labelled test set (DESIGN.md §3).
+//! The outcome of an exit policy on a labelled test set (docs/design.md §3).
 
 use crate::policy::{choose_exit, ExitPolicy};
 use crate::score_table::ScoreTable;

@@ -2,7 +2,7 @@
 //! and their evaluation on per-exit logits. Pure Rust, no tensor framework.
 //!
 //! Implements Performance Control Early Exiting (Mofakhami et al. 2024, arXiv:2412.19325)
-//! with the exact definitions of DESIGN.md §3. The flow: read [`ExitLogits`] (shape
+//! with the exact definitions of docs/design.md §3. The flow: read [`ExitLogits`] (shape
 //! `[exits, samples, classes]`), score them once into a [`ScoreTable`], build
 //! [`ReliabilityDiagram`]s on validation data, turn them into an [`ExitPolicy`] for a target
 //! accuracy δ, and [`evaluate()`] it on test data.

@@ -1,5 +1,5 @@
 //! What one exit head says about one sample: its prediction and its confidence
-//! (DESIGN.md §3), the only inputs an exit policy sees.
+//! (docs/design.md §3), the only inputs an exit policy sees.
 
 use crate::LogitsRow;
 

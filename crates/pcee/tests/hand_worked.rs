@@ -1,4 +1,4 @@
-//! Values worked out by hand on paper from the definitions of DESIGN.md §3 — never copied from
+//! Values worked out by hand on paper from the definitions of docs/design.md §3 — never copied from
 //! the code's output. 3 exits, 3 classes, 4 bins of width 0.25, cumulative FLOPs [10, 25, 50].
 //!
 //! Logit vectors used (softmax worked out by hand; h, m, l are the confidences):

@@ -1,4 +1,4 @@
-//! Property tests (proptest) of the definitions in DESIGN.md §3.
+//! Property tests (proptest) of the definitions in docs/design.md §3.
 
 use pcee::bins::bin_of;
 use pcee::policy::Oracle;

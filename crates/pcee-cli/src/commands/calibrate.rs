@@ -4,7 +4,7 @@
 use crate::inputs;
 use crate::output::{flops, percent, Table};
 use anyhow::anyhow;
-use pcee::calibrate::{CalibrateOptions, Choice};
+use pcee::calibrate::{CalibrateError, CalibrateOptions, Choice};
 use pcee::choose::risk::{Guarantee, Loss};
 use pcee::policy::MethodParams;
 use pcee::{Method, PolicyFile};
@@ -90,7 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let val = inputs::read_logits(&args.val)?;
     let policy = PolicyFile::calibrate(&val, &inputs::file_name(&args.val), &options)
-        .map_err(|err| anyhow!("{}: {err}", flag(err.option())))?;
+        .map_err(|err| match err {
+            CalibrateError::NeedsBudget => anyhow!("--method: msdnet-budget needs --budget-flops; expected a budget in mean FLOPs per sample"),
+            err => anyhow!("{}: {err}", flag(err.option())),
+        })?;
     policy.write(&args.output)?;
     print_summary(&args, &policy);
     Ok(())

@@ -24,7 +24,7 @@ pub struct Args {
     json: bool,
 }
 
-/// The `--json` object: the outcome fields of DESIGN.md §3 plus method, δ, samples, full FLOPs.
+/// The `--json` object: the outcome fields of docs/design.md §3 plus method, δ, samples, full FLOPs.
 #[derive(Serialize)]
 struct Report<'a> {
     method: &'a str,

@@ -1,5 +1,5 @@
 //! `pcee logits`: every exit's logits of a trained model on a Fashion-MNIST split, as a logits
-//! file (DESIGN.md §4) for `pcee calibrate`, `evaluate`, `sweep` and `diagram`.
+//! file (docs/design.md §4) for `pcee calibrate`, `evaluate`, `sweep` and `diagram`.
 
 use crate::inputs;
 use crate::output::{flops, Table};

@@ -1,4 +1,4 @@
-//! `pcee train`: train a multi-exit network on Fashion-MNIST (DESIGN.md §1, §6).
+//! `pcee train`: train a multi-exit network on Fashion-MNIST (docs/design.md §1, §6).
 
 use crate::output::{flops, Table};
 use anyhow::{Context, Result};

@@ -82,7 +82,7 @@ impl ArchConfig {
     }
 
     /// Cumulative FLOPs per image up to and including each exit, all earlier heads included
-    /// (DESIGN.md §3; see [`flops`] for what is counted).
+    /// (docs/design.md §3; see [`flops`] for what is counted).
     pub fn flops_per_exit(&self) -> Vec<f64> {
         flops::cumulative(&self.stage_flops(), &self.head_flops())
     }

@@ -1,4 +1,4 @@
-//! Named presets, sized to the training budget of DESIGN.md §7 (each trains in ≲ 40 minutes on
+//! Named presets, sized to the training budget of docs/design.md §7 (each trains in ≲ 40 minutes on
 //! the `flex` CPU backend of a 2-core machine).
 //!
 //! | preset        | exits | full MFLOPs | exit MFLOPs (cumulative)                 |
@@ -13,7 +13,7 @@
 //! convolutions, concatenations and BatchNorms cost more per FLOP, and a training step costs
 //! ≈ 4.5× an inference pass (the backward convolutions dominate). `msdnet-small` takes ≈ 185 s
 //! per epoch (10 epochs ≈ 31 min), `msdnet-large` ≈ 330 s (10 epochs ≈ 55 min alone, over the
-//! 40-minute budget of DESIGN.md §7; 71 min with the cores shared); the ViTs,
+//! 40-minute budget of docs/design.md §7; 71 min with the cores shared); the ViTs,
 //! mostly matrix products, reached ≈ 21 GFLOP/s even while another training shared the cores.
 
 use super::{ArchConfig, MsdNetConfig, VitConfig};
@@ -66,7 +66,7 @@ pub fn preset(name: &str) -> Result<ArchConfig> {
         }),
         _ => {
             return Err(NnError::invalid(
-                "--arch",
+                "arch",
                 format!(
                     "unknown architecture `{name}`; expected one of {}",
                     PRESETS.join(", ")

@@ -1,4 +1,4 @@
-//! Fashion-MNIST (Xiao, Rasul & Vollgraf 2017) on disk, and the fixed splits of DESIGN.md §6:
+//! Fashion-MNIST (Xiao, Rasul & Vollgraf 2017) on disk, and the fixed splits of docs/design.md §6:
 //! the 60 000 training images are split, with the seed [`SPLIT_SEED`], into 55 000 for training
 //! and 5 000 for validation (never augmented, never trained on); test = the 10 000 t10k images.
 
@@ -93,7 +93,7 @@ impl Dataset {
 ///
 /// # Errors
 /// A missing file names the file and says to install `dataset-fashion-mnist` or use
-/// `--data-dir`; a malformed one says what is wrong (magic, dimensions, length, labels ≥ 10).
+/// another data directory; a malformed one says what is wrong (magic, dimensions, length, labels ≥ 10).
 pub fn load_split(dir: Option<&Path>, split: Split) -> Result<Dataset> {
     let dir = dir.unwrap_or(Path::new(DEFAULT_DATA_DIR));
     let prefix = if split == Split::Test {
@@ -259,7 +259,8 @@ mod tests {
             "{msg}"
         );
         assert!(
-            msg.contains("apt-get install dataset-fashion-mnist") && msg.contains("--data-dir")
+            msg.contains("apt-get install dataset-fashion-mnist")
+                && std::error::Error::source(&err).is_some()
         );
     }
 }

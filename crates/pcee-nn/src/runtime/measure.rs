@@ -47,7 +47,7 @@ impl Default for MeasureOptions {
     }
 }
 
-/// What `pcee infer` reports: the outcome of early exit (DESIGN.md §3) and its wall-clock
+/// What `pcee infer` reports: the outcome of early exit (docs/design.md §3) and its wall-clock
 /// figures against the full network, measured in the same run on the same images.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InferReport {
@@ -86,13 +86,13 @@ pub fn measure(
     let MeasureOptions { batch, repeats } = *options;
     if batch == 0 {
         return Err(NnError::invalid(
-            "--batch",
+            "batch",
             "0 images per batch; expected at least 1",
         ));
     }
     if repeats == 0 {
         return Err(NnError::invalid(
-            "--repeat",
+            "repeats",
             "0 timed rounds; expected at least 1",
         ));
     }

@@ -6,7 +6,7 @@
 //! - [`decide`](mod@decide): running [`early_exit`] over a whole data set, untimed;
 //! - [`check`]: does a policy file belong to this model (exit count and FLOPs)?
 //! - [`measure`](mod@measure): `pcee infer`'s timed comparison of early exit against the full
-//!   network, with the outcome of DESIGN.md §3 ([`InferReport`]).
+//!   network, with the outcome of docs/design.md §3 ([`InferReport`]).
 //!
 //! Exit decisions go through [`pcee::ExitPolicy::stops`] — the very call the offline
 //! evaluation ([`pcee::evaluate()`], [`pcee::exits_of`]) makes — on the [`pcee::ExitScore`] of

@@ -45,34 +45,34 @@ impl TrainOptions {
     /// Check the options.
     ///
     /// # Errors
-    /// [`NnError::Invalid`] naming the flag (`--epochs`, `--batch`, `--lr`, `--limit`,
-    /// `--weight-decay`, `--out` when it is a directory or its directory cannot be created — a
+    /// [`NnError::Invalid`] naming the field (`epochs`, `batch`, `lr`, `limit`,
+    /// `weight_decay`, `out` when it is a directory or its directory cannot be created — a
     /// missing one is created) or the configuration field.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
         let bad = |flag: &str, why: String| Err(NnError::invalid(flag, why));
         if self.epochs == 0 {
-            return bad("--epochs", "0; expected at least 1".into());
+            return bad("epochs", "0; expected at least 1".into());
         }
         if self.batch == 0 || self.batch > crate::MAX_BATCH {
             return bad(
-                "--batch",
+                "batch",
                 format!("{}; expected 1 to {}", self.batch, crate::MAX_BATCH),
             );
         }
         if !(self.lr > 0.0 && self.lr <= 1.0) {
-            return bad("--lr", format!("{}; expected a value in (0, 1]", self.lr));
+            return bad("lr", format!("{}; expected a value in (0, 1]", self.lr));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return bad(
-                "--weight-decay",
+                "weight_decay",
                 format!("{}; expected a finite value ≥ 0", self.weight_decay),
             );
         }
         let ext = self.out.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !ext.eq_ignore_ascii_case("safetensors") {
             return bad(
-                "--out",
+                "out",
                 format!(
                     "{}; expected a .safetensors path (the .json card and .ckpt go beside it)",
                     self.out.display()
@@ -80,7 +80,7 @@ impl TrainOptions {
             );
         }
         if self.limit == Some(0) {
-            return bad("--limit", "0; expected at least 1 image".into());
+            return bad("limit", "0; expected at least 1 image".into());
         }
         let dir = self
             .out
@@ -89,7 +89,7 @@ impl TrainOptions {
             .unwrap_or(std::path::Path::new("."));
         if self.out.is_dir() {
             return bad(
-                "--out",
+                "out",
                 format!(
                     "{} is a directory; expected a .safetensors file path",
                     self.out.display()
@@ -99,7 +99,7 @@ impl TrainOptions {
         if !dir.is_dir() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 NnError::invalid(
-                    "--out",
+                    "out",
                     format!("cannot create directory {} ({e})", dir.display()),
                 )
             })?;

@@ -55,8 +55,8 @@ pub fn train(
     // Seeding before construction makes the initial weights a function of the seed.
     ad.seed(opts.seed);
     match &opts.arch {
-        ArchConfig::Msdnet(c) => run.run(MsdNet::new(c, &ad), checkpoint, progress),
-        ArchConfig::Vit(c) => run.run(Vit::new(c, &ad), checkpoint, progress),
+        ArchConfig::Msdnet(c) => run.run(c.init(&ad), checkpoint, progress),
+        ArchConfig::Vit(c) => run.run(c.init(&ad), checkpoint, progress),
     }
 }
 

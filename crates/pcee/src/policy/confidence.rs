@@ -4,7 +4,7 @@ use super::ExitPolicy;
 use crate::ExitScore;
 
 /// Confidence thresholding (the baseline of Mofakhami et al. 2024 and earlier early-exit work):
-/// fires when confidence ≥ δ, δ playing the role of the threshold τ (DESIGN.md §3).
+/// fires when confidence ≥ δ, δ playing the role of the threshold τ (docs/design.md §3).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConfidenceThreshold {
     /// The threshold, a fraction in [0, 1].

@@ -5,7 +5,7 @@ use crate::ReliabilityDiagram;
 use std::fmt;
 use std::str::FromStr;
 
-/// An exit method (DESIGN.md §3, docs/methods.md).
+/// An exit method (docs/design.md §3, docs/methods.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
     /// `confidence`: the baseline, [`ConfidenceThreshold`].

@@ -1,4 +1,4 @@
-//! Exit policies (DESIGN.md §3): one interface, [`ExitPolicy`], that decides one exit at a time
+//! Exit policies (docs/design.md §3): one interface, [`ExitPolicy`], that decides one exit at a time
 //! for one sample. The offline evaluation ([`crate::evaluate()`]) and an early-exit runtime both
 //! go through [`ExitPolicy::stops`], so there is a single code path for the exit rule.
 

@@ -3,7 +3,7 @@
 use super::ExitPolicy;
 use crate::ExitScore;
 
-/// The oracle bound (DESIGN.md §3): fires when the exit's prediction is correct, so a sample
+/// The oracle bound (docs/design.md §3): fires when the exit's prediction is correct, so a sample
 /// leaves at its first correct exit. It needs the label (`ExitScore::correct`), so it exists
 /// only offline; no policy file holds it, and on unlabelled scores it never fires.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -17,14 +17,15 @@ pub fn first_flops_difference(a: &[f64], b: &[f64]) -> Option<usize> {
         .position(|(&x, &y)| (x - y).abs() > FLOPS_TOLERANCE * x.abs().max(y.abs()).max(1.0))
 }
 
-/// Why a policy does not belong to some logits or a model. Displays as one clause naming what
-/// the other side is (`the logits`, `the model`), for the caller to prefix with a file name.
+/// Why a policy does not belong to some logits or a model. Displays as one clause for the
+/// caller to prefix with a file name: for logits, the logits file's (`has 2 exits but the
+/// policy has 3`); for a model, the policy file's (`has 3 exits but the model has 2`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
     /// Different numbers of exits.
-    #[error("has {theirs} exits but the policy has {policy}; expected {what} of the network the policy was calibrated for")]
+    #[error("{}", exits_text(what, *theirs, *policy))]
     Exits {
-        /// `logits` or `model`.
+        /// `logits` or `the model`.
         what: &'static str,
         /// Exits of the logits or model.
         theirs: usize,
@@ -32,9 +33,9 @@ pub enum FitError {
         policy: usize,
     },
     /// The cumulative FLOPs of an exit differ by more than [`FLOPS_TOLERANCE`] (relative).
-    #[error("exit {exit} costs {theirs} FLOPs but {policy} in the policy; expected {what} of the network the policy was calibrated for (pcee logits writes its FLOPs)")]
+    #[error("{}", flops_text(what, *exit, *theirs, *policy))]
     Flops {
-        /// `logits` or `model`.
+        /// `logits` or `the model`.
         what: &'static str,
         /// The exit (0-based).
         exit: usize,
@@ -43,6 +44,22 @@ pub enum FitError {
         /// Cumulative FLOPs of that exit in the policy.
         policy: f64,
     },
+}
+
+fn exits_text(what: &str, theirs: usize, policy: usize) -> String {
+    if what == "logits" {
+        format!("has {theirs} exits but the policy has {policy}; expected logits of the network the policy was calibrated for")
+    } else {
+        format!("has {policy} exits but {what} has {theirs}; expected a policy calibrated on this model's logits (pcee logits, then pcee calibrate)")
+    }
+}
+
+fn flops_text(what: &str, exit: usize, theirs: f64, policy: f64) -> String {
+    if what == "logits" {
+        format!("exit {exit} costs {theirs} FLOPs but {policy} in the policy; expected logits of the network the policy was calibrated for")
+    } else {
+        format!("exit {exit} costs {policy} FLOPs in the policy but {theirs} in {what}; expected a policy calibrated on this model's logits (pcee logits writes its FLOPs)")
+    }
 }
 
 impl PolicyFile {

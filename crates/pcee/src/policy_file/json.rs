@@ -69,7 +69,7 @@ pub(super) struct CalibrationJson {
 
 
 impl PolicyFile {
-    /// Writes the policy as pretty JSON (DESIGN.md §4), atomically.
+    /// Writes the policy as pretty JSON (docs/design.md §4), atomically.
     ///
     /// # Errors
     /// [`PolicyFileError`] when the file cannot be written.

@@ -18,20 +18,25 @@ pub struct ConvBnRelu {
     bn: Option<BatchNorm>,
 }
 
-impl ConvBnRelu {
-    /// Build from a spec, weights drawn from the device's seeded generator (Kaiming uniform).
-    pub fn new(spec: &ConvSpec, device: &Device) -> Self {
+impl ConvSpec {
+    /// The layer of this spec (burn's config → module habit), weights drawn from the device's
+    /// seeded generator (Kaiming uniform).
+    pub fn init(&self, device: &Device) -> ConvBnRelu {
+        let spec = self;
         let pad = spec.kernel / 2;
         let conv = Conv2dConfig::new([spec.c_in, spec.c_out], [spec.kernel, spec.kernel])
             .with_stride([spec.stride, spec.stride])
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
             .with_bias(false)
             .init(device);
-        Self {
+        ConvBnRelu {
             conv,
             bn: Some(BatchNormConfig::new(spec.c_out).init(device)),
         }
     }
+}
+
+impl ConvBnRelu {
 
     /// `relu(bn(conv(x)))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -71,7 +76,7 @@ impl ConvChain {
     /// Build the chain of `specs`.
     pub fn new(specs: &[ConvSpec], device: &Device) -> Self {
         Self {
-            convs: specs.iter().map(|s| ConvBnRelu::new(s, device)).collect(),
+            convs: specs.iter().map(|s| s.init(device)).collect(),
         }
     }
 

@@ -22,14 +22,15 @@ pub struct MsdBlock {
     layers: Vec<MsdLayer>,
 }
 
-impl MsdNet {
-    /// A freshly initialised network of a *validated* configuration.
-    pub fn new(config: &MsdNetConfig, device: &Device) -> Self {
-        let plan = MsdNetPlan::new(config);
+impl MsdNetConfig {
+    /// A freshly initialised network of this *validated* configuration (burn's config →
+    /// module habit).
+    pub fn init(&self, device: &Device) -> MsdNet {
+        let plan = MsdNetPlan::new(self);
         let stem = plan
             .stem
             .iter()
-            .map(|s| ConvBnRelu::new(s, device))
+            .map(|s| s.init(device))
             .collect();
         let blocks = plan
             .blocks
@@ -48,13 +49,15 @@ impl MsdNet {
             .iter()
             .map(|b| Classifier::new(b, device))
             .collect();
-        Self {
+        MsdNet {
             stem,
             blocks,
             heads,
         }
     }
+}
 
+impl MsdNet {
     /// The stem: images `[B, 1, 28, 28]` → one feature map per scale (28, 14, 7 px).
     pub fn embed(&self, images: Tensor<4>) -> Vec<Tensor<4>> {
         let mut xs: Vec<Tensor<4>> = Vec::with_capacity(self.stem.len());

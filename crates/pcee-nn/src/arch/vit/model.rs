@@ -36,10 +36,12 @@ pub struct VitHead {
     linear: Linear,
 }
 
-impl Vit {
-    /// A freshly initialised network of a *validated* configuration (positions and class token
-    /// ~ N(0, 0.02²), as in the reference implementation).
-    pub fn new(c: &VitConfig, device: &Device) -> Self {
+impl VitConfig {
+    /// A freshly initialised network of this *validated* configuration (burn's config →
+    /// module habit; positions and class token ~ N(0, 0.02²), as in the reference
+    /// implementation).
+    pub fn init(&self, device: &Device) -> Vit {
+        let c = self;
         let small = Initializer::Normal {
             mean: 0.0,
             std: 0.02,
@@ -61,7 +63,7 @@ impl Vit {
                 linear: LinearConfig::new(c.dim, c.classes).init(device),
             })
             .collect();
-        Self {
+        Vit {
             patch_embed: Conv2dConfig::new([1, c.dim], [c.patch, c.patch])
                 .with_stride([c.patch, c.patch])
                 .init(device),
@@ -71,6 +73,9 @@ impl Vit {
             heads,
         }
     }
+}
+
+impl Vit {
 
     /// Patch embedding, class token and positions: images `[B, 1, 28, 28]` → tokens `[B, T, d]`.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<3> {
