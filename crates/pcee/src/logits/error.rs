@@ -92,6 +92,48 @@ pub enum Problem {
         /// The offending value, its position, and what was expected.
         what: String,
     },
+    /// Reading the file would take more memory than [`super::ReadLimits`] allow; found
+    /// before anything was allocated.
+    #[error(
+        "{what} needs {need}{}, over the memory limit of {limit}; expected a smaller file or a larger --max-memory",
+        already_read(held)
+    )]
+    Memory {
+        /// What needs it, e.g. `array 'logits' (1024×1048576×2 float32)`.
+        what: String,
+        /// The bytes it needs, for a person (`8.0 GiB`).
+        need: String,
+        /// The bytes already reserved for earlier arrays of the file, when any.
+        held: Option<String>,
+        /// The limit, for a person.
+        limit: String,
+    },
+    /// The system refused memory the limit allowed.
+    #[error("{what}: cannot allocate {need} (the system refused); expected a smaller file or more free memory")]
+    Allocation {
+        /// What needed it.
+        what: String,
+        /// The bytes asked for, for a person.
+        need: String,
+    },
+    /// Two entries of an `.npz` hold the same array (`logits.npy` and `logits`, or one name
+    /// twice); numpy would read one of them, pcee perhaps the other.
+    #[error(
+        "entries '{first}' and '{second}' both hold array '{array}'; expected one entry per array"
+    )]
+    Duplicate {
+        /// Array name.
+        array: &'static str,
+        /// The first entry, as named in the archive.
+        first: String,
+        /// The second entry, as named in the archive.
+        second: String,
+    },
+}
+
+fn already_read(held: &Option<String>) -> String {
+    held.as_ref()
+        .map_or_else(String::new, |held| format!(" ({held} already read)"))
 }
 
 /// A third-party error message on one line (parsers may report over several lines).

@@ -1,13 +1,18 @@
 //! Per-exit logits of a model on a data set, read from `.npz` / `.safetensors` files
-//! (DESIGN.md §4) or built in memory, and validated once so that everything downstream can
+//! (docs/design.md §4) or built in memory, and validated once so that everything downstream can
 //! rely on finite logits, labels in `0..classes` and non-decreasing cumulative FLOPs.
 
+mod budget;
+mod bytes;
 mod error;
+mod limits;
 mod npz;
 mod safetensors;
 mod validate;
 
+pub use bytes::{format_bytes, parse_bytes};
 pub use error::{LogitsError, Problem};
+pub use limits::{available_memory, ReadLimits, FALLBACK_MAX_BYTES};
 pub use validate::RawArrays;
 
 use std::path::Path;
@@ -41,7 +46,7 @@ pub enum LogitsRow<'a> {
 }
 
 /// Per-exit logits of a model on a data set: logits `[exits, samples, classes]`, labels
-/// `[samples]` in `0..classes`, cumulative FLOPs `[exits]` (DESIGN.md §3–4).
+/// `[samples]` in `0..classes`, cumulative FLOPs `[exits]` (docs/design.md §3–4).
 ///
 /// Invariants, checked by every constructor: at least 2 exits, 1 sample and 1 class; every logit
 /// finite; every label in `0..classes`; FLOPs finite, ≥ 0, non-decreasing, last one > 0.
@@ -102,21 +107,32 @@ impl ExitLogits {
 
     /// Reads a logits file: `.npz` (numpy.savez or numpy.savez_compressed) or `.safetensors`,
     /// chosen by the extension, with arrays `logits` (float32/float64 `[L, N, C]`), `labels`
-    /// (any integer dtype `[N]`) and optionally `flops` (`[L]`, cumulative FLOPs).
+    /// (any integer dtype `[N]`) and optionally `flops` (`[L]`, cumulative FLOPs), within the
+    /// default [`ReadLimits`] (half of the available memory).
+    ///
+    /// # Errors
+    /// As [`ExitLogits::read_with`].
+    pub fn read(path: &Path) -> Result<Self, LogitsError> {
+        Self::read_with(path, &ReadLimits::default())
+    }
+
+    /// As [`ExitLogits::read`], allocating at most `limits.max_bytes` bytes for the file's
+    /// arrays; the need is worked out from the headers before anything is decompressed.
     ///
     /// # Errors
     /// [`LogitsError::File`] naming `path` and the array at fault: unreadable, empty, truncated or
-    /// non-zip file, bad `.npy` header, missing array, unsupported dtype, wrong shape, NaN/inf
-    /// logits, labels outside `0..C`, FLOPs of the wrong length or decreasing.
-    pub fn read(path: &Path) -> Result<Self, LogitsError> {
+    /// non-zip file, bad `.npy` header, two entries for one array, missing array, unsupported
+    /// dtype, wrong shape, NaN/inf logits, labels outside `0..C`, FLOPs of the wrong length or
+    /// decreasing; [`Problem::Memory`] when the arrays need more than `limits.max_bytes`.
+    pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Self, LogitsError> {
         let in_file = |problem| LogitsError::File {
             path: path.to_path_buf(),
             problem,
         };
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let raw = match extension.to_ascii_lowercase().as_str() {
-            "npz" => npz::read(path),
-            "safetensors" => safetensors::read(path),
+            "npz" => npz::read(path, limits),
+            "safetensors" => safetensors::read(path, limits),
             _ => Err(Problem::Extension(extension.to_string())),
         };
         raw.and_then(RawArrays::validate).map_err(in_file)
