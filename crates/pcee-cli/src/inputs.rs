@@ -2,13 +2,25 @@
 //! the file (`error: <file or flag>: <what is wrong, what was expected>`).
 
 use anyhow::anyhow;
+use pcee::logits::ReadLimits;
 use pcee::{Delta, ExitLogits, Method};
 use pcee_nn::data::Split;
 use std::path::Path;
+use std::sync::OnceLock;
 
-/// Reads a logits file; errors name the file and the array.
+/// The memory limit of every logits file read, set once from `--max-memory`.
+static READ_LIMITS: OnceLock<ReadLimits> = OnceLock::new();
+
+/// Sets the limit of [`read_logits`] to `max_bytes` (`--max-memory`); `None` keeps the default,
+/// half of the available memory. Only the first call counts.
+pub fn set_max_memory(max_bytes: Option<u64>) {
+    let _ = READ_LIMITS.set(max_bytes.map_or_else(ReadLimits::default, ReadLimits::new));
+}
+
+/// Reads a logits file within `--max-memory`; errors name the file and the array.
 pub fn read_logits(path: &Path) -> anyhow::Result<ExitLogits> {
-    Ok(ExitLogits::read(path)?)
+    let limits = READ_LIMITS.get_or_init(ReadLimits::default);
+    Ok(ExitLogits::read_with(path, limits)?)
 }
 
 /// Checks the value of a δ flag (`flag` as the user spells it): a fraction in [0, 1].

@@ -17,6 +17,11 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "pcee", version, about)]
 struct Cli {
+    /// The most memory the arrays of one input logits file may take once read: bytes, or with a
+    /// 1024-based suffix (512M, 2G); a larger file is refused before it is decompressed
+    /// [default: half of the available memory]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = pcee::logits::parse_bytes)]
+    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +48,7 @@ enum Command {
 fn main() -> ExitCode {
     quiet_broken_pipe();
     let cli = Cli::parse();
+    inputs::set_max_memory(cli.max_memory);
     let result: anyhow::Result<()> = match cli.command {
         Command::Calibrate(args) => commands::calibrate::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
