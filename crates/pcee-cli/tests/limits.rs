@@ -137,7 +137,7 @@ fn zip_one(name: &str, crc: u32, deflated: &[u8], size: u32) -> Vec<u8> {
 /// A `.npy` v1 header for float32 logits of `shape`, padded to 128 bytes.
 fn npy_header(shape: &str) -> Vec<u8> {
     let mut text = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(' ');
     }
     text.push('\n');

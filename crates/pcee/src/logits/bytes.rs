@@ -29,7 +29,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("'{text}' is not a size; {expected}"))?;
     let bytes = value * 2f64.powi(shift as i32);
-    if !(bytes >= 1.0) {
+    if bytes.is_nan() || bytes < 1.0 {
         return Err(format!("'{text}' is less than 1 byte; {expected}"));
     }
     if bytes >= u64::MAX as f64 {

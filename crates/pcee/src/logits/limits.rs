@@ -8,8 +8,9 @@ pub const FALLBACK_MAX_BYTES: u64 = 4 << 30;
 ///
 /// `max_bytes` bounds the memory the arrays of one file take once decoded (bytes), counted
 /// before anything is allocated: the values at their in-memory size (float32 4 bytes, float64 8),
-/// the wider copies made while checking labels and FLOPs (16 + 8 bytes per value), a second copy
-/// for Fortran-ordered arrays, and for `.safetensors` the file itself, which is read whole.
+/// the wider copies made while checking labels (16 + 4 more bytes per value: `i128`, then `u32`)
+/// and FLOPs (16 + 8 more), a second copy for Fortran-ordered arrays, and for `.safetensors` the
+/// file itself, which is read whole. Not counted: the zip index and read buffers (kilobytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadLimits {
     /// The most bytes one file's arrays may take in memory (≥ 1).

@@ -17,7 +17,7 @@ pub fn npy_header(descr: &str, shape: &str) -> Vec<u8> {
 /// A `.npy` version-1 preamble around the header text `dict` (padded, newline-terminated).
 pub fn npy_preamble(dict: &[u8]) -> Vec<u8> {
     let mut text = dict.to_vec();
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(b' ');
     }
     text.push(b'\n');
