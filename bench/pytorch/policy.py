@@ -1,4 +1,4 @@
-"""The exit rule of a pcee policy file (DESIGN.md §3, §4), for the PyTorch early-exit runs.
+"""The exit rule of a pcee policy file (docs/design.md §3, §4), for the PyTorch early-exit runs.
 
 A policy file stores per-exit reliability diagrams, not thresholds; at a target δ:
 - `confidence`: exit l fires when max softmax ≥ δ;

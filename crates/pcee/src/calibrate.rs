@@ -1,7 +1,7 @@
 //! The one calibration entry point: validation logits (or a subset of them) and options in, a
 //! [`PolicyFile`] out. The CLI's `calibrate`, `trials`, the demo and the Python package all call
 //! [`PolicyFile::calibrate`] / [`PolicyFile::calibrate_on`]; δ is given, chosen for a budget, or
-//! chosen by risk control (docs/methods.md §4–§6).
+//! chosen by risk control (docs/methods.md §1).
 
 use crate::choose::budget::{best_delta_for_budget, msdnet_thresholds, BudgetError};
 use crate::choose::risk::{choose_delta, Guarantee, Loss, RiskError, RiskTarget};

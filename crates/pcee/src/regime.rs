@@ -1,4 +1,4 @@
-//! The calibration regime of an exit (docs/methods.md §2): under-confident exits make
+//! The calibration regime of an exit (docs/design.md §3): under-confident exits make
 //! confidence thresholding over-shoot δ and spend compute; over-confident ones make it miss δ —
 //! the regime the PCEE paper (Mofakhami et al. 2024, §1) is written for.
 

@@ -1,6 +1,6 @@
 //! Choosing δ (or per-exit thresholds) on calibration data instead of taking it from the user:
 //! the candidate values worth trying ([`candidates`]), the best accuracy within a compute budget
-//! ([`budget`]), and the smallest δ whose risk is certified ([`risk`]). docs/methods.md §4–§6.
+//! ([`budget`]), and the smallest δ whose risk is certified ([`risk`]). docs/methods.md §1.
 
 pub mod budget;
 pub mod candidates;

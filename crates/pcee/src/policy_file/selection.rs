@@ -1,5 +1,5 @@
 //! How a policy's δ or thresholds were chosen on the calibration data: the `selection` object
-//! of a version 2 policy file (docs/methods.md §4–§6).
+//! of a version 2 policy file (docs/methods.md §1).
 
 use serde::{Deserialize, Serialize};
 
