@@ -121,6 +121,9 @@ pub fn accuracy_line(accuracy: f64, delta: pcee::Delta, target: Option<f64>) -> 
             percent(accuracy),
             100.0 * (accuracy - t)
         ),
-        None => format!("{} (a budget policy: no target accuracy)", percent(accuracy)),
+        None => format!(
+            "{} (a budget policy: no target accuracy)",
+            percent(accuracy)
+        ),
     }
 }

@@ -2,11 +2,11 @@
 //! images it needs, compiled into the binary with `include_bytes!` so that `pcee demo` runs
 //! offline, from any directory, without the Debian data set.
 
+use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::Dataset;
 use pcee_nn::error::Result;
 use pcee_nn::model::Model;
 use pcee_nn::store::{self, ModelCard};
-use pcee_nn::burn::tensor::Device;
 use std::path::Path;
 
 macro_rules! asset {

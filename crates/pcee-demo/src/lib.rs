@@ -13,11 +13,11 @@ pub mod results;
 
 pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
 
-use pcee_nn::error::{NnError, Result};
-use pcee_nn::model::Model;
-use pcee_nn::burn::tensor::Device;
 use pcee::choose::budget::best_delta_for_budget;
 use pcee::{evaluate, reliability_diagrams, ExitLogits, Method, Regime, ScoreTable};
+use pcee_nn::burn::tensor::Device;
+use pcee_nn::error::{NnError, Result};
+use pcee_nn::model::Model;
 use std::time::Instant;
 
 /// Receives the demo's progress, counted in images run through a network.

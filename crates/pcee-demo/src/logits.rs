@@ -1,13 +1,13 @@
 //! Every exit's logits of a model on a data set, in chunks so a progress bar can follow, timed.
 
 use crate::Progress;
+use pcee::ExitLogits;
+use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::fashion::IMAGE_SIDE;
 use pcee_nn::data::Dataset;
 use pcee_nn::error::{NnError, Result};
 use pcee_nn::infer::exit_logits;
 use pcee_nn::model::Model;
-use pcee_nn::burn::tensor::Device;
-use pcee::ExitLogits;
 use std::time::Instant;
 
 /// Images per progress step.

@@ -3,11 +3,11 @@
 
 use crate::results::Measured;
 use crate::Progress;
+use pcee::{exits_of, ExitPolicy, ScoreTable};
+use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::Dataset;
 use pcee_nn::model::Model;
 use pcee_nn::runtime::{early_exit, outcome_of};
-use pcee_nn::burn::tensor::Device;
-use pcee::{exits_of, ExitPolicy, ScoreTable};
 use std::time::Instant;
 
 /// Runs `policy` on `data` with the runtime in batches of `batch`, timed with a monotonic clock

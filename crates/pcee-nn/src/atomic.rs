@@ -10,6 +10,5 @@ use std::path::Path;
 /// # Errors
 /// [`NnError::Write`] naming `path` when the temporary file cannot be written or renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    pcee::atomic::write_bytes_atomic(path, bytes)
-        .map_err(|e| NnError::write_io(path, e))
+    pcee::atomic::write_bytes_atomic(path, bytes).map_err(|e| NnError::write_io(path, e))
 }

@@ -6,8 +6,8 @@ mod common;
 use pcee::policy::{choose_exit, Tempered};
 use pcee::policy_file::FitError;
 use pcee::{
-    exits_of, reliability_diagrams, Delta, ExitLogits, ExitPolicy, ExitScore, Method,
-    PolicyFile, ScoreTable,
+    exits_of, reliability_diagrams, Delta, ExitLogits, ExitPolicy, ExitScore, Method, PolicyFile,
+    ScoreTable,
 };
 use pcee_nn::arch::{ArchConfig, MsdNetConfig, VitConfig};
 use pcee_nn::burn::tensor::Device;

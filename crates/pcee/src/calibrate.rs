@@ -8,8 +8,8 @@ use crate::choose::risk::{choose_delta, Guarantee, Loss, RiskError, RiskTarget};
 use crate::policy::{Method, MethodParams};
 use crate::policy_file::Selection;
 use crate::temperature::fit_temperatures;
-use crate::{evaluate, reliability_diagrams, Delta, ExitLogits, PolicyFile, ReliabilityDiagram};
 use crate::ScoreTable;
+use crate::{evaluate, reliability_diagrams, Delta, ExitLogits, PolicyFile, ReliabilityDiagram};
 
 /// How the stored δ is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -171,7 +171,10 @@ fn grid_len(start: f64, stop: f64, step: f64) -> f64 {
 /// # Panics
 /// When `step ≤ 0` or `start > stop` (callers check user input first).
 pub fn grid(start: f64, stop: f64, step: f64) -> Vec<f64> {
-    assert!(step > 0.0 && start <= stop, "a grid goes up from start to stop");
+    assert!(
+        step > 0.0 && start <= stop,
+        "a grid goes up from start to stop"
+    );
     (0..grid_len(start, stop, step) as usize)
         .map(|i| ((start + i as f64 * step) * 1e12).round() / 1e12)
         .map(|d| d.min(1.0))
@@ -183,7 +186,11 @@ mod tests {
     use super::*;
 
     fn values(spec: &str) -> Vec<f64> {
-        parse_deltas(spec).unwrap().into_iter().map(Delta::get).collect()
+        parse_deltas(spec)
+            .unwrap()
+            .into_iter()
+            .map(Delta::get)
+            .collect()
     }
 
     #[test]
@@ -199,8 +206,19 @@ mod tests {
     #[test]
     fn bad_lists_are_errors() {
         for spec in [
-            "", "a:b:c", "0.5:1", "0.9:0.5:0.1", "0:1:0", "0:1:-0.1", "0:1.5:0.1", "NaN",
-            "0:1:1e-9", "0.9,", "0.8,1.2", "0.9,0.9", "0.9,0.90",
+            "",
+            "a:b:c",
+            "0.5:1",
+            "0.9:0.5:0.1",
+            "0:1:0",
+            "0:1:-0.1",
+            "0:1.5:0.1",
+            "NaN",
+            "0:1:1e-9",
+            "0.9,",
+            "0.8,1.2",
+            "0.9,0.9",
+            "0.9,0.90",
         ] {
             assert!(parse_deltas(spec).is_err(), "{spec}");
         }
@@ -219,6 +237,9 @@ mod tests {
         assert!(Delta::new(f64::NAN).is_err() && Delta::new(1.5).is_err());
         assert!(serde_json::from_str::<Delta>("1.5").is_err());
         assert_eq!(serde_json::from_str::<Delta>("0.25").unwrap().get(), 0.25);
-        assert_eq!("x".parse::<Delta>().unwrap_err().to_string(), "'x' is not a number; expected a target accuracy in [0, 1]");
+        assert_eq!(
+            "x".parse::<Delta>().unwrap_err().to_string(),
+            "'x' is not a number; expected a target accuracy in [0, 1]"
+        );
     }
 }

@@ -55,7 +55,11 @@ impl ReliabilityDiagram {
         if counts.is_empty() {
             return Err(DiagramError::NoBins);
         }
-        if counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c)).is_none() {
+        if counts
+            .iter()
+            .try_fold(0u64, |sum, &c| sum.checked_add(c))
+            .is_none()
+        {
             return Err(DiagramError::Overflow);
         }
         if counts.len() != correct.len() || counts.len() != mean_confidence.len() {

@@ -68,7 +68,10 @@ impl ReliabilityDiagram {
     /// The exit's regime from its overall accuracy and mean confidence; `None` for an empty
     /// diagram.
     pub fn regime(&self) -> Option<Regime> {
-        Some(Regime::of(self.overall_accuracy()?, self.overall_confidence()?))
+        Some(Regime::of(
+            self.overall_accuracy()?,
+            self.overall_confidence()?,
+        ))
     }
 }
 
@@ -86,7 +89,10 @@ mod tests {
     #[test]
     fn a_model_is_one_regime_or_the_sequence() {
         use Regime::*;
-        assert_eq!(Regime::of_model(&[UnderConfident, UnderConfident]), "under-confident");
+        assert_eq!(
+            Regime::of_model(&[UnderConfident, UnderConfident]),
+            "under-confident"
+        );
         assert_eq!(
             Regime::of_model(&[UnderConfident, Calibrated, Calibrated]),
             "mixed (under-confident → calibrated)"

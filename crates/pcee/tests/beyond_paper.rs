@@ -211,7 +211,10 @@ fn version_2_policy_round_trips_and_version_1_still_reads() {
     // The file's policy reads scaled scores and uses α = 0.1.
     let direct = Pcee::lcb(&diagrams, 0.9, 0.1);
     assert_eq!(
-        exits_of(read.policy(Delta::new(0.9).unwrap()).as_ref(), &read.scores(&logits)),
+        exits_of(
+            read.policy(Delta::new(0.9).unwrap()).as_ref(),
+            &read.scores(&logits)
+        ),
         exits_of(&direct, &scores)
     );
     // A plain policy is still written as version 1, without the new fields.

@@ -5,8 +5,8 @@
 
 mod synthetic;
 
-use pcee::policy::{MethodParams, Pcee};
 use pcee::choose::risk::{choose_delta, Guarantee, Loss, RiskTarget};
+use pcee::policy::{MethodParams, Pcee};
 use pcee::{reliability_diagrams, Method, ScoreTable};
 use synthetic::{draw, fires, true_accuracy, true_gap_risk, BINS};
 

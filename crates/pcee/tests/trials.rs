@@ -3,8 +3,8 @@
 
 mod synthetic;
 
-use pcee::policy::MethodParams;
 use pcee::choose::risk::{Guarantee, Loss};
+use pcee::policy::MethodParams;
 use pcee::stats::percentile;
 use pcee::trials::{run_trials, TrialConfig, TrialError, TrialMethod};
 use pcee::Method;

@@ -51,9 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => policy_file.delta,
     };
     let test = inputs::read_logits(&args.test)?;
-    policy_file.check_logits(&test).map_err(|err| {
-        anyhow!("{}: {err} ({})", args.test.display(), args.policy.display())
-    })?;
+    policy_file
+        .check_logits(&test)
+        .map_err(|err| anyhow!("{}: {err} ({})", args.test.display(), args.policy.display()))?;
     let cost = policy_file.cost_on(&test);
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);

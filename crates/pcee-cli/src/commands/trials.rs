@@ -5,8 +5,8 @@ use crate::output::{flops, percent, Table};
 use crate::plot::png::svg_to_png;
 use crate::{inputs, plot};
 use anyhow::anyhow;
-use pcee::policy::MethodParams;
 use pcee::choose::risk::Loss;
+use pcee::policy::MethodParams;
 use pcee::trials::{run_trials, TrialConfig, TrialMethod, TrialRow};
 use std::path::PathBuf;
 

@@ -66,7 +66,10 @@ fn cost_paragraph(r: &DemoResults) -> String {
         format!("the δ with the best validation accuracy whose mean validation cost ({}) is not above \
             the small model's full cost ({}) (budget mode, every δ at which PCEE's decisions change tried)", tables::mflops(c.large_val_mean_flops), tables::mflops(c.small_flops))
     } else {
-        format!("no δ kept the validation cost within the small model's ({}); the cheapest δ is shown", tables::mflops(c.small_flops))
+        format!(
+            "no δ kept the validation cost within the small model's ({}); the cheapest δ is shown",
+            tables::mflops(c.small_flops)
+        )
     };
     let verdict = error_verdict(c.small_error, c.large_error, r.data.test);
     format!("`{}` with PCEE at δ = {:.3} ({budget}) costs {} of the small model's FLOPs on the test set and {verdict}. \

@@ -9,8 +9,8 @@ mod pcee;
 mod tempered;
 mod thresholds;
 
-pub use confidence::ConfidenceThreshold;
 pub use crate::delta::{check_delta, Delta, DeltaError};
+pub use confidence::ConfidenceThreshold;
 pub use method::{Method, MethodError, MethodParams};
 pub use oracle::Oracle;
 pub use pcee::Pcee;

@@ -67,7 +67,6 @@ pub(super) struct CalibrationJson {
     pub(super) source: String,
 }
 
-
 impl PolicyFile {
     /// Writes the policy as pretty JSON (docs/design.md §4), atomically.
     ///
@@ -97,7 +96,9 @@ impl PolicyFile {
         let bytes =
             std::fs::read(path).map_err(|err| error(format!("cannot read the file: {err}")))?;
         let value = strict_value(&bytes).map_err(|err| {
-            error(format!("not valid JSON ({err}); expected a pcee policy file"))
+            error(format!(
+                "not valid JSON ({err}); expected a pcee policy file"
+            ))
         })?;
         check_format_and_version(&value).map_err(error)?;
         let version = value

@@ -60,7 +60,10 @@ impl PolicyFile {
         source: &str,
     ) -> Self {
         assert!(method != Method::Oracle, "the oracle cannot be stored");
-        assert!(diagrams.first().is_some_and(|d| d.bins() > 0), "diagrams have bins");
+        assert!(
+            diagrams.first().is_some_and(|d| d.bins() > 0),
+            "diagrams have bins"
+        );
         PolicyFile {
             method,
             delta,

@@ -14,7 +14,11 @@ pub(super) struct Extras {
 }
 
 /// Checks the version 2 fields against the method and the number of exits.
-pub(super) fn check_extras(method: Method, json: &PolicyJson, exits: usize) -> Result<Extras, String> {
+pub(super) fn check_extras(
+    method: Method,
+    json: &PolicyJson,
+    exits: usize,
+) -> Result<Extras, String> {
     if let Some(a) = json.alpha {
         crate::stats::check_alpha(a).map_err(|err| format!("field 'alpha': {err}"))?;
     }
@@ -60,7 +64,11 @@ pub(super) fn check_format_and_version(value: &serde_json::Value) -> Result<(), 
     }
 }
 
-pub(super) fn exit_from_json(l: usize, e: ExitJson, bins: usize) -> Result<(f64, ReliabilityDiagram), String> {
+pub(super) fn exit_from_json(
+    l: usize,
+    e: ExitJson,
+    bins: usize,
+) -> Result<(f64, ReliabilityDiagram), String> {
     let field = |what: String| format!("field 'exits[{l}]': {what}");
     if e.counts.len() != bins {
         return Err(field(format!(

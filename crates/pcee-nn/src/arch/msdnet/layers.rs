@@ -37,7 +37,6 @@ impl ConvSpec {
 }
 
 impl ConvBnRelu {
-
     /// `relu(bn(conv(x)))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let y = self.conv.forward(x);

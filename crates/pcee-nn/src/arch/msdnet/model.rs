@@ -27,11 +27,7 @@ impl MsdNetConfig {
     /// module habit).
     pub fn init(&self, device: &Device) -> MsdNet {
         let plan = MsdNetPlan::new(self);
-        let stem = plan
-            .stem
-            .iter()
-            .map(|s| s.init(device))
-            .collect();
+        let stem = plan.stem.iter().map(|s| s.init(device)).collect();
         let blocks = plan
             .blocks
             .iter()

@@ -76,7 +76,6 @@ impl VitConfig {
 }
 
 impl Vit {
-
     /// Patch embedding, class token and positions: images `[B, 1, 28, 28]` → tokens `[B, T, d]`.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<3> {
         let patches = self.patch_embed.forward(images); // [B, d, 7, 7]
