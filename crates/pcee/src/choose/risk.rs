@@ -65,7 +65,7 @@ pub struct RiskTarget {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RiskError {
     /// Even the most cautious δ has too high a risk for this guarantee with these samples.
-    #[error("{samples} calibration samples are too few for the {guarantee} guarantee at ε = {epsilon} (risk {risk:.4} at the most cautious δ); about {needed} samples would be needed")]
+    #[error("{samples} calibration samples are too few for the {guarantee} guarantee at ε = {} (risk {risk:.4} at the most cautious δ); about {needed} samples would be needed", short(*epsilon))]
     TooFewSamples {
         /// The guarantee's name.
         guarantee: &'static str,
@@ -79,13 +79,18 @@ pub enum RiskError {
         needed: u64,
     },
     /// The most cautious δ already has a calibration risk ≥ ε: no sample size helps.
-    #[error("the calibration risk at the most cautious δ is {risk:.4}, not below ε = {epsilon}; expected a lower target accuracy (a larger ε)")]
+    #[error("the calibration risk at the most cautious δ is {risk:.4}, not below ε = {}; expected a lower target accuracy (a larger ε)", short(*epsilon))]
     Unreachable {
         /// ε.
         epsilon: f64,
         /// The calibration risk at the most cautious δ.
         risk: f64,
     },
+}
+
+/// ε as a short decimal: 1 − 0.9 prints as 0.1, not 0.09999999999999998 (12 decimals kept).
+fn short(epsilon: f64) -> crate::delta::Shortest {
+    crate::delta::Shortest((epsilon * 1e12).round() / 1e12)
 }
 
 /// The chosen δ and the evidence for it.
