@@ -30,6 +30,7 @@ struct Cli {
 enum Command {
     // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
     Calibrate(commands::calibrate::Args),
+    Compare(commands::compare::Args),
     Evaluate(commands::evaluate::Args),
     Sweep(commands::sweep::Args),
     Diagram(commands::diagram::Args),
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
     inputs::set_max_memory(cli.max_memory);
     let result: anyhow::Result<()> = match cli.command {
         Command::Calibrate(args) => commands::calibrate::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Diagram(args) => commands::diagram::run(args),

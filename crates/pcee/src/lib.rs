@@ -13,6 +13,7 @@ pub mod atomic;
 pub mod bins;
 pub mod calibrate;
 pub mod choose;
+pub mod compare;
 pub mod delta;
 pub mod diagram;
 pub mod evaluate;

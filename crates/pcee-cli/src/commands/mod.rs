@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run(args) -> anyhow::Result<()>`.
 
 pub mod calibrate;
+pub mod compare;
 pub mod demo;
 pub mod diagram;
 pub mod evaluate;
