@@ -135,10 +135,19 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
         "images/s       {:.0} early exit, {:.0} full network",
         t.images_per_second, t.full_images_per_second
     );
-    println!(
-        "speed-up       {:.2}× measured, {:.2}× ideal (FLOPs), efficiency {:.2}",
-        t.speedup, t.ideal_speedup, t.efficiency
-    );
+    match &t.timing_unreliable_reason {
+        None => println!(
+            "speed-up       {:.2}× measured, {:.2}× ideal (FLOPs), efficiency {:.2}{}",
+            t.speedup,
+            t.ideal_speedup,
+            t.efficiency,
+            spread_note(t.spread, t.full_spread)
+        ),
+        Some(reason) => println!(
+            "speed-up       not reported: timing unreliable ({reason}); ideal {:.2}× (FLOPs)",
+            t.ideal_speedup
+        ),
+    }
     if let (Some(p50), Some(p95), Some(f50), Some(f95)) = (
         t.latency_p50_ms,
         t.latency_p95_ms,
@@ -148,4 +157,16 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
         println!("latency        p50 {p50:.3} ms, p95 {p95:.3} ms early exit; p50 {f50:.3} ms, p95 {f95:.3} ms full");
     }
     println!("{}", exit_table(cost, o));
+}
+
+/// `; rounds vary by 3 % / 4 %` (early exit / full network), or nothing with one round.
+fn spread_note(early: Option<f64>, full: Option<f64>) -> String {
+    match (early, full) {
+        (Some(e), Some(f)) => format!(
+            "; rounds vary by {:.0} % / {:.0} % (early exit / full)",
+            100.0 * e,
+            100.0 * f
+        ),
+        _ => String::new(),
+    }
 }

@@ -11,10 +11,13 @@
 //!    hits both alike; a pass is timed with a monotonic clock from its first batch to its last;
 //! 4. throughput is `images / median pass time` of each mode (the lower median for an even
 //!    number of rounds); at batch 1 every image's time is also recorded, and latency
-//!    percentiles are taken over all rounds.
+//!    percentiles are taken over all rounds;
+//! 5. the spread of each mode's pass times and the speed-up against its ideal decide whether
+//!    the timing is flagged as noise (`timing_unreliable`, rule in [`super::noise`]).
 //!
 //! The full network runs every stage and every exit head — what `flops[L − 1]` counts.
 
+use super::noise;
 use super::run::{early_exit_batch, full_batch, Decision};
 use super::timing::{percentile, Timing};
 use crate::data::{images_tensor, Dataset};
@@ -148,6 +151,8 @@ pub fn measure(
     let speedup = images_per_second / full_images_per_second;
     let ideal_speedup = full_flops / outcome.mean_flops;
     let ms = |v: &[f64], p| percentile(v, p).map(|s| 1e3 * s);
+    let (spread, full_spread) = (noise::spread(&early_secs), noise::spread(&full_secs));
+    let reason = noise::unreliable_reason(speedup, ideal_speedup, spread, full_spread);
     let timing = Timing {
         images_per_second,
         full_images_per_second,
@@ -158,6 +163,10 @@ pub fn measure(
         latency_p95_ms: ms(&early_lat, 95.0),
         full_latency_p50_ms: ms(&full_lat, 50.0),
         full_latency_p95_ms: ms(&full_lat, 95.0),
+        spread,
+        full_spread,
+        timing_unreliable: reason.is_some(),
+        timing_unreliable_reason: reason,
     };
     Ok(InferReport {
         samples: data.len(),

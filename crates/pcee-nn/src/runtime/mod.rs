@@ -15,6 +15,7 @@
 pub mod check;
 pub mod decide;
 pub mod measure;
+pub mod noise;
 pub mod run;
 pub mod timing;
 

@@ -27,6 +27,19 @@ pub struct Timing {
     /// With batch 1: 95th-percentile latency through the full network, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_latency_p95_ms: Option<f64>,
+    /// `(max − min) / median` of the early-exit pass times over the rounds; absent with one
+    /// round (unknown). See [`super::noise`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
+    /// As `spread`, for the full-network passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_spread: Option<f64>,
+    /// Whether the figures above are noise rather than a result, by the rule of
+    /// [`super::noise`]; then the speed-up must not be quoted.
+    pub timing_unreliable: bool,
+    /// Why, when `timing_unreliable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing_unreliable_reason: Option<String>,
 }
 
 /// The `p`-th percentile (`p` in [0, 100]) of `values` by the nearest-rank method
