@@ -60,6 +60,17 @@ pub fn bins(value: usize) -> anyhow::Result<usize> {
     }
 }
 
+/// Checks a count flag (`--limit`, `--repeat`, `--bootstrap`, …): at least 1. Every numeric
+/// range of every command is checked here, after parsing, so a value out of range always
+/// gives one line and exit 1; clap checks only that it is a number (docs/design.md §5).
+pub fn at_least_one(flag: &str, value: u64) -> anyhow::Result<u64> {
+    if value == 0 {
+        Err(anyhow!("{flag}: 0; expected at least 1"))
+    } else {
+        Ok(value)
+    }
+}
+
 /// Checks a batch-size flag: 1 to [`pcee_nn::MAX_BATCH`] images.
 pub fn batch(flag: &str, value: u64) -> anyhow::Result<usize> {
     if value == 0 || value > pcee_nn::MAX_BATCH as u64 {

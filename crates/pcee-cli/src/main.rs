@@ -48,7 +48,10 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_broken_pipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     inputs::set_max_memory(cli.max_memory);
     let result: anyhow::Result<()> = match cli.command {
         Command::Calibrate(args) => commands::calibrate::run(args),
@@ -70,6 +73,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A clap error: help and version print as clap does; a usage error (unknown flag, a value that
+/// is not a number, a missing argument) prints clap's first line only — one line, as every
+/// error of this binary — and exits with clap's code 2 (docs/design.md §5).
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+    }
+    let rendered = err.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error: invalid usage");
+    eprintln!("{first}");
+    ExitCode::from(2)
 }
 
 /// `pcee evaluate … | head` closes stdout early: end quietly like other Unix tools (the default

@@ -244,3 +244,110 @@ fn a_max_memory_that_is_not_a_size_is_a_usage_error() {
         run.stderr
     );
 }
+
+/// One rule for numeric limits (issue 13): a value out of range is one line naming the flag,
+/// exit 1, in every command — checked before any file is opened (the files here don't exist);
+/// a value that is not a number, or an unknown flag, is clap's usage error: one line, exit 2.
+#[test]
+fn numeric_limits_follow_one_rule_in_every_command() {
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &[
+                "logits",
+                "--model",
+                "m.safetensors",
+                "--split",
+                "val",
+                "--out",
+                "o.npz",
+                "--limit",
+                "0",
+            ],
+            "--limit: 0; expected at least 1",
+        ),
+        (
+            &[
+                "infer",
+                "--model",
+                "m.safetensors",
+                "--policy",
+                "p.json",
+                "--limit",
+                "0",
+            ],
+            "--limit: 0; expected at least 1",
+        ),
+        (
+            &[
+                "infer",
+                "--model",
+                "m.safetensors",
+                "--policy",
+                "p.json",
+                "--repeat",
+                "0",
+            ],
+            "--repeat: 0; expected at least 1",
+        ),
+        (
+            &["demo", "--limit", "0", "--out", "never"],
+            "--limit: 0; expected at least 1",
+        ),
+        (
+            &["demo", "--batch", "100000", "--out", "never"],
+            "--batch: 100000 images per batch; expected 1 to 4096",
+        ),
+        (
+            &[
+                "infer",
+                "--model",
+                "m.safetensors",
+                "--policy",
+                "p.json",
+                "--batch",
+                "100000",
+            ],
+            "--batch: 100000 images per batch; expected 1 to 4096",
+        ),
+        (
+            &[
+                "train",
+                "--arch",
+                "msdnet-small",
+                "--out",
+                "o.safetensors",
+                "--epochs",
+                "0",
+            ],
+            "--epochs: 0; expected at least 1",
+        ),
+        (
+            &[
+                "compare",
+                "--a",
+                "a.npz",
+                "--b",
+                "b.npz",
+                "--bootstrap",
+                "0",
+            ],
+            "--bootstrap: 0; expected at least 1",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_error(&pcee(args), message);
+    }
+    assert!(!Path::new("never").exists(), "demo wrote nothing");
+    for args in [
+        &[
+            "logits", "--model", "m", "--split", "val", "--out", "o.npz", "--limit", "abc",
+        ][..],
+        &["frobnicate"][..],
+        &["evaluate", "--policy"][..],
+    ] {
+        let run = pcee(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {:?}", run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{:?}", run.stderr);
+    }
+}

@@ -25,8 +25,8 @@ pub struct Args {
     /// Exit of B to compare, 0-based (default: its last)
     #[arg(long, value_name = "L")]
     exit_b: Option<usize>,
-    /// Bootstrap resamples of the interval
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    /// Bootstrap resamples of the interval (at least 1)
+    #[arg(long, default_value_t = 2000)]
     bootstrap: u64,
     /// Seed of the bootstrap
     #[arg(long, default_value_t = 0)]
@@ -47,6 +47,7 @@ struct Report {
 
 /// Runs `pcee compare`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let bootstrap = inputs::at_least_one("--bootstrap", args.bootstrap)? as usize;
     let a = inputs::read_logits(&args.a)?;
     let b = inputs::read_logits(&args.b)?;
     if a.labels() != b.labels() {
@@ -61,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let comparison = compare_paired(
         &correct_at(&a, exit_a),
         &correct_at(&b, exit_b),
-        args.bootstrap as usize,
+        bootstrap,
         args.seed,
     );
     if args.json {

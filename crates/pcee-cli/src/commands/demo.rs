@@ -44,8 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect(),
         bins: crate::inputs::bins(args.bins)?,
         window: args.window,
-        batch: args.batch,
-        limit: args.limit,
+        batch: crate::inputs::batch("--batch", args.batch as u64)?,
+        limit: args
+            .limit
+            .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))
+            .transpose()?,
     };
     let mut bar = Bar(ProgressBar::hidden());
     let results = demo::run(&options, &mut bar)?;

@@ -36,10 +36,10 @@ pub struct Args {
     #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
     batch: i64,
     /// Only the first N images of the split.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N")]
     limit: Option<u64>,
     /// Timed rounds (each one early-exit pass and one full pass over all images).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 3)]
     repeat: u64,
     /// Directory with the Fashion-MNIST IDX files [default: /usr/share/datasets/fashion-mnist].
     #[arg(long, value_name = "DIR")]
@@ -71,6 +71,11 @@ struct Report<'a> {
 /// Runs `pcee infer`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let batch = crate::inputs::batch("--batch", args.batch.max(0) as u64)?;
+    let limit = args
+        .limit
+        .map(|n| inputs::at_least_one("--limit", n))
+        .transpose()?;
+    let repeats = inputs::at_least_one("--repeat", args.repeat)? as usize;
     let policy_file = PolicyFile::read(&args.policy)?;
     let delta = match args.delta {
         Some(d) => inputs::delta("--delta", d)?,
@@ -86,15 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
     })?;
     let mut data = load_split(args.data_dir.as_deref(), args.split)?;
-    if let Some(n) = args.limit {
+    if let Some(n) = limit {
         data = data.take(n as usize);
     }
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
-    let options = MeasureOptions {
-        batch,
-        repeats: args.repeat as usize,
-    };
+    let options = MeasureOptions { batch, repeats };
     let mut report = measure(&model, policy.as_ref(), &data, &options, &device)?;
     if !args.decisions {
         report.decisions.clear();

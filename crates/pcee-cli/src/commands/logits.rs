@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 256)]
     batch: u64,
     /// Only the first N images of the split.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N")]
     limit: Option<u64>,
     /// Output logits file (.npz).
     #[arg(long, value_name = "FILE")]
@@ -35,12 +35,16 @@ pub struct Args {
 /// Runs `pcee logits`.
 pub fn run(args: Args) -> Result<()> {
     let batch = crate::inputs::batch("--batch", args.batch)?;
+    let limit = args
+        .limit
+        .map(|n| crate::inputs::at_least_one("--limit", n))
+        .transpose()?;
     let card = pcee_nn::store::card_path(&args.model);
     crate::inputs::output_file("--out", &args.out, "npz", &[&args.model, &card])?;
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
     let mut data = load_split(args.data_dir.as_deref(), args.split)?;
-    if let Some(n) = args.limit {
+    if let Some(n) = limit {
         data = data.take(n as usize);
     }
     let outputs = exit_logits(&model, &data, batch, &device);

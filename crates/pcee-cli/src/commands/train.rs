@@ -53,16 +53,22 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let epochs = crate::inputs::at_least_one("--epochs", args.epochs as u64)? as usize;
+    let batch = crate::inputs::batch("--batch", args.batch as u64)?;
+    let limit = args
+        .limit
+        .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))
+        .transpose()?;
     let (arch, preset_name) = architecture(&args)?;
     let opts = TrainOptions {
         lr: args.lr.unwrap_or_else(|| TrainOptions::default_lr(&arch)),
         arch,
         preset: preset_name,
-        epochs: args.epochs,
-        batch: args.batch,
+        epochs,
+        batch,
         weight_decay: args.weight_decay,
         seed: args.seed,
-        limit: args.limit,
+        limit,
         data_dir: args.data_dir,
         out: args.out,
     };
