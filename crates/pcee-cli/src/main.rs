@@ -69,10 +69,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line: `error: <file or flag>: <what is wrong, what was expected>` (docs/design.md §5).
-            eprintln!("error: {}", flags::describe(&err));
+            eprintln!("error: {}", one_line(&flags::describe(&err)));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `message` with its control characters escaped (a newline in a file name becomes `\n`), so an
+/// error is always exactly one line.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// A clap error: help and version print as clap does; a usage error (unknown flag, a value that

@@ -351,3 +351,10 @@ fn numeric_limits_follow_one_rule_in_every_command() {
         assert!(run.stderr.starts_with("error: "), "{:?}", run.stderr);
     }
 }
+
+/// A file name with a newline still gives a one-line error, the newline written as `\n`.
+#[test]
+fn a_newline_in_a_file_name_stays_on_one_line() {
+    let run = pcee(&["diagram", "--logits", "a\nb.npz", "--out", "never"]);
+    assert_error(&run, "a\\nb.npz: cannot open the file");
+}
