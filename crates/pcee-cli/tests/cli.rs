@@ -162,7 +162,9 @@ fn sweep_writes_csv_and_two_figures() {
     assert_eq!(
         files_in(&out),
         [
+            "accuracy-vs-delta.png",
             "accuracy-vs-delta.svg",
+            "accuracy-vs-flops.png",
             "accuracy-vs-flops.svg",
             "sweep.csv"
         ]
@@ -186,6 +188,20 @@ fn sweep_writes_csv_and_two_figures() {
     );
 }
 
+/// A figure is written as SVG and PNG together: a PNG left by an earlier command (the demo's
+/// report embeds PNGs) is replaced, never left stale beside a new SVG (issue 13).
+#[test]
+fn sweep_leaves_no_stale_png_beside_its_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("accuracy-vs-flops.png"), "an older figure").unwrap();
+    let run = sweep(&example("val.npz"), &example("test.npz"), &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let png = std::fs::read(out.join("accuracy-vs-flops.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
 #[test]
 fn sweep_reads_safetensors_and_fixtures_without_flops() {
     let dir = tempfile::tempdir().unwrap();
@@ -196,7 +212,7 @@ fn sweep_reads_safetensors_and_fixtures_without_flops() {
     );
     let run = sweep(&val, &test, &out, &["--methods", "pcee,oracle"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(files_in(&out).len(), 3);
+    assert_eq!(files_in(&out).len(), 5);
 }
 
 #[test]
@@ -215,8 +231,11 @@ fn diagram_writes_one_figure_per_exit_and_an_ece_table() {
     assert_eq!(
         files_in(dir.path()),
         [
+            "reliability-exit-0.png",
             "reliability-exit-0.svg",
+            "reliability-exit-1.png",
             "reliability-exit-1.svg",
+            "reliability-exit-2.png",
             "reliability-exit-2.svg"
         ]
     );
@@ -488,7 +507,9 @@ fn a_multi_file_output_leaves_no_staging_directory_behind() {
     assert_eq!(
         names,
         [
+            "accuracy-vs-delta.png",
             "accuracy-vs-delta.svg",
+            "accuracy-vs-flops.png",
             "accuracy-vs-flops.svg",
             "sweep.csv"
         ]

@@ -1,8 +1,8 @@
 //! `pcee demo`: the paper's two claims on the embedded models and images, offline. The work is
 //! [`pcee_demo::run`]; this file parses, shows progress, prints the tables and writes files.
 
+use crate::plot;
 use crate::plot::cost::{accuracy_vs_cost, Curve};
-use crate::plot::{self, png::svg_to_png};
 use crate::report::{markdown, tables};
 use crate::staging::Staging;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -134,8 +134,7 @@ fn files(results: &DemoResults) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         ),
     ];
     for (stem, svg) in figures {
-        files.push((format!("{stem}.png"), svg_to_png(&stem, &svg)?));
-        files.push((format!("{stem}.svg"), svg.into_bytes()));
+        files.extend(plot::png::figure_files(&stem, svg)?);
     }
     Ok(files)
 }

@@ -29,15 +29,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(l, d)| {
-            Ok((
-                format!("reliability-exit-{l}.svg"),
-                plot::diagram::reliability(d, l)?,
-            ))
+            let svg = plot::diagram::reliability(d, l)?;
+            plot::png::figure_files(&format!("reliability-exit-{l}"), svg)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut staging = crate::staging::Staging::new(&args.out)?;
-    for (name, svg) in &files {
-        staging.write(name, svg.as_bytes())?;
+    for (name, content) in files.iter().flatten() {
+        staging.write(name, content)?;
     }
     staging.commit()?;
     println!("{}", ece_table(&diagrams, logits.flops()));

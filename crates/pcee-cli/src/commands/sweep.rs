@@ -68,17 +68,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "mean exits computed per sample"
     };
-    let files = [
-        ("sweep.csv", csv(&rows, test.exits()).into_bytes()),
-        (
-            "accuracy-vs-delta.svg",
-            plot::sweep::accuracy_vs_delta(&rows, &methods)?.into_bytes(),
-        ),
-        (
-            "accuracy-vs-flops.svg",
-            plot::sweep::accuracy_vs_flops(&rows, &methods, cost_label)?.into_bytes(),
-        ),
-    ];
+    let mut files = vec![(
+        "sweep.csv".to_string(),
+        csv(&rows, test.exits()).into_bytes(),
+    )];
+    let delta_figure = plot::sweep::accuracy_vs_delta(&rows, &methods)?;
+    files.extend(plot::png::figure_files("accuracy-vs-delta", delta_figure)?);
+    let cost_figure = plot::sweep::accuracy_vs_flops(&rows, &methods, cost_label)?;
+    files.extend(plot::png::figure_files("accuracy-vs-flops", cost_figure)?);
     let mut staging = crate::staging::Staging::new(&args.out)?;
     for (name, content) in &files {
         staging.write(name, content)?;
@@ -86,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     staging.commit()?;
     println!("{}", table(&rows, &methods, &deltas));
     println!(
-        "wrote sweep.csv, accuracy-vs-delta.svg, accuracy-vs-flops.svg to {}",
+        "wrote sweep.csv, accuracy-vs-delta.{{svg,png}}, accuracy-vs-flops.{{svg,png}} to {}",
         args.out.display()
     );
     Ok(())

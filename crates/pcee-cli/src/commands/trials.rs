@@ -2,7 +2,7 @@
 //! δ, the mean and 5th percentile of the achieved accuracy, the violation rate and mean FLOPs.
 
 use crate::output::{flops, percent, Table};
-use crate::plot::png::svg_to_png;
+use crate::plot::png::figure_files;
 use crate::{inputs, plot};
 use anyhow::anyhow;
 use pcee::choose::risk::Loss;
@@ -85,15 +85,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|err| anyhow!("--cal-fraction: {err}"))?;
     let table = table(&rows);
     let svg = plot::trials::accuracy_vs_delta(&rows, &methods, args.splits)?;
-    let files = [
-        ("trials.csv", csv(&rows).into_bytes()),
+    let mut files = vec![
+        ("trials.csv".to_string(), csv(&rows).into_bytes()),
         (
-            "trials.md",
+            "trials.md".to_string(),
             (table.markdown() + "\n\n" + LEGEND + "\n").into_bytes(),
         ),
-        ("trials.png", svg_to_png("trials", &svg)?),
-        ("trials.svg", svg.into_bytes()),
     ];
+    files.extend(figure_files("trials", svg)?);
     let mut staging = crate::staging::Staging::new(&args.out)?;
     for (name, content) in &files {
         staging.write(name, content)?;

@@ -41,6 +41,19 @@ pub fn svg_to_png(name: &str, svg: &str) -> anyhow::Result<Vec<u8>> {
     pixmap.encode_png().map_err(|e| fail(&e))
 }
 
+/// Both files of figure `stem`: `<stem>.svg` and `<stem>.png`. Every command writes a figure
+/// through this, so a later command never leaves a stale sibling of the other format beside
+/// the one it rewrote (issue 13: report.md embeds the PNG).
+///
+/// # Errors
+/// As [`svg_to_png`].
+pub fn figure_files(stem: &str, svg: String) -> anyhow::Result<[(String, Vec<u8>); 2]> {
+    Ok([
+        (format!("{stem}.png"), svg_to_png(stem, &svg)?),
+        (format!("{stem}.svg"), svg.into_bytes()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
