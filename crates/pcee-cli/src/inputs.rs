@@ -11,9 +11,13 @@ use std::sync::OnceLock;
 /// The memory limit of every logits file read, set once from `--max-memory`.
 static READ_LIMITS: OnceLock<ReadLimits> = OnceLock::new();
 
-/// Sets the limit of [`read_logits`] to `max_bytes` (`--max-memory`); `None` keeps the default,
-/// half of the available memory. Only the first call counts.
+/// Sets the limit of [`read_logits`] to `max_bytes` (`--max-memory`), and makes it the
+/// process default of every other reader (IDX images in `train`/`logits`/`infer`, model
+/// weights); `None` keeps the default, half of the available memory. Only the first call counts.
 pub fn set_max_memory(max_bytes: Option<u64>) {
+    if let Some(bytes) = max_bytes {
+        ReadLimits::set_process_default(bytes);
+    }
     let _ = READ_LIMITS.set(max_bytes.map_or_else(ReadLimits::default, ReadLimits::new));
 }
 

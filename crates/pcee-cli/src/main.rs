@@ -31,6 +31,7 @@ enum Command {
     // Each variant: `Name(commands::name::Args)`, dispatched in `main` below.
     Calibrate(commands::calibrate::Args),
     Compare(commands::compare::Args),
+    Curves(commands::curves::Args),
     Evaluate(commands::evaluate::Args),
     Sweep(commands::sweep::Args),
     Diagram(commands::diagram::Args),
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Calibrate(args) => commands::calibrate::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Curves(args) => commands::curves::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Diagram(args) => commands::diagram::run(args),

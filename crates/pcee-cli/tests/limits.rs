@@ -358,3 +358,84 @@ fn a_newline_in_a_file_name_stays_on_one_line() {
     let run = pcee(&["diagram", "--logits", "a\nb.npz", "--out", "never"]);
     assert_error(&run, "a\\nb.npz: cannot open the file");
 }
+
+/// `--max-memory` bounds every reader, not only logits (issue 13): the IDX images of
+/// `train` (a header claiming 60 000 × 28 × 28 images, 44.9 MiB, in a file of 16 bytes) and
+/// the model weights of `logits`; a model card is never read past 1 MiB.
+#[test]
+fn max_memory_reaches_images_weights_and_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut header = vec![0, 0, 8, 3];
+    for dim in [60_000u32, 28, 28] {
+        header.extend(dim.to_be_bytes());
+    }
+    let images = dir.path().join("train-images-idx3-ubyte");
+    std::fs::write(&images, &header).unwrap();
+    std::fs::write(
+        dir.path().join("train-labels-idx1-ubyte"),
+        [0, 0, 8, 1, 0, 0, 0, 0],
+    )
+    .unwrap();
+    let out = dir.path().join("m.safetensors");
+    let (data, out) = (dir.path().to_str().unwrap(), out.to_str().unwrap());
+    let run = pcee(&[
+        "--max-memory",
+        "1M",
+        "train",
+        "--arch",
+        "msdnet-small",
+        "--data-dir",
+        data,
+        "--out",
+        out,
+    ]);
+    assert_error(
+        &run,
+        &format!("{}: dimensions [60000, 28, 28]", images.display()),
+    );
+    assert!(
+        run.stderr.contains("over the memory limit of 1.0 MiB"),
+        "{}",
+        run.stderr
+    );
+
+    let model = common::root().join("assets/models/msdnet-large.safetensors");
+    let model = model.to_str().unwrap();
+    let logits = dir.path().join("l.npz");
+    let run = pcee(&[
+        "--max-memory",
+        "1M",
+        "logits",
+        "--model",
+        model,
+        "--split",
+        "val",
+        "--out",
+        logits.to_str().unwrap(),
+    ]);
+    assert_error(&run, &format!("{model}: cannot read weights"));
+    assert!(
+        run.stderr.contains("over the memory limit of 1.0 MiB"),
+        "{}",
+        run.stderr
+    );
+    assert!(!logits.exists());
+
+    let weights = dir.path().join("big.safetensors");
+    std::fs::write(&weights, b"").unwrap();
+    std::fs::write(dir.path().join("big.json"), vec![b' '; (1 << 20) + 1]).unwrap();
+    let run = pcee(&[
+        "logits",
+        "--model",
+        weights.to_str().unwrap(),
+        "--split",
+        "val",
+        "--out",
+        logits.to_str().unwrap(),
+    ]);
+    assert!(
+        run.code == 1 && run.stderr.contains("over the memory limit of 1.0 MiB"),
+        "{}",
+        run.stderr
+    );
+}

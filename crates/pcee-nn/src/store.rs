@@ -9,7 +9,9 @@ use crate::model::{Model, Network};
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
+use pcee::logits::{format_bytes, ReadLimits};
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// `format` field of a model card.
@@ -94,7 +96,7 @@ fn weights_bytes(model: &Model) -> std::result::Result<Vec<u8>, String> {
 /// tensor is named).
 pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
     let card = read_card(path)?;
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_bounded(path, ReadLimits::default().max_bytes).map_err(|e| {
         NnError::model(
             path,
             format!(
@@ -135,13 +137,43 @@ fn load_parts(
     Ok((Model::from_parts(card.config.clone(), network), card))
 }
 
+/// The largest model card read: cards are about 1.5 KB; anything near this is not a card.
+pub const MAX_CARD_BYTES: u64 = 1 << 20;
+
+/// The bytes of `path` when it holds at most `max_bytes` (checked on its size before reading,
+/// and by a bounded read, so a growing file cannot pass either); the reason otherwise.
+fn read_bounded(path: &Path, max_bytes: u64) -> std::result::Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let over = |size: u64| {
+        format!(
+            "{} is over the memory limit of {}",
+            format_bytes(size),
+            format_bytes(max_bytes)
+        )
+    };
+    if size > max_bytes {
+        return Err(over(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(over(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// Read and check the card beside `weights`.
 ///
 /// # Errors
 /// See [`load`].
 pub fn read_card(weights: &Path) -> Result<ModelCard> {
     let path = card_path(weights);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = read_bounded(&path, MAX_CARD_BYTES)
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string()));
+    let text = text.map_err(|e| {
         NnError::model(
             &path,
             format!(

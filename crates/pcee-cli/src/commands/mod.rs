@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod compare;
+pub mod curves;
 pub mod demo;
 pub mod diagram;
 pub mod evaluate;

@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod diagram;
+pub mod history;
 pub mod png;
 pub mod sweep;
 pub mod trials;

@@ -12,7 +12,7 @@ mod trainer;
 use serde::{Deserialize, Serialize};
 
 pub use checkpoint::{checkpoint_path, Checkpoint};
-pub use history::{history_path, write_history};
+pub use history::{history_path, parse_history, write_history};
 pub use options::TrainOptions;
 pub use trainer::train;
 

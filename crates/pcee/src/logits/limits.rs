@@ -26,10 +26,28 @@ impl ReadLimits {
     }
 }
 
+/// The process-wide limit set by [`ReadLimits::set_process_default`] (`--max-memory`).
+static PROCESS_DEFAULT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+impl ReadLimits {
+    /// Makes `max_bytes` the [`Default`] of every later read in this process — logits, IDX
+    /// images, model weights — so one flag (`--max-memory`) bounds them all. Only the first
+    /// call counts; returns whether this call set it.
+    pub fn set_process_default(max_bytes: u64) -> bool {
+        PROCESS_DEFAULT.set(max_bytes).is_ok()
+    }
+}
+
 impl Default for ReadLimits {
-    /// Half of [`available_memory`], or [`FALLBACK_MAX_BYTES`] where it cannot be read.
+    /// The limit of [`ReadLimits::set_process_default`] when one was set; otherwise half of
+    /// [`available_memory`], or [`FALLBACK_MAX_BYTES`] where it cannot be read.
     fn default() -> Self {
-        ReadLimits::new(available_memory().map_or(FALLBACK_MAX_BYTES, |bytes| bytes / 2))
+        match PROCESS_DEFAULT.get() {
+            Some(&bytes) => ReadLimits::new(bytes),
+            None => {
+                ReadLimits::new(available_memory().map_or(FALLBACK_MAX_BYTES, |bytes| bytes / 2))
+            }
+        }
     }
 }
 
