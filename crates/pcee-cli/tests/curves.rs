@@ -36,7 +36,13 @@ fn a_malformed_history_is_named() {
     let file = dir.path().join("bad.history.csv");
     std::fs::write(&file, HISTORY.replace("0.7500", "0.7.5")).unwrap();
     let out = dir.path().join("fig");
-    let run = pcee(&["curves", "--history", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let run = pcee(&[
+        "curves",
+        "--history",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_error(&run, &format!("{}: line 3, column 6", file.display()));
     assert!(!out.exists());
 }

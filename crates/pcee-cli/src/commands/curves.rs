@@ -58,7 +58,9 @@ fn read(path: &Path) -> anyhow::Result<Vec<EpochSummary>> {
 /// `runs/msdnet-large.history.csv` → `msdnet-large`.
 fn run_name(path: &Path) -> String {
     let name = crate::inputs::file_name(path);
-    name.strip_suffix(".history.csv").unwrap_or(&name).to_string()
+    name.strip_suffix(".history.csv")
+        .unwrap_or(&name)
+        .to_string()
 }
 
 /// One row per run: epochs, total and median seconds per epoch, the last exit's final and best

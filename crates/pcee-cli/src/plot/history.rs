@@ -6,7 +6,11 @@ use plotters::prelude::*;
 
 /// A colour per exit, from light (first exit) to dark (last exit).
 fn exit_color(exit: usize, exits: usize) -> RGBColor {
-    let t = if exits > 1 { exit as f64 / (exits - 1) as f64 } else { 1.0 };
+    let t = if exits > 1 {
+        exit as f64 / (exits - 1) as f64
+    } else {
+        1.0
+    };
     let mix = |light: f64, dark: f64| (light + t * (dark - light)) as u8;
     RGBColor(mix(150.0, 8.0), mix(200.0, 48.0), mix(240.0, 107.0))
 }
@@ -20,7 +24,10 @@ pub fn training_curves(runs: &[(String, Vec<EpochSummary>)]) -> anyhow::Result<S
     if runs.is_empty() || runs.iter().any(|(_, e)| e.is_empty()) {
         anyhow::bail!("figure training-curves: every run needs at least one epoch");
     }
-    let all = runs.iter().flat_map(|(_, e)| e).flat_map(|e| &e.val_accuracy);
+    let all = runs
+        .iter()
+        .flat_map(|(_, e)| e)
+        .flat_map(|e| &e.val_accuracy);
     let low = all.fold(1.0f64, |lo, &a| lo.min(a));
     let y = (100.0 * low - 1.0).floor()..100.0 * runs_max(runs) + 1.0;
     render("training-curves", |root| {

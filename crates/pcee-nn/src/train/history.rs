@@ -83,7 +83,11 @@ fn parse_row(line: &str, number: usize, exits: usize) -> std::result::Result<Epo
     }
     let number_at = |c: usize| -> std::result::Result<f64, String> {
         let v: f64 = cells[c].trim().parse().map_err(|_| {
-            format!("line {number}, column {}: {:?} is not a number", c + 1, cells[c])
+            format!(
+                "line {number}, column {}: {:?} is not a number",
+                c + 1,
+                cells[c]
+            )
         })?;
         if c >= 3 && !(0.0..=1.0).contains(&v) {
             return Err(format!(
@@ -95,9 +99,13 @@ fn parse_row(line: &str, number: usize, exits: usize) -> std::result::Result<Epo
     };
     let epoch = number_at(0)?;
     if epoch < 1.0 || epoch.fract() != 0.0 {
-        return Err(format!("line {number}, column 1: epoch {epoch}; expected 1, 2, …"));
+        return Err(format!(
+            "line {number}, column 1: epoch {epoch}; expected 1, 2, …"
+        ));
     }
-    let accuracies = (3..3 + 2 * exits).map(number_at).collect::<std::result::Result<Vec<_>, _>>()?;
+    let accuracies = (3..3 + 2 * exits)
+        .map(number_at)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(EpochSummary {
         epoch: epoch as usize - 1,
         seconds: number_at(1)?,
@@ -122,14 +130,18 @@ mod tests {
         assert_eq!(epochs[1].val_accuracy, [0.8, 0.9]);
         assert_eq!(epochs[0].train_accuracy, [0.25, 0.5]);
         assert_eq!(history_csv(&epochs), text);
-        assert!(parse_history("epoch,loss\n").unwrap_err().starts_with("line 1: header"));
+        assert!(parse_history("epoch,loss\n")
+            .unwrap_err()
+            .starts_with("line 1: header"));
         let bad = text.replace("0.8000", "x");
         assert_eq!(
             parse_history(&bad).unwrap_err(),
             "line 3, column 6: \"x\" is not a number"
         );
         let over = text.replace("0.8000", "80");
-        assert!(parse_history(&over).unwrap_err().contains("expected a fraction in [0, 1]"));
+        assert!(parse_history(&over)
+            .unwrap_err()
+            .contains("expected a fraction in [0, 1]"));
     }
 
     #[test]
