@@ -1,6 +1,6 @@
 //! Training curves: every exit's validation accuracy per epoch, one panel per training run.
 
-use super::{chart, legend, legend_line, render};
+use super::{legend, legend_line, render, LABEL_FONT, TITLE_FONT};
 use pcee_nn::train::EpochSummary;
 use plotters::prelude::*;
 
@@ -34,8 +34,20 @@ pub fn training_curves(runs: &[(String, Vec<EpochSummary>)]) -> anyhow::Result<S
         let panels = root.split_evenly((1, runs.len()));
         for (panel, (name, epochs)) in panels.iter().zip(runs) {
             let x = 0.5..epochs.len() as f64 + 0.5;
-            let title = format!("{name}: validation accuracy");
-            let mut c = chart(panel, &title, (x, "epoch"), (y.clone(), "accuracy (%)"))?;
+            let mut c = ChartBuilder::on(panel)
+                .caption(name, TITLE_FONT)
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(x, y.clone())?;
+            c.configure_mesh()
+                .x_desc("epoch")
+                .y_desc("validation accuracy (%)")
+                .x_labels(6)
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .label_style(LABEL_FONT)
+                .draw()?;
             let exits = epochs[0].val_accuracy.len();
             for exit in 0..exits {
                 let color = exit_color(exit, exits);
