@@ -75,6 +75,31 @@ pub fn at_least_one(flag: &str, value: u64) -> anyhow::Result<u64> {
     }
 }
 
+/// Help of every `--binning` flag.
+pub const BINNING_HELP: &str = "How the confidence bins are laid out: width (M equal-width bins, the same at every exit) or mass (equal-mass: per exit, the validation confidences' quantiles, ties merged, so no bin is empty; Nixon et al. 2019)";
+
+/// Parses `--binning` (clap has checked it is `width` or `mass`).
+pub fn binning(name: &str) -> anyhow::Result<pcee::Binning> {
+    name.parse().map_err(|err| anyhow!("--binning: {err}"))
+}
+
+/// The default of every `--binning` flag: [`pcee::Binning::default`].
+pub fn default_binning() -> String {
+    pcee::Binning::default().to_string()
+}
+
+/// Warns on stderr, in one line, when `test` (given with `test_flag`) is the file given as
+/// `val` (the same path or the same content): an evaluation on calibration data is optimistic.
+pub fn warn_if_same_file(val: &Path, test: &Path, test_flag: &str) {
+    if pcee::policy_file::provenance::same_file(val, test).unwrap_or(false) {
+        eprintln!(
+            "warning: {test_flag}: {} is the same data as {} (same path or content); results on the calibration data are optimistic; expected held-out test logits",
+            test.display(),
+            val.display()
+        );
+    }
+}
+
 /// Checks a batch-size flag: 1 to [`pcee_nn::MAX_BATCH`] images.
 pub fn batch(flag: &str, value: u64) -> anyhow::Result<usize> {
     if value == 0 || value > pcee_nn::MAX_BATCH as u64 {

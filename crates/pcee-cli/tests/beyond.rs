@@ -46,7 +46,7 @@ fn cost_range(dir: &Path) -> (f64, f64) {
 }
 
 #[test]
-fn pcee_lcb_and_temperature_policies_are_version_2_and_evaluate() {
+fn pcee_lcb_and_temperature_policies_are_version_3_and_evaluate() {
     let dir = tempfile::tempdir().unwrap();
     let (lcb, json) = calibrate(
         dir.path(),
@@ -55,12 +55,13 @@ fn pcee_lcb_and_temperature_policies_are_version_2_and_evaluate() {
     );
     assert_eq!(
         (json["version"].as_u64(), json["alpha"].as_f64()),
-        (Some(2), Some(0.1))
+        (Some(3), Some(0.1))
     );
     assert_eq!(evaluate(&lcb, &example("test.npz"))["method"], "pcee-lcb");
     // At the same δ the lower bound is stricter than the bin accuracy: never cheaper than pcee.
     let (plain, json) = calibrate(dir.path(), "pcee", &["--method", "pcee"]);
-    assert_eq!(json["version"], 1);
+    // Version 3: every calibrated policy records its classes and content hash.
+    assert_eq!(json["version"], 3);
     let flops = |p: &str| {
         evaluate(p, &example("test.npz"))["mean_flops"]
             .as_f64()

@@ -109,7 +109,7 @@ fn the_policy_file_stores_diagrams_so_delta_changes_without_recalibrating() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
     assert_eq!(json["format"], "pcee-policy");
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 3);
     assert_eq!(json["bins"], 10);
     assert_eq!(json["exits"][0]["counts"].as_array().unwrap().len(), 10);
     assert_eq!(json["calibration"]["samples"], 2000);
@@ -385,9 +385,9 @@ fn bad_policy_files_fail_with_one_line_naming_the_file() {
         (
             write(
                 "newer.json",
-                &text.replace("\"version\": 1", "\"version\": 3"),
+                &text.replace("\"version\": 3", "\"version\": 4"),
             ),
-            "field 'version' is 3, newer",
+            "field 'version' is 4, newer",
         ),
         (write("notjson.json", "{ not json"), "not valid JSON"),
         (

@@ -14,7 +14,9 @@ pub mod results;
 pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
 
 use pcee::choose::budget::best_delta_for_budget;
-use pcee::{evaluate, reliability_diagrams, ExitLogits, Method, Regime, ScoreTable};
+use pcee::{
+    evaluate, reliability_diagrams_binned, Binning, ExitLogits, Method, Regime, ScoreTable,
+};
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::error::{NnError, Result};
 use pcee_nn::model::Model;
@@ -43,6 +45,8 @@ pub struct DemoOptions {
     pub deltas: Vec<f64>,
     /// Confidence bins M (≥ 1).
     pub bins: usize,
+    /// How the bins are laid out (equal-mass edges come from each model's validation logits).
+    pub binning: Binning,
     /// PCEE-WS smoothing window w.
     pub window: usize,
     /// Images per forward pass (≥ 1).
@@ -56,6 +60,7 @@ impl Default for DemoOptions {
         DemoOptions {
             deltas: DEFAULT_DELTAS.to_vec(),
             bins: 10,
+            binning: Binning::default(),
             window: 1,
             batch: 256,
             limit: None,
@@ -131,6 +136,7 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
             test: test.len(),
         },
         bins: options.bins,
+        binning: options.binning.to_string(),
         window: options.window,
         batch: options.batch,
         deltas: options.deltas.clone(),
@@ -234,11 +240,17 @@ fn model_results(
         &what("test"),
     )?;
     let flops = model.flops_per_exit();
-    let diagrams = reliability_diagrams(&ScoreTable::from_logits(&val_logits), options.bins);
+    let val_scores = ScoreTable::from_logits(&val_logits);
+    let [width, mass] =
+        Binning::ALL.map(|b| reliability_diagrams_binned(&val_scores, options.bins, b));
+    let diagrams = match options.binning {
+        Binning::Width => width.clone(),
+        Binning::Mass => mass.clone(),
+    };
     let test_scores = ScoreTable::from_logits(&test_logits);
     let test_accuracy = exit_accuracies(&test_logits);
     let full_accuracy = *test_accuracy.last().expect("at least 2 exits");
-    let exits = calibration::exit_calibration(&diagrams, &flops, &test_accuracy);
+    let exits = calibration::exit_calibration(&diagrams, [&width, &mass], &flops, &test_accuracy);
     Ok(ModelResults {
         name: name.to_string(),
         regime: Regime::of_model(&regimes(&exits)),

@@ -11,6 +11,8 @@ pub struct DemoResults {
     pub data: DataSummary,
     /// Confidence bins M of the reliability diagrams.
     pub bins: usize,
+    /// How the bins are laid out: `width` or `mass` (docs/design.md §3).
+    pub binning: String,
     /// PCEE-WS smoothing window w.
     pub window: usize,
     /// Images per forward pass (logits and runtime).
@@ -75,8 +77,14 @@ pub struct ExitCalibration {
     pub accuracy: f64,
     /// Mean confidence (max softmax) of the exit.
     pub mean_confidence: f64,
-    /// Expected calibration error (docs/design.md §3).
+    /// Expected calibration error (docs/design.md §3) with the demo's binning.
     pub ece: f64,
+    /// ECE with M equal-width bins.
+    pub ece_width: f64,
+    /// ECE with at most M equal-mass bins.
+    pub ece_mass: f64,
+    /// Number of equal-mass bins of this exit (≤ M: ties merged).
+    pub mass_bins: usize,
     /// `over-confident` (confidence − accuracy > 0.01), `under-confident` (< −0.01) or
     /// `calibrated`.
     pub regime: String,

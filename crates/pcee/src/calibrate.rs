@@ -10,6 +10,7 @@ use crate::policy_file::Selection;
 use crate::temperature::fit_temperatures;
 use crate::ScoreTable;
 use crate::{evaluate, reliability_diagrams, Delta, ExitLogits, PolicyFile, ReliabilityDiagram};
+use crate::{reliability_diagrams_binned, Binning};
 
 /// How the stored δ is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,6 +60,9 @@ pub struct CalibrateOptions {
     pub method: Method,
     /// Confidence bins M of the reliability diagrams (≥ 1).
     pub bins: usize,
+    /// How the bins are laid out: equal-width, or equal-mass on the calibration confidences
+    /// (docs/design.md §3).
+    pub binning: Binning,
     /// PCEE-WS smoothing window w; α of `pcee-lcb` (and of a UCB guarantee, set in its target).
     pub params: MethodParams,
     /// Fit one temperature per exit first and calibrate on the scaled scores.
@@ -125,6 +129,10 @@ pub struct CalibrationSet {
     pub temperatures: Option<Vec<f64>>,
     /// Name of the calibration data (the validation file), stored in the policy.
     pub source: String,
+    /// Bins M asked for (with `mass` binning an exit may have fewer).
+    pub bins: usize,
+    /// How `diagrams` are binned ([`CalibrationSet::binned`]); `width` as built.
+    pub binning: Binning,
 }
 
 impl CalibrationSet {
@@ -153,6 +161,16 @@ impl CalibrationSet {
         CalibrationSet::from_scores(scores, logits.flops(), temperatures, bins, source)
     }
 
+    /// This set with its diagrams binned by `binning` into at most [`CalibrationSet::bins`]
+    /// bins: equal-mass edges are computed on the set's own (fit) scores.
+    pub fn binned(mut self, binning: Binning) -> Self {
+        if binning != self.binning {
+            self.diagrams = reliability_diagrams_binned(&self.scores, self.bins, binning);
+            self.binning = binning;
+        }
+        self
+    }
+
     /// A set from scores already computed (scaled with `temperatures` when those are given),
     /// cumulative `flops` `[exits]`, binned into `bins` bins.
     ///
@@ -167,6 +185,8 @@ impl CalibrationSet {
     ) -> Self {
         CalibrationSet {
             diagrams: reliability_diagrams(&scores, bins),
+            bins,
+            binning: Binning::Width,
             scores,
             flops: flops.to_vec(),
             temperatures,
@@ -190,7 +210,9 @@ impl PolicyFile {
             return Err(CalibrateError::Bins);
         }
         let set = CalibrationSet::new(logits, None, options.bins, options.temperature, source);
-        PolicyFile::calibrate_on(&set, options)
+        let mut policy = PolicyFile::calibrate_on(&set.binned(options.binning), options)?;
+        policy.classes = Some(logits.classes());
+        Ok(policy)
     }
 
     /// Calibrates on a prepared [`CalibrationSet`] (whose bins and temperatures are used;
@@ -223,6 +245,7 @@ impl PolicyFile {
             &set.source,
         );
         policy.alpha = (options.method == Method::PceeLcb).then_some(params.alpha);
+        (policy.bins, policy.binning) = (set.bins, set.binning);
         policy.temperatures = set.temperatures.clone();
         policy.thresholds = params.thresholds;
         policy.selection = selection;

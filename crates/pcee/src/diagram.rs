@@ -1,13 +1,14 @@
 //! Reliability diagrams and the expected calibration error (ECE) of each exit (docs/design.md §3).
 
-use crate::bins::bin_of;
+use crate::bins::{exit_edges, BinEdges, Binning, EdgesError};
 use crate::score_table::ScoreTable;
 use rayon::prelude::*;
 
-/// The reliability diagram of one exit head: per confidence bin, the number of samples, how
-/// many of them the exit predicts correctly, and their mean confidence.
+/// The reliability diagram of one exit head: its bins ([`BinEdges`]) and, per bin, the number
+/// of samples, how many of them the exit predicts correctly, and their mean confidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReliabilityDiagram {
+    edges: BinEdges,
     counts: Vec<u64>,
     correct: Vec<u64>,
     mean_confidence: Vec<Option<f64>>,
@@ -38,11 +39,22 @@ pub enum DiagramError {
     /// The counts add up to more than 2⁶⁴ − 1 samples.
     #[error("'counts' add up to more than 2^64 - 1 samples; expected real sample counts")]
     Overflow,
+    /// The edges do not lay out bins on [0, 1].
+    #[error("'edges': {0}")]
+    Edges(#[from] EdgesError),
+    /// The edges lay out another number of bins than the counts have.
+    #[error("'edges' has {edges} entries for {bins} bins; expected one more edge than 'counts' has entries")]
+    EdgeCount {
+        /// Number of edges.
+        edges: usize,
+        /// Number of bins (entries of `counts`).
+        bins: usize,
+    },
 }
 
 impl ReliabilityDiagram {
-    /// Builds a diagram from per-bin `counts`, `correct` and `mean_confidence` (`None` for an
-    /// empty bin), all of length M (the number of bins).
+    /// Builds a diagram of M equal-width bins from per-bin `counts`, `correct` and
+    /// `mean_confidence` (`None` for an empty bin), all of length M.
     ///
     /// # Errors
     /// [`DiagramError`] when M = 0, the lengths differ, correct > count, or a mean confidence is
@@ -91,10 +103,39 @@ impl ReliabilityDiagram {
             }
         }
         Ok(ReliabilityDiagram {
+            edges: BinEdges::width(counts.len()),
             counts,
             correct,
             mean_confidence,
         })
+    }
+
+    /// The same diagram with explicit bin `edges` `[M + 1]` (equal-mass bins, as a policy file
+    /// stores them) instead of equal-width ones.
+    ///
+    /// # Errors
+    /// [`DiagramError::Edges`] when the edges are not strictly increasing from 0 to 1,
+    /// [`DiagramError::EdgeCount`] when there are not M + 1 of them.
+    pub fn with_edges(self, edges: Vec<f64>) -> Result<Self, DiagramError> {
+        if edges.len() != self.bins() + 1 {
+            return Err(DiagramError::EdgeCount {
+                edges: edges.len(),
+                bins: self.bins(),
+            });
+        }
+        let edges = BinEdges::from_edges(edges)?;
+        Ok(ReliabilityDiagram { edges, ..self })
+    }
+
+    /// The bins of this exit.
+    pub fn edges(&self) -> &BinEdges {
+        &self.edges
+    }
+
+    /// The bin (0-based, < M) of `confidence` in this diagram ([`BinEdges::bin_of`]): the rule
+    /// every policy, evaluation and runtime uses.
+    pub fn bin_of(&self, confidence: f64) -> usize {
+        self.edges.bin_of(confidence)
     }
 
     /// Number of bins M.
@@ -178,21 +219,51 @@ struct BinSums {
     confidence: f64,
 }
 
-/// The reliability diagram `[exits]` of every exit of a labelled data set, with `bins` bins.
-/// Parallel over samples; partial sums are combined in a fixed order, so the result is
-/// deterministic.
+/// The reliability diagram `[exits]` of every exit of a labelled data set, with `bins`
+/// equal-width bins ([`reliability_diagrams_binned`] with [`Binning::Width`]).
 ///
 /// # Panics
 /// When `bins` is 0.
 pub fn reliability_diagrams(scores: &ScoreTable, bins: usize) -> Vec<ReliabilityDiagram> {
-    assert!(bins > 0, "at least one bin");
+    reliability_diagrams_binned(scores, bins, Binning::Width)
+}
+
+/// The reliability diagram `[exits]` of every exit of a labelled data set, with at most
+/// `bins` bins laid out by `binning`: equal-width, or equal-mass edges computed on these
+/// scores' confidences (per exit, [`crate::bins::equal_mass_edges`]).
+///
+/// # Panics
+/// When `bins` is 0.
+pub fn reliability_diagrams_binned(
+    scores: &ScoreTable,
+    bins: usize,
+    binning: Binning,
+) -> Vec<ReliabilityDiagram> {
+    reliability_diagrams_on(scores, &exit_edges(scores, bins, binning))
+}
+
+/// The reliability diagram `[exits]` of every exit of a labelled data set, binned with the
+/// given `edges` `[exits]`. Parallel over samples; partial sums are combined in a fixed order,
+/// so the result is deterministic.
+///
+/// # Panics
+/// When `edges` does not have one entry per exit.
+pub fn reliability_diagrams_on(scores: &ScoreTable, edges: &[BinEdges]) -> Vec<ReliabilityDiagram> {
     let exits = scores.exits();
+    assert_eq!(edges.len(), exits, "one set of bin edges per exit");
+    // Exit l's bins are cells offsets[l] .. offsets[l + 1].
+    let mut offsets = vec![0];
+    for e in edges {
+        offsets.push(offsets[offsets.len() - 1] + e.bins());
+    }
+    let cells = offsets[exits];
     let partials: Vec<Vec<BinSums>> = scores
         .par_sample_chunks()
         .map(|chunk| {
-            let mut sums = vec![BinSums::default(); exits * bins];
+            let mut sums = vec![BinSums::default(); cells];
             for (i, score) in chunk.iter().enumerate() {
-                let cell = &mut sums[(i % exits) * bins + bin_of(score.confidence, bins)];
+                let l = i % exits;
+                let cell = &mut sums[offsets[l] + edges[l].bin_of(score.confidence)];
                 cell.count += 1;
                 cell.correct += u64::from(score.correct == Some(true));
                 cell.confidence += score.confidence;
@@ -200,7 +271,7 @@ pub fn reliability_diagrams(scores: &ScoreTable, bins: usize) -> Vec<Reliability
             sums
         })
         .collect();
-    let mut total = vec![BinSums::default(); exits * bins];
+    let mut total = vec![BinSums::default(); cells];
     for partial in &partials {
         for (t, p) in total.iter_mut().zip(partial) {
             t.count += p.count;
@@ -208,11 +279,16 @@ pub fn reliability_diagrams(scores: &ScoreTable, bins: usize) -> Vec<Reliability
             t.confidence += p.confidence;
         }
     }
-    total.chunks(bins).map(diagram_of).collect()
+    edges
+        .iter()
+        .enumerate()
+        .map(|(l, e)| diagram_of(e.clone(), &total[offsets[l]..offsets[l + 1]]))
+        .collect()
 }
 
-fn diagram_of(sums: &[BinSums]) -> ReliabilityDiagram {
+fn diagram_of(edges: BinEdges, sums: &[BinSums]) -> ReliabilityDiagram {
     ReliabilityDiagram {
+        edges,
         counts: sums.iter().map(|s| s.count).collect(),
         correct: sums.iter().map(|s| s.correct).collect(),
         mean_confidence: sums

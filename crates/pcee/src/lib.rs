@@ -28,8 +28,9 @@ pub mod sweep;
 pub mod temperature;
 pub mod trials;
 
+pub use bins::Binning;
 pub use delta::Delta;
-pub use diagram::{reliability_diagrams, ReliabilityDiagram};
+pub use diagram::{reliability_diagrams, reliability_diagrams_binned, ReliabilityDiagram};
 pub use evaluate::{evaluate, exits_of, Outcome};
 pub use logits::{ExitLogits, LogitValues, LogitsError, LogitsRow};
 pub use policy::{ExitPolicy, Method};

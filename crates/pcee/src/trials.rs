@@ -6,7 +6,7 @@ use crate::calibrate::{CalibrateOptions, CalibrationSet, Choice};
 use crate::choose::risk::{Guarantee, Loss};
 use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams, Oracle};
 use crate::temperature::fit_temperatures;
-use crate::{evaluate, Delta, ExitLogits, Outcome, PolicyFile, ScoreTable};
+use crate::{evaluate, Binning, Delta, ExitLogits, Outcome, PolicyFile, ScoreTable};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -87,6 +87,8 @@ pub struct TrialConfig {
     pub seed: u64,
     /// Bins of the reliability diagrams.
     pub bins: usize,
+    /// How the bins are laid out (equal-mass edges are computed on each calibration part).
+    pub binning: Binning,
     /// Window and α of the methods (`params.alpha` also serves `+ucb`).
     pub params: MethodParams,
     /// Loss of the risk-controlled methods.
@@ -194,7 +196,8 @@ fn one_split(
             temperatures,
             config.bins,
             "calibration part",
-        );
+        )
+        .binned(config.binning);
         (set, scores.select(test_idx))
     };
     let plain = split(raw, None);
@@ -244,6 +247,7 @@ fn policy_for(
     let options = CalibrateOptions {
         method: m.method,
         bins: config.bins,
+        binning: config.binning,
         params: config.params.clone(),
         temperature: m.temperature,
         delta: Delta::new(delta).expect("trial δ lie in [0, 1]"),

@@ -42,6 +42,7 @@ fn write_then_read_is_the_same_policy() {
     let oracle = CalibrateOptions {
         method: Method::Oracle,
         bins: 5,
+        binning: pcee::Binning::Width,
         params: MethodParams::default(),
         temperature: false,
         delta: Delta::new(0.9).unwrap(),

@@ -15,6 +15,7 @@ fn config(splits: usize) -> TrialConfig {
         cal_fraction: 0.5,
         seed: 0,
         bins: synthetic::BINS,
+        binning: pcee::Binning::Width,
         params: MethodParams::default(),
         loss: Loss::Wrong,
     }

@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use pcee::calibrate::{CalibrateError, CalibrateOptions, Choice};
 use pcee::choose::risk::{Guarantee, Loss};
 use pcee::policy::MethodParams;
+use pcee::policy_file::provenance::content_hash;
 use pcee::{Method, PolicyFile};
 use std::path::PathBuf;
 
@@ -20,9 +21,11 @@ pub struct Args {
     /// Exit method: confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget (needs --budget-flops)
     #[arg(long, value_name = "METHOD")]
     method: String,
-    /// Number of equal-width confidence bins on [0, 1]
+    /// Number of confidence bins M on [0, 1] (with --binning mass, at most M per exit)
     #[arg(long, default_value_t = 10)]
     bins: usize,
+    #[arg(long, help = inputs::BINNING_HELP, default_value_t = inputs::default_binning(), value_parser = ["width", "mass"])]
+    binning: String,
     /// PCEE-WS smoothing window w: bins b−w..b+w are pooled
     #[arg(long, default_value_t = 1)]
     window: usize,
@@ -79,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = CalibrateOptions {
         method,
         bins,
+        binning: inputs::binning(&args.binning)?,
         params: MethodParams {
             window: args.window,
             alpha,
@@ -89,11 +93,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         choice: choice(&args, alpha),
     };
     let val = inputs::read_logits(&args.val)?;
-    let policy = PolicyFile::calibrate(&val, &inputs::file_name(&args.val), &options)
+    let mut policy = PolicyFile::calibrate(&val, &inputs::file_name(&args.val), &options)
         .map_err(|err| match err {
             CalibrateError::NeedsBudget => anyhow!("--method: msdnet-budget needs --budget-flops; expected a budget in mean FLOPs per sample"),
             err => anyhow!("{}: {err}", flag(err.option())),
         })?;
+    policy.content_hash = Some(content_hash(&args.val).map_err(|err| {
+        anyhow!(
+            "{}: cannot be read again to hash it: {err}",
+            args.val.display()
+        )
+    })?);
     policy.write(&args.output)?;
     print_summary(&args, &policy);
     Ok(())
@@ -135,11 +145,12 @@ fn flag(option: &str) -> &'static str {
 
 fn print_summary(args: &Args, policy: &PolicyFile) {
     println!(
-        "wrote {}: method {}, δ = {}, {} bins, {} exits, calibrated on {} samples of {}",
+        "wrote {}: method {}, δ = {}, {} bins ({}), {} exits, calibrated on {} samples of {}",
         args.output.display(),
         policy.method,
         policy.delta,
         policy.bins(),
+        policy.binning,
         policy.exit_count(),
         policy.samples,
         policy.source
@@ -176,7 +187,14 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
             t.join(", ")
         );
     }
-    let mut table = Table::new(&["exit", "accuracy", "confidence", "ECE", "temperature"]);
+    let mut table = Table::new(&[
+        "exit",
+        "bins",
+        "accuracy",
+        "confidence",
+        "ECE",
+        "temperature",
+    ]);
     for (l, (_, d)) in policy.exits.iter().enumerate() {
         let or_dash = |x: Option<f64>| x.map_or("-".into(), percent);
         let t = policy
@@ -185,6 +203,7 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
             .map_or("-".into(), |t| format!("{:.3}", t[l]));
         table.row(vec![
             l.to_string(),
+            d.bins().to_string(),
             or_dash(d.overall_accuracy()),
             or_dash(d.overall_confidence()),
             format!("{:.4}", d.ece()),

@@ -6,6 +6,7 @@ use crate::plot::cost::{accuracy_vs_cost, Curve};
 use crate::report::{markdown, tables};
 use crate::staging::Staging;
 use indicatif::{ProgressBar, ProgressStyle};
+use pcee::policy_file::provenance::content_hash;
 use pcee::{Method, PolicyFile, SweepRow};
 use pcee_demo::{self as demo, assets, DemoOptions, DemoResults, ModelResults};
 use plotters::style::RGBColor;
@@ -21,9 +22,11 @@ pub struct Args {
     /// Comma-separated target accuracies δ, each in [0, 1]
     #[arg(long, default_value = "0.80,0.85,0.90,0.93,0.95,0.97")]
     deltas: String,
-    /// Number of equal-width confidence bins on [0, 1]
+    /// Number of confidence bins M on [0, 1] (with --binning mass, at most M per exit)
     #[arg(long, default_value_t = 10)]
     bins: usize,
+    #[arg(long, help = crate::inputs::BINNING_HELP, default_value_t = crate::inputs::default_binning(), value_parser = ["width", "mass"])]
+    binning: String,
     /// PCEE-WS smoothing window w
     #[arg(long, default_value_t = 1)]
     window: usize,
@@ -43,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(pcee::Delta::get)
             .collect(),
         bins: crate::inputs::bins(args.bins)?,
+        binning: crate::inputs::binning(&args.binning)?,
         window: args.window,
         batch: crate::inputs::batch("--batch", args.batch as u64)?,
         limit: args
@@ -204,7 +208,7 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
             staging.add(&name);
         }
         let source = format!("{}-val.npz", m.name);
-        let policy = PolicyFile::from_diagrams(
+        let mut policy = PolicyFile::from_diagrams(
             Method::Pcee,
             m.diagrams.clone(),
             &m.flops_per_exit,
@@ -212,6 +216,9 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
             results.window,
             &source,
         );
+        policy.bins = results.bins;
+        policy.classes = Some(m.val_logits.classes());
+        policy.content_hash = Some(content_hash(&staging.path(&source))?);
         let name = format!("{}-pcee-policy.json", m.name);
         policy.write(&staging.path(&name))?;
         staging.add(&name);

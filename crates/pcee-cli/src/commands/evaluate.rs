@@ -3,6 +3,7 @@
 use crate::inputs;
 use crate::output::{accuracy_line, exit_table, flops, percent};
 use anyhow::anyhow;
+use pcee::policy_file::SameData;
 use pcee::{evaluate, Delta, Outcome, PolicyFile};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -54,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     policy_file
         .check_logits(&test)
         .map_err(|err| anyhow!("{}: {err} ({})", args.test.display(), args.policy.display()))?;
+    warn_if_calibration_data(&policy_file, &args);
     let cost = policy_file.cost_on(&test);
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
@@ -73,6 +75,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print_report(&report, &cost);
     }
     Ok(())
+}
+
+/// One line on stderr when the test file is the policy's calibration data (docs/methods.md §6).
+fn warn_if_calibration_data(policy: &PolicyFile, args: &Args) {
+    let how = match policy.calibrated_on(&args.test) {
+        Some(SameData::Hash) => "has the content hash of",
+        Some(SameData::Name) => "has the file name of",
+        None => return,
+    };
+    eprintln!(
+        "warning: {}: {how} the calibration data of {} ({}); evaluation on calibration data is optimistic; expected held-out test logits",
+        args.test.display(),
+        args.policy.display(),
+        policy.source
+    );
 }
 
 fn print_report(report: &Report<'_>, cost: &[f64]) {

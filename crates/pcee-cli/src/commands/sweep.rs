@@ -2,7 +2,7 @@
 
 use crate::output::{percent, Table};
 use crate::{inputs, plot};
-use pcee::{reliability_diagrams, sweep, Method, ScoreTable, SweepRow};
+use pcee::{reliability_diagrams_binned, sweep, Method, ScoreTable, SweepRow};
 use std::path::PathBuf;
 
 /// Calibrate on validation logits and evaluate on test logits for each method and δ; write
@@ -21,9 +21,11 @@ pub struct Args {
     /// Target accuracies δ as START:STOP:STEP (STOP included), each in [0, 1]
     #[arg(long, default_value = "0.5:1:0.025", value_name = "START:STOP:STEP")]
     deltas: String,
-    /// Number of equal-width confidence bins on [0, 1]
+    /// Number of confidence bins M on [0, 1] (with --binning mass, at most M per exit)
     #[arg(long, default_value_t = 10)]
     bins: usize,
+    #[arg(long, help = inputs::BINNING_HELP, default_value_t = inputs::default_binning(), value_parser = ["width", "mass"])]
+    binning: String,
     /// PCEE-WS smoothing window w
     #[arg(long, default_value_t = 1)]
     window: usize,
@@ -50,10 +52,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(pcee::Delta::get)
         .collect();
     let bins = inputs::bins(args.bins)?;
+    let binning = inputs::binning(&args.binning)?;
     let val = inputs::read_logits(&args.val)?;
     let test = inputs::read_logits(&args.test)?;
     inputs::same_network((&args.val, &val), (&args.test, &test))?;
-    let diagrams = reliability_diagrams(&ScoreTable::from_logits(&val), bins);
+    inputs::warn_if_same_file(&args.val, &args.test, "--test");
+    let diagrams = reliability_diagrams_binned(&ScoreTable::from_logits(&val), bins, binning);
     let rows = sweep(
         &diagrams,
         &ScoreTable::from_logits(&test),

@@ -32,9 +32,11 @@ pub struct Args {
     /// Target accuracies δ as START:STOP:STEP (STOP included), each in [0, 1]
     #[arg(long, default_value = "0.85:0.95:0.05", value_name = "START:STOP:STEP")]
     deltas: String,
-    /// Number of equal-width confidence bins on [0, 1]
+    /// Number of confidence bins M on [0, 1] (with --binning mass, at most M per exit)
     #[arg(long, default_value_t = 10)]
     bins: usize,
+    #[arg(long, help = inputs::BINNING_HELP, default_value_t = inputs::default_binning(), value_parser = ["width", "mass"])]
+    binning: String,
     /// PCEE-WS smoothing window w
     #[arg(long, default_value_t = 1)]
     window: usize,
@@ -70,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cal_fraction: args.cal_fraction,
         seed: args.seed,
         bins,
+        binning: inputs::binning(&args.binning)?,
         params: MethodParams {
             window: args.window,
             alpha,
@@ -99,12 +102,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     staging.commit()?;
     println!(
-        "{} splits of {} ({} samples, {:.0}% for calibration), seed {}",
+        "{} splits of {} ({} samples, {:.0}% for calibration), seed {}, {} bins ({})",
         args.splits,
         inputs::file_name(&args.logits),
         logits.samples(),
         100.0 * args.cal_fraction,
-        args.seed
+        args.seed,
+        config.bins,
+        config.binning
     );
     println!("{}", table.render());
     println!(

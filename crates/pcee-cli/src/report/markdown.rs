@@ -14,8 +14,8 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
         "# pcee demo — Performance Control Early Exiting on Fashion-MNIST\n"
     );
     let _ = writeln!(md, "Calibrated on {} validation images (never trained on), evaluated on {} test images; \
-        {} confidence bins, PCEE-WS window {}. Run time {:.0} s. Every number is in `results.json`.\n",
-        d.validation, d.test, results.bins, results.window, results.seconds);
+        {} confidence bins ({} binning), PCEE-WS window {}. Run time {:.0} s. Every number is in `results.json`.\n",
+        d.validation, d.test, results.bins, results.binning, results.window, results.seconds);
     let _ = writeln!(
         md,
         "## Large at the cost of small (the paper's first claim)\n"

@@ -61,7 +61,9 @@ pub fn calibration(model: &ModelResults) -> Table {
         "val acc",
         "confidence",
         "conf - acc",
-        "ECE",
+        "ECE width",
+        "ECE mass",
+        "mass bins",
         "regime",
         "test acc",
     ]);
@@ -72,7 +74,9 @@ pub fn calibration(model: &ModelResults) -> Table {
             percent(e.accuracy),
             percent(e.mean_confidence),
             points(e.mean_confidence - e.accuracy),
-            format!("{:.4}", e.ece),
+            format!("{:.4}", e.ece_width),
+            format!("{:.4}", e.ece_mass),
+            e.mass_bins.to_string(),
             e.regime.clone(),
             percent(e.test_accuracy),
         ]);

@@ -44,6 +44,24 @@ pub enum FitError {
         /// Cumulative FLOPs of that exit in the policy.
         policy: f64,
     },
+    /// Different numbers of classes (only when the policy records its classes, version 3).
+    #[error("{}", classes_text(what, *theirs, *policy))]
+    Classes {
+        /// `logits` or `the model`.
+        what: &'static str,
+        /// Classes of the logits or model.
+        theirs: usize,
+        /// Classes of the calibration logits.
+        policy: usize,
+    },
+}
+
+fn classes_text(what: &str, theirs: usize, policy: usize) -> String {
+    if what == "logits" {
+        format!("has {theirs} classes but the policy was calibrated on {policy}; expected logits of the network the policy was calibrated for")
+    } else {
+        format!("was calibrated on {policy} classes but {what} has {theirs}; expected a policy calibrated on this model's logits")
+    }
 }
 
 fn exits_text(what: &str, theirs: usize, policy: usize) -> String {
@@ -96,12 +114,29 @@ impl PolicyFile {
         }
     }
 
-    /// Checks that `logits` can be evaluated with this policy: the same number of exits, and
-    /// the same FLOPs unless either side has none (a policy or file without FLOPs counts cost
-    /// in exits and cannot be compared).
+    /// Checks that a network with `classes` classes (`what` names it, as for
+    /// [`Self::check_flops`]) has the classes the policy was calibrated on; a policy that does
+    /// not record its classes (versions 1, 2) fits any.
     ///
     /// # Errors
-    /// [`FitError`] as for [`Self::check_flops`].
+    /// [`FitError::Classes`].
+    pub fn check_classes(&self, classes: usize, what: &'static str) -> Result<(), FitError> {
+        match self.classes {
+            Some(policy) if policy != classes => Err(FitError::Classes {
+                what,
+                theirs: classes,
+                policy,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that `logits` can be evaluated with this policy: the same number of exits, the
+    /// same number of classes when the policy records it, and the same FLOPs unless either side
+    /// has none (a policy or file without FLOPs counts cost in exits and cannot be compared).
+    ///
+    /// # Errors
+    /// [`FitError`] as for [`Self::check_flops`] and [`Self::check_classes`].
     pub fn check_logits(&self, logits: &ExitLogits) -> Result<(), FitError> {
         if logits.exits() != self.exit_count() {
             return Err(FitError::Exits {
@@ -110,6 +145,7 @@ impl PolicyFile {
                 policy: self.exit_count(),
             });
         }
+        self.check_classes(logits.classes(), "logits")?;
         if logits.has_flops() && !self.costs_in_exits() {
             self.check_flops(logits.flops(), "logits")?;
         }

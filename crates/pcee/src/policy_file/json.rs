@@ -1,23 +1,25 @@
-//! The policy file's JSON schema (docs/design.md §4): versions 1 and 2, written with the lowest
+//! The policy file's JSON schema (docs/design.md §4): versions 1 to 3, written with the lowest
 //! version that holds the policy, read strictly (duplicate keys, unknown fields and a version's
 //! missing or foreign fields are refused with the field named).
 
 use super::validate::{
-    check_exits, check_extras, check_format_and_version, check_version_1, exit_from_json,
-    strict_value,
+    check_calibration, check_exits, check_extras, check_format_and_version, check_version,
+    exit_from_json, strict_value,
 };
 use super::{PolicyFile, Selection};
 use crate::policy::Method;
-use crate::Delta;
+use crate::{Binning, Delta};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The `format` field of every policy file.
 pub const FORMAT: &str = "pcee-policy";
 /// The newest policy file version this crate reads. Version 2 adds the optional fields `alpha`,
-/// `temperatures`, `thresholds` and `selection` (docs/methods.md); a policy that uses none of
-/// them is still written as version 1, and version 1 files are read as before.
-pub const VERSION: u64 = 2;
+/// `temperatures`, `thresholds` and `selection` (docs/methods.md §2); version 3 adds `binning`
+/// (with each exit's `edges` for `mass`), `calibration.classes` and `calibration.content_hash`
+/// (docs/methods.md §6). A policy is written with the lowest version that holds it; older
+/// versions are read as before.
+pub const VERSION: u64 = 3;
 
 /// What is wrong with a policy file; displays as `<path>: <what>`.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub(super) struct PolicyJson {
     pub(super) delta: f64,
     pub(super) bins: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) binning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) window: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) alpha: Option<f64>,
@@ -55,6 +59,8 @@ pub(super) struct PolicyJson {
 #[serde(deny_unknown_fields)]
 pub(super) struct ExitJson {
     pub(super) flops: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) edges: Option<Vec<f64>>,
     pub(super) counts: Vec<u64>,
     pub(super) correct: Vec<u64>,
     pub(super) mean_confidence: Vec<Option<f64>>,
@@ -65,6 +71,10 @@ pub(super) struct ExitJson {
 pub(super) struct CalibrationJson {
     pub(super) samples: u64,
     pub(super) source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) classes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) content_hash: Option<String>,
 }
 
 impl PolicyFile {
@@ -87,7 +97,9 @@ impl PolicyFile {
     /// [`PolicyFileError`] naming the file and the field: unreadable file, invalid JSON, another
     /// `format`, a newer `version`, a duplicate key, an unknown field or one its version does not
     /// have, unknown method, δ outside [0, 1], no bins, fewer than 2 exits, inconsistent
-    /// diagrams or counts that overflow, FLOPs not cumulative.
+    /// diagrams or counts that overflow, FLOPs not cumulative, bin edges missing, present
+    /// without `mass` binning, not strictly increasing from 0 to 1 or not one more than the
+    /// counts, classes = 0, a content hash not of the form `sha256:<64 hex digits>`.
     pub fn read(path: &Path) -> Result<Self, PolicyFileError> {
         let error = |what: String| PolicyFileError {
             path: path.to_path_buf(),
@@ -119,10 +131,11 @@ impl PolicyFile {
 fn to_json(policy: &PolicyFile) -> PolicyJson {
     PolicyJson {
         format: FORMAT.to_string(),
-        version: if policy.needs_v2() { VERSION } else { 1 },
+        version: version_of(policy),
         method: policy.method.name().to_string(),
         delta: policy.delta.get(),
-        bins: policy.bins(),
+        bins: policy.bins,
+        binning: policy.needs_v3().then(|| policy.binning.name().to_string()),
         window: (policy.method == Method::PceeWs).then_some(policy.window),
         alpha: policy.alpha,
         temperatures: policy.temperatures.clone(),
@@ -133,6 +146,7 @@ fn to_json(policy: &PolicyFile) -> PolicyJson {
             .iter()
             .map(|(flops, d)| ExitJson {
                 flops: *flops,
+                edges: d.edges().explicit().map(<[f64]>::to_vec),
                 counts: d.counts().to_vec(),
                 correct: d.correct().to_vec(),
                 mean_confidence: d.mean_confidence().to_vec(),
@@ -141,7 +155,20 @@ fn to_json(policy: &PolicyFile) -> PolicyJson {
         calibration: CalibrationJson {
             samples: policy.samples,
             source: policy.source.clone(),
+            classes: policy.classes,
+            content_hash: policy.content_hash.clone(),
         },
+    }
+}
+
+/// The lowest version that holds the policy.
+fn version_of(policy: &PolicyFile) -> u64 {
+    if policy.needs_v3() {
+        3
+    } else if policy.needs_v2() {
+        2
+    } else {
+        1
     }
 }
 
@@ -153,9 +180,17 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
     if method == Method::Oracle {
         return Err("field 'method': the oracle cannot be a policy; expected confidence, pcee, pcee-ws, pcee-lcb or msdnet-budget".into());
     }
-    if version == 1 {
-        check_version_1(&json)?;
-    }
+    check_version(&json, version)?;
+    let binning = match json.binning.as_deref() {
+        Some(name) => name
+            .parse::<Binning>()
+            .map_err(|err| format!("field 'binning': {err}"))?,
+        None if version >= 3 => {
+            return Err("field 'binning' is missing; expected width or mass".into())
+        }
+        None => Binning::Width,
+    };
+    let (classes, content_hash) = check_calibration(&json.calibration)?;
     let exit_count = json.exits.len();
     let extras = check_extras(method, &json, exit_count)?;
     let delta = Delta::new(json.delta).map_err(|err| format!("field 'delta': {err}"))?;
@@ -172,7 +207,7 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         .exits
         .into_iter()
         .enumerate()
-        .map(|(l, e)| exit_from_json(l, e, json.bins))
+        .map(|(l, e)| exit_from_json(l, e, json.bins, binning))
         .collect::<Result<Vec<_>, _>>()?;
     check_exits(&exits, json.calibration.samples)?;
     Ok(PolicyFile {
@@ -183,6 +218,8 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         } else {
             0
         },
+        bins: json.bins,
+        binning,
         exits,
         samples: json.calibration.samples,
         source: json.calibration.source,
@@ -190,5 +227,7 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         temperatures: extras.temperatures,
         thresholds: extras.thresholds,
         selection: json.selection,
+        classes,
+        content_hash,
     })
 }

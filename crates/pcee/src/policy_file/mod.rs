@@ -1,19 +1,22 @@
 //! The policy file (docs/design.md §4): versioned JSON holding the validation reliability
 //! diagram of every exit, not thresholds, so δ can be changed at evaluation or inference time.
-//! This module is the domain type; [`json`] is the file's schema (versions 1 and 2) and its
-//! checks, [`selection`] how δ was chosen, [`fit`] whether a policy belongs to some logits.
+//! This module is the domain type; [`json`] is the file's schema (versions 1 to 3) and its
+//! checks, [`selection`] how δ was chosen, [`fit`] whether a policy belongs to some logits,
+//! [`provenance`] whether some data is the calibration data.
 
 pub mod fit;
 mod json;
+pub mod provenance;
 mod selection;
 mod validate;
 
 pub use fit::{first_flops_difference, FitError, FLOPS_TOLERANCE};
 pub use json::{PolicyFileError, FORMAT, VERSION};
+pub use provenance::SameData;
 pub use selection::Selection;
 
 use crate::policy::{ExitPolicy, Method, MethodParams, Tempered};
-use crate::{Delta, ReliabilityDiagram, ScoreTable};
+use crate::{Binning, Delta, ReliabilityDiagram, ScoreTable};
 
 /// A calibrated exit policy: method, default δ, and the validation reliability diagram and
 /// cumulative FLOPs of every exit.
@@ -26,6 +29,12 @@ pub struct PolicyFile {
     pub delta: Delta,
     /// PCEE-WS smoothing window w (bins on each side); stored only for `pcee-ws`.
     pub window: usize,
+    /// Bins M asked for at calibration; with `mass` binning an exit may have fewer (its
+    /// diagram's [`ReliabilityDiagram::bins`]).
+    pub bins: usize,
+    /// How the bins were laid out: `width` (equal-width, every exit M bins) or `mass`
+    /// (equal-mass, each exit's edges stored in its diagram; version 3).
+    pub binning: Binning,
     /// Per exit, in network order: `(cumulative FLOPs, reliability diagram)`.
     pub exits: Vec<(f64, ReliabilityDiagram)>,
     /// Number of validation samples N the diagrams were built on.
@@ -41,13 +50,20 @@ pub struct PolicyFile {
     pub thresholds: Vec<f64>,
     /// How δ (or the thresholds) were chosen on the validation set (version 2), when they were.
     pub selection: Option<Selection>,
+    /// Number of classes C of the calibration logits (version 3), when known.
+    pub classes: Option<usize>,
+    /// Content hash of the calibration logits file, `sha256:<64 hex digits>` of its bytes
+    /// (version 3, [`provenance::content_hash`]), when known.
+    pub content_hash: Option<String>,
 }
 
 impl PolicyFile {
-    /// A policy of `method` from validation reliability `diagrams` `[exits]` (all with the
-    /// same bins, at least one) and cumulative `flops` `[exits]` in FLOPs, with default target
-    /// `delta`; `source` names the validation file. Every optional field is empty: for δ chosen
-    /// on the data, temperatures or thresholds, use [`crate::calibrate`].
+    /// A policy of `method` from validation reliability `diagrams` `[exits]` (at least one;
+    /// equal-width or equal-mass bins, [`PolicyFile::binning`] follows the first diagram's) and
+    /// cumulative `flops` `[exits]` in FLOPs, with default target `delta`; `source` names the
+    /// validation file; `bins` is the largest number of bins of a diagram. Every optional field
+    /// is empty: for δ chosen on the data, temperatures, thresholds, classes or the content hash,
+    /// use [`crate::calibrate`] or set them.
     ///
     /// # Panics
     /// For the oracle (a bound that needs labels), or when `diagrams` is empty or has 0 bins.
@@ -68,6 +84,8 @@ impl PolicyFile {
             method,
             delta,
             window: if method == Method::PceeWs { window } else { 0 },
+            bins: diagrams.iter().map(|d| d.bins()).max().unwrap_or(1),
+            binning: diagrams[0].edges().binning(),
             samples: diagrams[0].samples(),
             exits: flops.iter().copied().zip(diagrams).collect(),
             source: source.to_string(),
@@ -75,6 +93,8 @@ impl PolicyFile {
             temperatures: None,
             thresholds: Vec::new(),
             selection: None,
+            classes: None,
+            content_hash: None,
         }
     }
 
@@ -99,6 +119,11 @@ impl PolicyFile {
         }
     }
 
+    /// Whether the file needs version 3 (`mass` binning, `classes` or `content_hash`).
+    fn needs_v3(&self) -> bool {
+        self.binning == Binning::Mass || self.classes.is_some() || self.content_hash.is_some()
+    }
+
     /// Whether the file needs version 2 (any of `alpha`, `temperatures`, `thresholds`,
     /// `selection`, or a method version 1 did not have).
     fn needs_v2(&self) -> bool {
@@ -114,9 +139,10 @@ impl PolicyFile {
         self.exits.len()
     }
 
-    /// Number of bins M of every diagram.
+    /// Number of bins M asked for (the field `bins`); with `mass` binning an exit may have
+    /// fewer.
     pub fn bins(&self) -> usize {
-        self.exits[0].1.bins()
+        self.bins
     }
 
     /// Cumulative FLOPs `[exits]`.

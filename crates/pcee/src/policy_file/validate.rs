@@ -1,10 +1,11 @@
 //! The checks of a policy file's fields, each error naming the field, and the strict JSON
 //! reader that refuses duplicate keys (serde_json keeps the last one silently).
 
-use super::json::{ExitJson, PolicyJson, FORMAT, VERSION};
+use super::json::{CalibrationJson, ExitJson, PolicyJson, FORMAT, VERSION};
+use super::provenance::is_content_hash;
 use crate::diagram::DiagramError;
 use crate::policy::{Method, MethodParams};
-use crate::ReliabilityDiagram;
+use crate::{Binning, ReliabilityDiagram};
 
 /// The version 2 fields, checked.
 pub(super) struct Extras {
@@ -64,17 +65,40 @@ pub(super) fn check_format_and_version(value: &serde_json::Value) -> Result<(), 
     }
 }
 
+/// One exit's diagram: `bins` bins with `width` binning; with `mass`, its own `edges`
+/// `[M_l + 1]` and 1 ≤ M_l ≤ `bins` bins.
 pub(super) fn exit_from_json(
     l: usize,
     e: ExitJson,
     bins: usize,
+    binning: Binning,
 ) -> Result<(f64, ReliabilityDiagram), String> {
     let field = |what: String| format!("field 'exits[{l}]': {what}");
-    if e.counts.len() != bins {
-        return Err(field(format!(
-            "has {} bins; expected 'bins' = {bins}",
-            e.counts.len()
-        )));
+    let edges_field = |what: String| format!("field 'exits[{l}].edges': {what}");
+    match (binning, &e.edges) {
+        (Binning::Width, Some(_)) => {
+            return Err(edges_field(
+                "present with binning 'width'; expected edges only with binning 'mass'".into(),
+            ))
+        }
+        (Binning::Mass, None) => {
+            return Err(edges_field(
+                "missing; expected one more edge than bins with binning 'mass'".into(),
+            ))
+        }
+        (Binning::Width, None) if e.counts.len() != bins => {
+            return Err(field(format!(
+                "has {} bins; expected 'bins' = {bins}",
+                e.counts.len()
+            )))
+        }
+        (Binning::Mass, Some(_)) if e.counts.len() > bins => {
+            return Err(field(format!(
+                "has {} bins; expected at most 'bins' = {bins}",
+                e.counts.len()
+            )))
+        }
+        _ => {}
     }
     if !e.flops.is_finite() || e.flops < 0.0 {
         return Err(field(format!(
@@ -84,7 +108,27 @@ pub(super) fn exit_from_json(
     }
     let diagram = ReliabilityDiagram::new(e.counts, e.correct, e.mean_confidence)
         .map_err(|err: DiagramError| field(err.to_string()))?;
+    let diagram = match e.edges {
+        Some(edges) => diagram.with_edges(edges).map_err(|err| match err {
+            DiagramError::Edges(err) => edges_field(err.to_string()),
+            err => field(err.to_string()),
+        })?,
+        None => diagram,
+    };
     Ok((e.flops, diagram))
+}
+
+/// The version 3 fields of `calibration`, checked: classes ≥ 1, a well-formed content hash.
+pub(super) fn check_calibration(
+    c: &CalibrationJson,
+) -> Result<(Option<usize>, Option<String>), String> {
+    if c.classes == Some(0) {
+        return Err("field 'calibration.classes': 0; expected at least 1".into());
+    }
+    if let Some(hash) = c.content_hash.as_deref().filter(|h| !is_content_hash(h)) {
+        return Err(format!("field 'calibration.content_hash': '{hash}'; expected sha256: followed by 64 lowercase hex digits"));
+    }
+    Ok((c.classes, c.content_hash.clone()))
 }
 
 pub(super) fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> Result<(), String> {
@@ -105,17 +149,36 @@ pub(super) fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> 
     Ok(())
 }
 
-/// A version 1 file holds none of the version 2 fields.
-pub(super) fn check_version_1(json: &PolicyJson) -> Result<(), String> {
-    let v2 = [
-        ("alpha", json.alpha.is_some()),
-        ("temperatures", json.temperatures.is_some()),
-        ("thresholds", json.thresholds.is_some()),
-        ("selection", json.selection.is_some()),
+/// A file holds no field of a later version than its own: version 1 none of `alpha`,
+/// `temperatures`, `thresholds`, `selection`; versions 1 and 2 none of `binning`, an exit's
+/// `edges`, `calibration.classes`, `calibration.content_hash`.
+pub(super) fn check_version(json: &PolicyJson, version: u64) -> Result<(), String> {
+    let edges = json.exits.iter().position(|e| e.edges.is_some());
+    let edges_name = edges.map(|l| format!("exits[{l}].edges"));
+    let fields: [(String, bool, u64); 8] = [
+        ("alpha".into(), json.alpha.is_some(), 2),
+        ("temperatures".into(), json.temperatures.is_some(), 2),
+        ("thresholds".into(), json.thresholds.is_some(), 2),
+        ("selection".into(), json.selection.is_some(), 2),
+        ("binning".into(), json.binning.is_some(), 3),
+        (edges_name.unwrap_or_default(), edges.is_some(), 3),
+        (
+            "calibration.classes".into(),
+            json.calibration.classes.is_some(),
+            3,
+        ),
+        (
+            "calibration.content_hash".into(),
+            json.calibration.content_hash.is_some(),
+            3,
+        ),
     ];
-    match v2.iter().find(|(_, present)| *present) {
-        Some((field, _)) => Err(format!(
-            "field '{field}' is not part of a version 1 file; expected version {VERSION} for it"
+    match fields
+        .iter()
+        .find(|(_, present, since)| *present && version < *since)
+    {
+        Some((field, _, since)) => Err(format!(
+            "field '{field}' is not part of a version {version} file; expected version {since} or later for it"
         )),
         None => Ok(()),
     }
