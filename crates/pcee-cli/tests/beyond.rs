@@ -154,6 +154,17 @@ fn risk_control_records_how_delta_was_chosen() {
             (s["rule"].as_str(), s["loss"].as_str()),
             (Some(guarantee), Some(loss))
         );
+        // Half of the 2 000 validation samples (seed 0) build the diagrams, the other half certify.
+        assert_eq!(s["certify"], "held-out");
+        assert_eq!(
+            (s["fit_samples"].as_u64(), s["certify_samples"].as_u64()),
+            (Some(1000), Some(1000))
+        );
+        assert_eq!(
+            (s["certify_fraction"].as_f64(), s["certify_seed"].as_u64()),
+            (Some(0.5), Some(0))
+        );
+        assert_eq!(json["calibration"]["samples"], 1000);
         assert_eq!(s["target_accuracy"], 0.8);
         let risk = s["risk"].as_f64().unwrap();
         assert!(risk < 0.2, "{name}: calibration risk {risk}");
@@ -189,7 +200,8 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
     }
     let run = calibrate(&["--method", "msdnet-budget"]);
     assert_error(&run, "--method", "--budget-flops");
-    // Gap risk 0 at δ = 1: UCB at ε = 0.0005 needs n with 0.9995^n ≤ 0.05, n ≥ 5990 > 2000.
+    // Gap risk 0 at δ = 1: UCB at ε = 0.0005 needs n with 0.9995^n ≤ 0.05, n ≥ 5990 certifying
+    // samples; half of the 2 000 (--certify-fraction 0.5) certify.
     let run = calibrate(&[
         "--method",
         "pcee",
@@ -203,9 +215,9 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
     assert_error(
         &run,
         "--target-accuracy",
-        "about 5990 samples would be needed",
+        "1000 certifying samples are too few",
     );
-    // CRC with the same risk 0 needs (1 − ε)/ε = 1999 samples: 2000 suffice; ε = 0.0004 needs 2499.
+    // CRC with the same risk 0 needs (1 − ε)/ε certifying samples: 2499 at ε = 0.0004.
     let run = calibrate(&[
         "--method",
         "pcee",
@@ -219,7 +231,7 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
     assert_error(
         &run,
         "--target-accuracy",
-        "about 2499 samples would be needed",
+        "about 2499 certifying samples would be needed",
     );
     let run = calibrate(&[
         "--method",
@@ -230,6 +242,19 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
         "crc",
     ]);
     assert_error(&run, "--target-accuracy", "strictly between 0 and 1");
+    for fraction in ["0", "1", "0.0001"] {
+        let run = calibrate(&[
+            "--method",
+            "pcee",
+            "--target-accuracy",
+            "0.8",
+            "--guarantee",
+            "ucb",
+            "--certify-fraction",
+            fraction,
+        ]);
+        assert_error(&run, "--certify-fraction", "leaving both parts non-empty");
+    }
     assert!(!Path::new(&out).exists(), "no policy file on failure");
 }
 
@@ -252,7 +277,21 @@ fn trials_write_csv_table_and_figures() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("violation rate") && run.stdout.contains("confidence+ts"));
+    assert!(run.stdout.contains("guarantee"), "{}", run.stdout);
     let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",guarantee,guarantee_measured,guarantee_limit"));
+    // Only the risk-controlled method has a verdict (held or failed), the others none.
+    for line in csv.lines().skip(1) {
+        let verdict = line.split(',').nth(10).unwrap();
+        match line.starts_with("pcee+ucb,") {
+            true => assert!(["held", "failed", ""].contains(&verdict), "{line}"),
+            false => assert_eq!(verdict, "", "{line}"),
+        }
+    }
     assert_eq!(csv.lines().count(), 1 + 5 * 3);
     assert!(csv
         .lines()
@@ -299,5 +338,47 @@ fn bad_trials_fail_with_one_line_and_write_nothing() {
         "not a trial method",
     );
     assert_error(&trials(&["--alpha", "0"]), "--alpha", "strictly between");
+    assert_error(
+        &trials(&["--methods", "pcee+ucb", "--certify-fraction", "1"]),
+        "--certify-fraction",
+        "leaving both parts non-empty",
+    );
     assert!(!out.exists());
+}
+
+#[test]
+fn bonferroni_pcee_lcb_is_recorded_and_exits_no_earlier() {
+    let dir = tempfile::tempdir().unwrap();
+    let lcb = |name: &str, correction: &str| {
+        let extra = [
+            "--method",
+            "pcee-lcb",
+            "--alpha",
+            "0.1",
+            "--correction",
+            correction,
+        ];
+        calibrate(dir.path(), name, &extra)
+    };
+    let (per_bin, _) = lcb("per-bin", "none");
+    let (family, json) = lcb("family", "bonferroni");
+    assert_eq!(
+        (json["correction"].as_str(), json["version"].as_u64()),
+        (Some("bonferroni"), Some(3))
+    );
+    // Each bin's bound at level 1 − α/m is at most its bound at 1 − α: fewer bins fire, so
+    // samples leave no earlier.
+    let test = example("test.npz");
+    for delta in ["0.7", "0.8", "0.9"] {
+        let cost = |policy: &str| {
+            let run = pcee(&[
+                "evaluate", "--policy", policy, "--test", &test, "--delta", delta, "--json",
+            ]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            serde_json::from_str::<Value>(&run.stdout).unwrap()["mean_flops"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!(cost(&family) >= cost(&per_bin), "δ = {delta}");
+    }
 }

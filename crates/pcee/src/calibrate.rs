@@ -1,8 +1,10 @@
 //! The one calibration entry point: validation logits (or a subset of them) and options in, a
 //! [`PolicyFile`] out. The CLI's `calibrate`, `trials`, the demo and the Python package all call
 //! [`PolicyFile::calibrate`] / [`PolicyFile::calibrate_on`]; δ is given, chosen for a budget, or
-//! chosen by risk control (docs/methods.md §1).
+//! chosen by risk control (docs/methods.md §1), which certifies δ on calibration samples the
+//! diagrams never saw ([`crate::certify`]).
 
+use crate::certify::{family_is_fixed, CertifyFractionError, CertifySplit};
 use crate::choose::budget::{best_delta_for_budget, msdnet_thresholds, BudgetError};
 use crate::choose::risk::{choose_delta, Guarantee, Loss, RiskError, RiskTarget};
 use crate::policy::{Method, MethodParams};
@@ -20,7 +22,9 @@ pub enum Choice {
     /// Budget mode: the best calibration accuracy with mean FLOPs per sample ≤ the budget
     /// (for `msdnet-budget`: MSDNet's thresholds for it; δ stays as given and is unused).
     Budget(f64),
-    /// Risk control: the smallest δ certified for the target ([`choose_delta`]).
+    /// Risk control: the smallest δ certified for the target ([`choose_delta`]) on certify
+    /// samples that the diagrams and temperatures were not fitted on (for a fixed family, plain
+    /// confidence thresholding, on every sample; [`family_is_fixed`]).
     Risk {
         /// The accuracy to guarantee, 1 − ε, strictly between 0 and 1.
         target_accuracy: f64,
@@ -30,6 +34,8 @@ pub enum Choice {
         loss: Loss,
         /// α in (0, 1), used by `ucb`.
         alpha: f64,
+        /// How [`PolicyFile::calibrate`] splits the samples into fit and certify parts.
+        certify: CertifySplit,
     },
 }
 
@@ -42,12 +48,23 @@ impl Choice {
                 guarantee,
                 loss,
                 alpha,
+                ..
             } => Some(RiskTarget {
                 loss,
                 guarantee,
                 epsilon: 1.0 - target_accuracy,
                 alpha,
             }),
+            _ => None,
+        }
+    }
+
+    /// The fit/certify split [`PolicyFile::calibrate`] makes for this choice with `method`
+    /// (temperature-scaled when `temperature`): for risk control of a family that depends on
+    /// the data; `None` otherwise (no guarantee, or every sample may certify).
+    pub fn certify_split(&self, method: Method, temperature: bool) -> Option<CertifySplit> {
+        match *self {
+            Choice::Risk { certify, .. } if !family_is_fixed(method, temperature) => Some(certify),
             _ => None,
         }
     }
@@ -97,13 +114,24 @@ pub enum CalibrateError {
     /// No δ is certified.
     #[error(transparent)]
     Risk(#[from] RiskError),
+    /// The certify fraction leaves a part empty.
+    #[error(transparent)]
+    CertifyFraction(#[from] CertifyFractionError),
+    /// Risk control of a family built on the data, on a [`CalibrationSet`] without held-out
+    /// certify samples (certifying on the fit samples would be optimistic).
+    #[error("risk control of {0} needs certify samples the diagrams were not fitted on; expected a calibration set made by CalibrationSet::held_out")]
+    NotHeldOut(Method),
 }
 
 impl CalibrateError {
     /// The option the error is about, as a field of [`CalibrateOptions`] or [`Choice`] spells it:
-    /// `bins`, `method`, `budget_flops` or `target_accuracy` (a front end maps it to its flag).
+    /// `bins`, `method`, `budget_flops`, `target_accuracy` or `certify_fraction` (a front end
+    /// maps it to its flag).
     pub fn option(&self) -> &'static str {
         match self {
+            CalibrateError::CertifyFraction(_) | CalibrateError::NotHeldOut(_) => {
+                "certify_fraction"
+            }
             CalibrateError::Bins => "bins",
             CalibrateError::Oracle | CalibrateError::NeedsBudget => "method",
             CalibrateError::Budget(_) => "budget_flops",
@@ -133,6 +161,18 @@ pub struct CalibrationSet {
     pub bins: usize,
     /// How `diagrams` are binned ([`CalibrationSet::binned`]); `width` as built.
     pub binning: Binning,
+    /// Held-out samples on which risk control certifies δ, when the set was split
+    /// ([`CalibrationSet::held_out`]); `scores` and `diagrams` are then the fit part only.
+    pub certify: Option<CertifyPart>,
+}
+
+/// The certify part of a split [`CalibrationSet`].
+#[derive(Debug, Clone)]
+pub struct CertifyPart {
+    /// Scores `[certify samples, exits]`, scaled with the fit part's temperatures when fitted.
+    pub scores: ScoreTable,
+    /// The split that drew it.
+    pub split: CertifySplit,
 }
 
 impl CalibrationSet {
@@ -191,7 +231,45 @@ impl CalibrationSet {
             flops: flops.to_vec(),
             temperatures,
             source: source.to_string(),
+            certify: None,
         }
+    }
+
+    /// The samples `subset` (all when `None`) of `logits`, split by `split` into a fit part —
+    /// binned into `bins` bins, temperatures fitted on it when `temperature` — and a held-out
+    /// certify part scored with the same temperatures (docs/methods.md §1, "Fit and certify").
+    ///
+    /// # Errors
+    /// [`CalibrateError::CertifyFraction`] when the split leaves a part empty.
+    ///
+    /// # Panics
+    /// As [`CalibrationSet::new`].
+    pub fn held_out(
+        logits: &ExitLogits,
+        subset: Option<&[usize]>,
+        bins: usize,
+        temperature: bool,
+        source: &str,
+        split: CertifySplit,
+    ) -> Result<Self, CalibrateError> {
+        let all: Vec<usize> = match subset {
+            Some(rows) => rows.to_vec(),
+            None => (0..logits.samples()).collect(),
+        };
+        let (fit, certify) = split.split(&all)?;
+        let set = CalibrationSet::new(logits, Some(&fit), bins, temperature, source);
+        let scores = match &set.temperatures {
+            Some(t) => ScoreTable::from_logits_scaled(logits, t),
+            None => ScoreTable::from_logits(logits),
+        };
+        Ok(set.with_certify(scores.select(&certify), split))
+    }
+
+    /// This set (its scores and diagrams are the fit part) with held-out certify `scores`
+    /// (scaled with this set's temperatures, if any) drawn by `split`.
+    pub fn with_certify(mut self, scores: ScoreTable, split: CertifySplit) -> Self {
+        self.certify = Some(CertifyPart { scores, split });
+        self
     }
 }
 
@@ -209,17 +287,27 @@ impl PolicyFile {
         if options.bins == 0 {
             return Err(CalibrateError::Bins);
         }
-        let set = CalibrationSet::new(logits, None, options.bins, options.temperature, source);
+        check(options)?;
+        let (bins, temperature) = (options.bins, options.temperature);
+        let set = match options.choice.certify_split(options.method, temperature) {
+            Some(split) => {
+                CalibrationSet::held_out(logits, None, bins, temperature, source, split)?
+            }
+            None => CalibrationSet::new(logits, None, bins, temperature, source),
+        };
         let mut policy = PolicyFile::calibrate_on(&set.binned(options.binning), options)?;
         policy.classes = Some(logits.classes());
         Ok(policy)
     }
 
     /// Calibrates on a prepared [`CalibrationSet`] (whose bins and temperatures are used;
-    /// `options.bins` and `options.temperature` are not read again).
+    /// `options.bins` and `options.temperature` are not read again, nor the split of a risk
+    /// choice: risk control certifies on the set's certify part, or on its samples when the
+    /// family is fixed and the set has none).
     ///
     /// # Errors
-    /// As [`PolicyFile::calibrate`].
+    /// As [`PolicyFile::calibrate`], and [`CalibrateError::NotHeldOut`] for risk control of a
+    /// family built on the data when the set has no certify part.
     pub fn calibrate_on(
         set: &CalibrationSet,
         options: &CalibrateOptions,
@@ -233,7 +321,7 @@ impl PolicyFile {
                 target_accuracy, ..
             } => {
                 let target = options.choice.risk_target().expect("a risk choice");
-                by_risk(set, options.method, &params, &target, target_accuracy)?
+                by_risk(set, options, &target, target_accuracy)?
             }
         };
         let mut policy = PolicyFile::from_diagrams(
@@ -245,6 +333,9 @@ impl PolicyFile {
             &set.source,
         );
         policy.alpha = (options.method == Method::PceeLcb).then_some(params.alpha);
+        if options.method == Method::PceeLcb {
+            policy.correction = params.correction;
+        }
         (policy.bins, policy.binning) = (set.bins, set.binning);
         policy.temperatures = set.temperatures.clone();
         policy.thresholds = params.thresholds;
@@ -298,24 +389,38 @@ fn for_budget(
     Ok((delta_of(choice.delta), Some(selection)))
 }
 
-/// Risk control: the δ certified for `target`, with its evidence.
+/// Risk control: the δ certified for `target` on the set's certify samples (on all its
+/// samples for a fixed family), with its evidence and how the samples were used.
 fn by_risk(
     set: &CalibrationSet,
-    method: Method,
-    params: &MethodParams,
+    options: &CalibrateOptions,
     target: &RiskTarget,
     target_accuracy: f64,
 ) -> Result<(Delta, Option<Selection>), CalibrateError> {
-    let choice = choose_delta(method, params, &set.diagrams, &set.scores, target)?;
+    let method = options.method;
+    let params = &options.params;
+    let fixed = family_is_fixed(method, set.temperatures.is_some());
+    let scores = match &set.certify {
+        Some(part) => &part.scores,
+        None if fixed => &set.scores,
+        None => return Err(CalibrateError::NotHeldOut(method)),
+    };
+    let choice = choose_delta(method, params, &set.diagrams, scores, target)?;
     let policy = method.policy_with(&set.diagrams, choice.delta, params);
-    let o = evaluate(policy.as_ref(), &set.scores, &set.flops);
+    let o = evaluate(policy.as_ref(), scores, &set.flops);
     let ucb = target.guarantee == Guarantee::Ucb;
+    let split = set.certify.as_ref().map(|part| part.split);
     let selection = Selection {
         loss: Some(target.loss.name().to_string()),
         target_accuracy: Some(target_accuracy),
         alpha: ucb.then_some(target.alpha),
         risk: Some(choice.risk),
         certificate: Some(choice.certificate),
+        certify: Some(if split.is_some() { "held-out" } else { "all" }.to_string()),
+        certify_fraction: split.map(|s| s.fraction),
+        certify_seed: split.map(|s| s.seed),
+        fit_samples: Some(set.scores.samples() as u64),
+        certify_samples: Some(scores.samples() as u64),
         candidates: Some(choice.candidates),
         ..Selection::new(target.guarantee.name(), o.accuracy, o.mean_flops)
     };

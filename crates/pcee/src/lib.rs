@@ -12,6 +12,7 @@
 pub mod atomic;
 pub mod bins;
 pub mod calibrate;
+pub mod certify;
 pub mod choose;
 pub mod compare;
 pub mod delta;

@@ -18,6 +18,7 @@ fn config(splits: usize) -> TrialConfig {
         binning: pcee::Binning::Width,
         params: MethodParams::default(),
         loss: Loss::Wrong,
+        certify_fraction: 0.5,
     }
 }
 

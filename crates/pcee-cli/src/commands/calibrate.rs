@@ -5,8 +5,9 @@ use crate::inputs;
 use crate::output::{flops, percent, Table};
 use anyhow::anyhow;
 use pcee::calibrate::{CalibrateError, CalibrateOptions, Choice};
+use pcee::certify::CertifySplit;
 use pcee::choose::risk::{Guarantee, Loss};
-use pcee::policy::MethodParams;
+use pcee::policy::{Correction, MethodParams};
 use pcee::policy_file::provenance::content_hash;
 use pcee::{Method, PolicyFile};
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub struct Args {
     /// Level α in (0, 1): of pcee-lcb's Clopper–Pearson lower bound, and of the ucb guarantee
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     alpha: f64,
+    /// pcee-lcb: none (each bin's bound at level 1 − α: per bin) or bonferroni (at 1 − α/m over the m non-empty bins of the exits before the last: with probability 1 − α no bin below δ fires)
+    #[arg(long, default_value = "none")]
+    correction: Correction,
     /// Fit a temperature per exit on the validation logits (minimum NLL) and score with it
     #[arg(long)]
     temperature: bool,
@@ -60,6 +64,18 @@ pub struct Args {
     /// Risk control: the loss, wrong (wrong at the exit) or gap (wrong at the exit, right at the last exit)
     #[arg(long, default_value = "wrong", value_parser = ["wrong", "gap"])]
     loss: String,
+    /// Risk control: share of the validation samples, in (0, 1), held out to certify δ; the rest builds the diagrams and temperatures (plain confidence without --temperature certifies on all)
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = pcee::certify::DEFAULT_CERTIFY_FRACTION,
+        allow_negative_numbers = true,
+        requires = "guarantee"
+    )]
+    certify_fraction: f64,
+    /// Risk control: seed of the random fit/certify split
+    #[arg(long, default_value_t = 0, requires = "guarantee")]
+    seed: u64,
     /// Policy file to write (JSON)
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
@@ -86,6 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         params: MethodParams {
             window: args.window,
             alpha,
+            correction: args.correction,
             thresholds: Vec::new(),
         },
         temperature: args.temperature,
@@ -128,6 +145,10 @@ fn choice(args: &Args, alpha: f64) -> Choice {
                 Loss::Wrong
             },
             alpha,
+            certify: CertifySplit {
+                fraction: args.certify_fraction,
+                seed: args.seed,
+            },
         },
         _ => Choice::Given,
     }
@@ -139,6 +160,7 @@ fn flag(option: &str) -> &'static str {
         "bins" => "--bins",
         "budget_flops" => "--budget-flops",
         "target_accuracy" => "--target-accuracy",
+        "certify_fraction" => "--certify-fraction",
         _ => "--method",
     }
 }
@@ -155,6 +177,17 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
         policy.samples,
         policy.source
     );
+    if let Some(alpha) = policy.alpha {
+        let cells = pcee::policy::cells_that_can_fire(&policy.diagrams());
+        let level = match policy.correction {
+            Correction::None => format!("1 − α = {} per bin", 1.0 - alpha),
+            Correction::Bonferroni => format!(
+                "1 − α/{cells} per bin (bonferroni: no bin below δ fires with probability ≥ {})",
+                1.0 - alpha
+            ),
+        };
+        println!("pcee-lcb bounds each bin's accuracy at level {level}");
+    }
     if let Some(s) = &policy.selection {
         let how = match s.rule.as_str() {
             "budget" | "msdnet-budget" => format!(
@@ -163,15 +196,25 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
                 flops(s.budget_flops.unwrap_or(0.0))
             ),
             rule => format!(
-                "{rule} for a target accuracy of {} (loss {}, calibration risk {:.4}, certificate {:.4})",
+                "{rule} for a target accuracy of {} (loss {}, certify risk {:.4}, certificate {:.4})",
                 percent(s.target_accuracy.unwrap_or(0.0)),
                 s.loss.as_deref().unwrap_or("-"),
                 s.risk.unwrap_or(0.0),
                 s.certificate.unwrap_or(0.0)
             ),
         };
+        let on = match (s.certify.as_deref(), s.certify_samples, s.fit_samples) {
+            (Some("held-out"), Some(c), Some(f)) => format!(
+                "on {c} held-out certify samples (diagrams on the other {f}, seed {})",
+                s.certify_seed.unwrap_or(0)
+            ),
+            (Some("all"), Some(c), _) => {
+                format!("on all {c} samples (confidence thresholds are fixed in advance)")
+            }
+            _ => "on the validation set".to_string(),
+        };
         println!(
-            "chosen by {how}: validation accuracy {}, mean FLOPs {}",
+            "chosen by {how}: accuracy {}, mean FLOPs {} {on}",
             percent(s.calibration_accuracy),
             flops(s.calibration_mean_flops)
         );

@@ -6,8 +6,8 @@ use crate::plot::png::figure_files;
 use crate::{inputs, plot};
 use anyhow::anyhow;
 use pcee::choose::risk::Loss;
-use pcee::policy::MethodParams;
-use pcee::trials::{run_trials, TrialConfig, TrialMethod, TrialRow};
+use pcee::policy::{Correction, MethodParams};
+use pcee::trials::{run_trials, GuaranteeCheck, TrialConfig, TrialError, TrialMethod, TrialRow};
 use std::path::PathBuf;
 
 /// Compare methods honestly: calibrate on a random part of one logits file, test on the rest,
@@ -43,10 +43,21 @@ pub struct Args {
     /// Level α in (0, 1) of pcee-lcb and of +ucb
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     alpha: f64,
+    /// pcee-lcb: none (each bin's bound at level 1 − α: per bin) or bonferroni (at 1 − α/m over the m non-empty bins of the exits before the last: with probability 1 − α no bin below δ fires)
+    #[arg(long, default_value = "none")]
+    correction: Correction,
     /// Loss of +crc/+ucb: wrong or gap
     #[arg(long, default_value = "wrong", value_parser = ["wrong", "gap"])]
     loss: String,
-    /// Seed of the splits (split s shuffles with seed + s)
+    /// Share in (0, 1) of each calibration part held out to certify δ for +crc/+ucb (the rest builds the diagrams and temperatures; plain confidence+crc|ucb certifies on all)
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = pcee::certify::DEFAULT_CERTIFY_FRACTION,
+        allow_negative_numbers = true
+    )]
+    certify_fraction: f64,
+    /// Seed of the splits (split s shuffles with seed + s, and splits its calibration part with seed + s)
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Output directory (created if needed)
@@ -76,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         params: MethodParams {
             window: args.window,
             alpha,
+            correction: args.correction,
             thresholds: Vec::new(),
         },
         loss: if args.loss == "gap" {
@@ -83,9 +95,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Loss::Wrong
         },
+        certify_fraction: args.certify_fraction,
     };
-    let rows = run_trials(&logits, &methods, &deltas, &config)
-        .map_err(|err| anyhow!("--cal-fraction: {err}"))?;
+    let rows = run_trials(&logits, &methods, &deltas, &config).map_err(|err| match err {
+        TrialError::CertifyFraction(_) => anyhow!("--certify-fraction: {err}"),
+        err => anyhow!("--cal-fraction: {err}"),
+    })?;
     let table = table(&rows);
     let svg = plot::trials::accuracy_vs_delta(&rows, &methods, args.splits)?;
     let mut files = vec![
@@ -145,6 +160,7 @@ fn table(rows: &[TrialRow]) -> Table {
         "mean FLOPs",
         "% of full",
         "policy δ",
+        "guarantee",
     ]);
     for r in rows {
         let infeasible = if r.infeasible > 0 {
@@ -161,17 +177,45 @@ fn table(rows: &[TrialRow]) -> Table {
             flops(r.mean_flops),
             percent(r.flops_fraction),
             format!("{:.3}", r.mean_policy_delta),
+            r.guarantee.as_ref().map_or(String::new(), verdict),
         ]);
     }
     table
 }
 
+/// `held` or `FAILED`, with what was measured against the noise limit: for ucb the certified
+/// violation rate, for crc the mean test risk.
+fn verdict(c: &GuaranteeCheck) -> String {
+    let what = match c.guarantee {
+        pcee::choose::risk::Guarantee::Ucb => "violations",
+        pcee::choose::risk::Guarantee::Crc => "mean risk",
+    };
+    let (word, sign) = if c.held {
+        ("held", "≤")
+    } else {
+        ("FAILED", ">")
+    };
+    format!(
+        "{word}: {what} {} {sign} {}",
+        percent(c.measured),
+        percent(c.limit)
+    )
+}
+
 /// One line per (method, δ), then one column per split's accuracy is left out: the summary only.
 fn csv(rows: &[TrialRow]) -> String {
-    let mut out = String::from("method,delta,splits,mean_accuracy,p5_accuracy,violation_rate,mean_flops,flops_fraction,mean_policy_delta,infeasible_splits\n");
+    let mut out = String::from("method,delta,splits,mean_accuracy,p5_accuracy,violation_rate,mean_flops,flops_fraction,mean_policy_delta,infeasible_splits,guarantee,guarantee_measured,guarantee_limit\n");
     for r in rows {
+        let (verdict, measured, limit) = match &r.guarantee {
+            Some(c) => (
+                if c.held { "held" } else { "failed" },
+                c.measured.to_string(),
+                c.limit.to_string(),
+            ),
+            None => ("", String::new(), String::new()),
+        };
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{verdict},{measured},{limit}\n",
             r.method,
             r.delta,
             r.accuracies.len(),
@@ -192,4 +236,8 @@ const LEGEND: &str = "Per method and target δ, over the random calibration/test
 of the achieved test accuracy; *violation rate*: the fraction of splits whose test accuracy is below δ; \
 *infeasible*: splits where risk control (`+crc`, `+ucb`) could certify no δ on the calibration half, so every \
 sample went to the last exit; *mean FLOPs* per sample and *% of full*; *policy δ*: the mean δ the policy \
-actually used (equal to the target except under risk control, which chooses it). Definitions: docs/methods.md.";
+actually used (equal to the target except under risk control, which chooses it); *guarantee* (`+crc`, `+ucb`): \
+`+ucb` promises a violation rate ≤ α, so it FAILED when the splits that certified a δ and missed the target \
+exceed α + 3 binomial standard errors; `+crc` promises a mean test risk ≤ 1 − δ, so it FAILED when the mean \
+over certified splits exceeds that by 3 standard errors. Risk control certifies δ on a held-out part of each \
+calibration part (--certify-fraction). Definitions: docs/methods.md.";

@@ -28,15 +28,16 @@ pub fn exit_edges(scores: &ScoreTable, bins: usize, binning: Binning) -> Vec<Bin
         .collect()
 }
 
-/// How the M bins of each exit are laid out on [0, 1].
+/// How the M bins of each exit are laid out on [0, 1]. The default is `mass`, chosen by
+/// measurement on the shipped models (docs/methods.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Binning {
     /// `width`: M equal-width bins, the same at every exit; bin(c) = min(⌊c·M⌋, M − 1).
-    #[default]
     Width,
-    /// `mass`: equal-mass bins (Nixon et al. 2019, "Measuring Calibration in Deep Learning"):
-    /// per exit, the validation confidences' quantiles ([`equal_mass_edges`]); ties merged, so
-    /// an exit may have fewer than M bins, none of them empty on the validation set.
+    /// `mass` (the default): equal-mass bins (Nixon et al. 2019, "Measuring Calibration in Deep
+    /// Learning"): per exit, the validation confidences' quantiles ([`equal_mass_edges`]); ties
+    /// merged, so an exit may have fewer than M bins, none of them empty on the validation set.
+    #[default]
     Mass,
 }
 
@@ -261,6 +262,11 @@ mod tests {
             refuse(vec![0.0, f64::NAN, 1.0]),
             EdgesError::NotIncreasing { index: 1, .. }
         ));
+    }
+
+    #[test]
+    fn the_default_is_mass() {
+        assert_eq!(Binning::default(), Binning::Mass);
     }
 
     #[test]

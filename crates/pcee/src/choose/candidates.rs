@@ -12,7 +12,8 @@ const GRID_STEP: f64 = 0.001;
 /// The candidate δ values (fractions in [0, 1], sorted ascending, no repeats) of `method` with
 /// `params`, calibrated on the reliability `diagrams` `[exits]`:
 /// - `pcee`, `pcee-ws`, `pcee-lcb`: 0, 1 and every value a bin's rule compares with δ (bin
-///   accuracy, window accuracy, Clopper–Pearson lower bound) — the policy is a step function
+///   accuracy, window accuracy, Clopper–Pearson lower bound at the cell level of
+///   [`MethodParams::correction`]) — the policy is a step function
 ///   of δ that changes only there, so these δ give every distinct policy;
 /// - `confidence`, `msdnet-budget`: the grid 0, 0.001, …, 1 plus 1 − 10⁻ᵏ for k = 4..=12
 ///   (confidences crowd near 1);
@@ -28,12 +29,13 @@ pub fn candidate_deltas(
     let mut deltas: Vec<f64> = match method {
         Method::Pcee | Method::PceeWs | Method::PceeLcb => {
             let mut values = vec![0.0, 1.0];
+            let cell_alpha = params.correction.cell_alpha(diagrams, params.alpha);
             for d in diagrams {
                 for b in (0..d.bins()).filter(|&b| d.counts()[b] > 0) {
                     values.push(match method {
                         Method::Pcee => d.accuracy(b).expect("non-empty bin"),
                         Method::PceeWs => d.window_accuracy(b, params.window).expect("non-empty"),
-                        _ => clopper_pearson_lower(d.correct()[b], d.counts()[b], params.alpha),
+                        _ => clopper_pearson_lower(d.correct()[b], d.counts()[b], cell_alpha),
                     });
                 }
             }

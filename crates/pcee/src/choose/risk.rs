@@ -65,7 +65,7 @@ pub struct RiskTarget {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RiskError {
     /// Even the most cautious δ has too high a risk for this guarantee with these samples.
-    #[error("{samples} calibration samples are too few for the {guarantee} guarantee at ε = {} (risk {risk:.4} at the most cautious δ); about {needed} samples would be needed", short(*epsilon))]
+    #[error("{samples} certifying samples are too few for the {guarantee} guarantee at ε = {} (risk {risk:.4} at the most cautious δ); about {needed} certifying samples would be needed", short(*epsilon))]
     TooFewSamples {
         /// The guarantee's name.
         guarantee: &'static str,
@@ -73,9 +73,9 @@ pub enum RiskError {
         epsilon: f64,
         /// The calibration risk at the most cautious δ.
         risk: f64,
-        /// Calibration samples available.
+        /// Samples that certify δ (the certify part of the calibration set).
         samples: usize,
-        /// Calibration samples that would be needed at that risk.
+        /// Certifying samples that would be needed at that risk.
         needed: u64,
     },
     /// The most cautious δ already has a calibration risk ≥ ε: no sample size helps.
@@ -107,7 +107,9 @@ pub struct RiskChoice {
     pub candidates: usize,
 }
 
-/// Chooses δ for `method` (with `params`, calibrated on `diagrams`) on the calibration `scores`:
+/// Chooses δ for `method` (with `params`, calibrated on `diagrams`) on the certifying `scores`
+/// (for the guarantee to hold they must be exchangeable with the test data and must not have
+/// built `diagrams`, unless the family is fixed: [`crate::certify`]):
 /// candidates δ_1 < … < δ_m ([`candidate_deltas`]) are visited from the most cautious (δ_m)
 /// down; the choice is the last one certified before the first that is not (reported as its
 /// [`representative`], a short decimal giving the same policy):

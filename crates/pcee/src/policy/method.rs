@@ -1,6 +1,6 @@
 //! The methods by name, as the CLI and the policy file spell them.
 
-use super::{ConfidenceThreshold, ExitPolicy, ExitThresholds, Oracle, Pcee};
+use super::{ConfidenceThreshold, Correction, ExitPolicy, ExitThresholds, Oracle, Pcee};
 use crate::ReliabilityDiagram;
 use std::fmt;
 use std::str::FromStr;
@@ -15,7 +15,7 @@ pub enum Method {
     /// `pcee-ws`: [`Pcee`] with a smoothing window.
     PceeWs,
     /// `pcee-lcb`: [`Pcee::lcb`], a bin fires when the Clopper–Pearson lower bound of its
-    /// accuracy at level 1 − α is ≥ δ.
+    /// accuracy at level 1 − α (1 − α/m with [`Correction::Bonferroni`]) is ≥ δ.
     PceeLcb,
     /// `msdnet-budget`: MSDNet's budgeted batch classification (Huang et al., ICLR 2018):
     /// [`ExitThresholds`] chosen for a FLOPs budget; δ plays no part.
@@ -49,6 +49,8 @@ pub struct MethodParams {
     pub window: usize,
     /// Level α in (0, 1) of `pcee-lcb`'s lower bound. Default 0.05.
     pub alpha: f64,
+    /// How `pcee-lcb` shares α among its cells: per cell (default) or Bonferroni.
+    pub correction: Correction,
     /// `[exits − 1]` confidence thresholds of `msdnet-budget` (fractions in [0, 1]); when
     /// empty, every exit uses δ as its threshold (then it is the confidence baseline).
     pub thresholds: Vec<f64>,
@@ -59,6 +61,7 @@ impl Default for MethodParams {
         MethodParams {
             window: 1,
             alpha: 0.05,
+            correction: Correction::None,
             thresholds: Vec::new(),
         }
     }
@@ -124,7 +127,11 @@ impl Method {
             Method::Confidence => Box::new(ConfidenceThreshold { delta }),
             Method::Pcee => Box::new(Pcee::new(diagrams, delta, 0)),
             Method::PceeWs => Box::new(Pcee::new(diagrams, delta, params.window)),
-            Method::PceeLcb => Box::new(Pcee::lcb(diagrams, delta, params.alpha)),
+            Method::PceeLcb => Box::new(Pcee::lcb(
+                diagrams,
+                delta,
+                params.correction.cell_alpha(diagrams, params.alpha),
+            )),
             Method::MsdnetBudget if params.thresholds.is_empty() => {
                 Box::new(ConfidenceThreshold { delta })
             }

@@ -3,6 +3,7 @@
 //! go through [`ExitPolicy::stops`], so there is a single code path for the exit rule.
 
 mod confidence;
+mod correction;
 mod method;
 mod oracle;
 mod pcee;
@@ -11,6 +12,7 @@ mod thresholds;
 
 pub use crate::delta::{check_delta, Delta, DeltaError};
 pub use confidence::ConfidenceThreshold;
+pub use correction::{cells_that_can_fire, Correction, CorrectionError};
 pub use method::{Method, MethodError, MethodParams};
 pub use oracle::Oracle;
 pub use pcee::Pcee;

@@ -7,7 +7,7 @@ use super::validate::{
     exit_from_json, strict_value,
 };
 use super::{PolicyFile, Selection};
-use crate::policy::Method;
+use crate::policy::{Correction, Method};
 use crate::{Binning, Delta};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -45,6 +45,8 @@ pub(super) struct PolicyJson {
     pub(super) window: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) alpha: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) correction: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) temperatures: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +140,8 @@ fn to_json(policy: &PolicyFile) -> PolicyJson {
         binning: policy.needs_v3().then(|| policy.binning.name().to_string()),
         window: (policy.method == Method::PceeWs).then_some(policy.window),
         alpha: policy.alpha,
+        correction: (policy.correction != Correction::None)
+            .then(|| policy.correction.name().to_string()),
         temperatures: policy.temperatures.clone(),
         thresholds: (!policy.thresholds.is_empty()).then(|| policy.thresholds.clone()),
         selection: policy.selection.clone(),
@@ -224,6 +228,7 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         samples: json.calibration.samples,
         source: json.calibration.source,
         alpha: extras.alpha,
+        correction: extras.correction,
         temperatures: extras.temperatures,
         thresholds: extras.thresholds,
         selection: json.selection,

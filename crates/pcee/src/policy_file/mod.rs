@@ -15,7 +15,7 @@ pub use json::{PolicyFileError, FORMAT, VERSION};
 pub use provenance::SameData;
 pub use selection::Selection;
 
-use crate::policy::{ExitPolicy, Method, MethodParams, Tempered};
+use crate::policy::{Correction, ExitPolicy, Method, MethodParams, Tempered};
 use crate::{Binning, Delta, ReliabilityDiagram, ScoreTable};
 
 /// A calibrated exit policy: method, default δ, and the validation reliability diagram and
@@ -43,6 +43,8 @@ pub struct PolicyFile {
     pub source: String,
     /// Level α in (0, 1) of `pcee-lcb`'s Clopper–Pearson bound (version 2; `None` otherwise).
     pub alpha: Option<f64>,
+    /// How `pcee-lcb` shares α among its cells (version 3 when not [`Correction::None`]).
+    pub correction: Correction,
     /// `[exits]` per-exit temperatures T > 0 fitted on the validation set (version 2): the
     /// logits of exit l are divided by T_l before the softmax, at calibration and at use.
     pub temperatures: Option<Vec<f64>>,
@@ -90,6 +92,7 @@ impl PolicyFile {
             exits: flops.iter().copied().zip(diagrams).collect(),
             source: source.to_string(),
             alpha: (method == Method::PceeLcb).then_some(MethodParams::default().alpha),
+            correction: Correction::None,
             temperatures: None,
             thresholds: Vec::new(),
             selection: None,
@@ -103,6 +106,7 @@ impl PolicyFile {
         MethodParams {
             window: self.window,
             alpha: self.alpha.unwrap_or(MethodParams::default().alpha),
+            correction: self.correction,
             thresholds: self.thresholds.clone(),
         }
     }
@@ -119,9 +123,14 @@ impl PolicyFile {
         }
     }
 
-    /// Whether the file needs version 3 (`mass` binning, `classes` or `content_hash`).
+    /// Whether the file needs version 3 (`mass` binning, `classes`, `content_hash`, a
+    /// `correction`, or a `selection` that says how its samples certified δ).
     fn needs_v3(&self) -> bool {
-        self.binning == Binning::Mass || self.classes.is_some() || self.content_hash.is_some()
+        self.binning == Binning::Mass
+            || self.classes.is_some()
+            || self.content_hash.is_some()
+            || self.correction != Correction::None
+            || self.selection.as_ref().is_some_and(|s| s.certify.is_some())
     }
 
     /// Whether the file needs version 2 (any of `alpha`, `temperatures`, `thresholds`,

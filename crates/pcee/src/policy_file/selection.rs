@@ -29,12 +29,34 @@ pub struct Selection {
     /// Risk control: the certified quantity (CRC-inflated risk, or UCB p-value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<f64>,
+    /// Risk control: how the calibration samples were used (docs/methods.md §1, "Fit and
+    /// certify"): `held-out` — diagrams and temperatures fitted on `fit_samples` of them, δ
+    /// certified on the other `certify_samples`, drawn at random (`certify_fraction`,
+    /// `certify_seed`); `all` — a family fixed in advance (plain confidence thresholding), every
+    /// sample certifies. Absent in files written before the split existed: δ was then certified
+    /// on the samples the diagrams were fitted on, and the guarantee is optimistic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify: Option<String>,
+    /// Risk control (`held-out`): the share in (0, 1) of the calibration samples that certify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_fraction: Option<f64>,
+    /// Risk control (`held-out`): the seed of the ChaCha8 shuffle that drew the parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_seed: Option<u64>,
+    /// Risk control: samples that built the diagrams and temperatures (= `calibration.samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_samples: Option<u64>,
+    /// Risk control: samples on which δ was certified (`risk` and `certificate` are theirs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_samples: Option<u64>,
     /// Number of candidate δ considered (absent for `msdnet-budget`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidates: Option<usize>,
-    /// Accuracy of the chosen policy on the calibration set, in [0, 1].
+    /// Accuracy of the chosen policy on the calibration set (risk control: on its certify
+    /// samples), in [0, 1].
     pub calibration_accuracy: f64,
-    /// Mean FLOPs per sample of the chosen policy on the calibration set.
+    /// Mean FLOPs per sample of the chosen policy on the calibration set (risk control: on its
+    /// certify samples).
     pub calibration_mean_flops: f64,
 }
 
@@ -50,6 +72,11 @@ impl Selection {
             budget_flops: None,
             risk: None,
             certificate: None,
+            certify: None,
+            certify_fraction: None,
+            certify_seed: None,
+            fit_samples: None,
+            certify_samples: None,
             candidates: None,
             calibration_accuracy: accuracy,
             calibration_mean_flops: mean_flops,

@@ -4,12 +4,13 @@
 use super::json::{CalibrationJson, ExitJson, PolicyJson, FORMAT, VERSION};
 use super::provenance::is_content_hash;
 use crate::diagram::DiagramError;
-use crate::policy::{Method, MethodParams};
+use crate::policy::{Correction, Method, MethodParams};
 use crate::{Binning, ReliabilityDiagram};
 
 /// The version 2 fields, checked.
 pub(super) struct Extras {
     pub(super) alpha: Option<f64>,
+    pub(super) correction: Correction,
     pub(super) temperatures: Option<Vec<f64>>,
     pub(super) thresholds: Vec<f64>,
 }
@@ -23,6 +24,17 @@ pub(super) fn check_extras(
     if let Some(a) = json.alpha {
         crate::stats::check_alpha(a).map_err(|err| format!("field 'alpha': {err}"))?;
     }
+    let correction = match &json.correction {
+        None => Correction::None,
+        Some(_) if method != Method::PceeLcb => {
+            return Err(format!(
+                "field 'correction': {method} has no correction; expected it only for pcee-lcb"
+            ))
+        }
+        Some(name) => name
+            .parse()
+            .map_err(|err| format!("field 'correction': {err}"))?,
+    };
     let alpha = match method {
         Method::PceeLcb => Some(json.alpha.unwrap_or(MethodParams::default().alpha)),
         _ => json.alpha,
@@ -43,6 +55,7 @@ pub(super) fn check_extras(
     }
     Ok(Extras {
         alpha,
+        correction,
         temperatures: json.temperatures.clone(),
         thresholds,
     })
@@ -151,11 +164,15 @@ pub(super) fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> 
 
 /// A file holds no field of a later version than its own: version 1 none of `alpha`,
 /// `temperatures`, `thresholds`, `selection`; versions 1 and 2 none of `binning`, an exit's
-/// `edges`, `calibration.classes`, `calibration.content_hash`.
+/// `edges`, `calibration.classes`, `calibration.content_hash`, `correction`,
+/// `selection.certify`.
 pub(super) fn check_version(json: &PolicyJson, version: u64) -> Result<(), String> {
     let edges = json.exits.iter().position(|e| e.edges.is_some());
     let edges_name = edges.map(|l| format!("exits[{l}].edges"));
-    let fields: [(String, bool, u64); 8] = [
+    let certify = json.selection.as_ref().is_some_and(|s| s.certify.is_some());
+    let fields: [(String, bool, u64); 10] = [
+        ("correction".into(), json.correction.is_some(), 3),
+        ("selection.certify".into(), certify, 3),
         ("alpha".into(), json.alpha.is_some(), 2),
         ("temperatures".into(), json.temperatures.is_some(), 2),
         ("thresholds".into(), json.thresholds.is_some(), 2),

@@ -108,3 +108,67 @@ pub fn fires(policy: &dyn ExitPolicy, bin: usize) -> bool {
     };
     policy.should_exit(0, &score)
 }
+
+/// Signal a_l of each exit of [`over_confident`]: exit l's class-k evidence is
+/// a_l·[k = label] + noise (noise N(0, 1) per class), so accuracy grows with l.
+pub const OVER_CONFIDENT_SIGNAL: [f64; 5] = [2.0, 2.5, 2.9, 3.2, 3.5];
+/// The factor by which [`over_confident`]'s logits exceed the calibrated ones (a temperature
+/// of 2 would calibrate every exit).
+pub const OVER_CONFIDENCE: f64 = 2.0;
+
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u: f64 = 1.0 - rng.random::<f64>(); // in (0, 1]
+    let v: f64 = rng.random();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// `n` samples of a 5-exit, 10-class network that is over-confident at every exit, drawn with
+/// `seed`. Label y uniform; exit l sees evidence x_k = a_l·[k = y] + g_k with
+/// g = 0.6·h + 0.8·e_l (h shared by the exits of a sample, e_l per exit, all N(0, 1) per class,
+/// so g_k ~ N(0, 1) and the exits err on the same hard samples). The calibrated logits are
+/// a_l·x (the exact posterior of y given exit l's x alone); the network reports
+/// [`OVER_CONFIDENCE`]·a_l·x. Cumulative FLOPs 1, 2, 3, 4, 5.
+pub fn over_confident(n: usize, seed: u64) -> ExitLogits {
+    let exits = OVER_CONFIDENT_SIGNAL.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut values = vec![0.0; exits * n * CLASSES];
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = rng.random_range(0..CLASSES);
+        let shared: Vec<f64> = (0..CLASSES).map(|_| normal(&mut rng)).collect();
+        for (l, &a) in OVER_CONFIDENT_SIGNAL.iter().enumerate() {
+            for (k, &h) in shared.iter().enumerate() {
+                let g = 0.6 * h + 0.8 * normal(&mut rng);
+                let x = if k == label { a } else { 0.0 } + g;
+                values[(l * n + i) * CLASSES + k] = OVER_CONFIDENCE * a * x;
+            }
+        }
+        labels.push(label as i64);
+    }
+    let flops = (1..=exits).map(|l| l as f64).collect();
+    ExitLogits::from_f64([exits, n, CLASSES], values, labels, Some(flops)).unwrap()
+}
+
+/// `n` samples of an `exits`-exit network whose cells have known accuracies, drawn with
+/// `seed`: at every exit, independently, the confidence is uniform on [0.5, 0.999) (bins 5..=9
+/// of [`BINS`]) and the prediction is right with probability `accuracy(bin)`. Cumulative FLOPs
+/// 1, 2, …
+pub fn cells(n: usize, exits: usize, seed: u64, accuracy: &dyn Fn(usize) -> f64) -> ExitLogits {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..CLASSES)).collect();
+    let mut values = Vec::with_capacity(exits * n * CLASSES);
+    for _ in 0..exits {
+        for &label in &labels {
+            let c: f64 = rng.random_range(0.5..0.999);
+            let right = rng.random::<f64>() < accuracy((c * BINS as f64) as usize);
+            values.extend(logits_with(
+                c,
+                if right { label } else { (label + 1) % CLASSES },
+            ));
+        }
+    }
+    let labels = labels.into_iter().map(|y| y as i64).collect();
+    let flops = (1..=exits).map(|l| l as f64).collect();
+    ExitLogits::from_f64([exits, n, CLASSES], values, labels, Some(flops)).unwrap()
+}

@@ -1,9 +1,17 @@
 //! Repeated random calibration/test splits of one labelled logits file: the honest way to
 //! compare exit methods. Per method and δ: the mean and 5th percentile of the test accuracy over
-//! splits, the violation rate (splits whose test accuracy is below δ), and the mean FLOPs.
+//! splits, the violation rate (splits whose test accuracy is below δ), the mean FLOPs, and for
+//! risk-controlled methods whether their guarantee held beyond the noise of the repetition.
+
+mod check;
+mod method;
+
+pub use check::{check_guarantee, GuaranteeCheck};
+pub use method::{TrialMethod, TrialMethodError};
 
 use crate::calibrate::{CalibrateOptions, CalibrationSet, Choice};
-use crate::choose::risk::{Guarantee, Loss};
+use crate::certify::{family_is_fixed, CertifyFractionError, CertifySplit};
+use crate::choose::risk::Loss;
 use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams, Oracle};
 use crate::temperature::fit_temperatures;
 use crate::{evaluate, Binning, Delta, ExitLogits, Outcome, PolicyFile, ScoreTable};
@@ -11,70 +19,6 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use std::fmt;
-use std::str::FromStr;
-
-/// A method as `pcee trials` compares it: a [`Method`], optionally on temperature-scaled
-/// scores (`+ts`) and optionally with δ chosen by risk control for the target accuracy δ
-/// (`+crc`, `+ucb`). Written e.g. `confidence+ts`, `pcee+ucb`, `pcee-ws+ts+crc`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrialMethod {
-    /// The exit method (not `msdnet-budget`, which needs a budget rather than δ).
-    pub method: Method,
-    /// Whether per-exit temperatures are fitted on each calibration part.
-    pub temperature: bool,
-    /// When set, δ in the grid is a target accuracy and the method's own δ is chosen on the
-    /// calibration part with this guarantee ([`crate::choose::risk::choose_delta`]).
-    pub guarantee: Option<Guarantee>,
-}
-
-/// A trial method that cannot be parsed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("'{0}' is not a trial method; expected METHOD[+ts][+crc|+ucb] with METHOD one of confidence, pcee, pcee-ws, pcee-lcb, oracle (e.g. confidence+ts, pcee+ucb)")]
-pub struct TrialMethodError(pub String);
-
-impl FromStr for TrialMethod {
-    type Err = TrialMethodError;
-
-    fn from_str(spec: &str) -> Result<Self, TrialMethodError> {
-        let error = || TrialMethodError(spec.to_string());
-        let mut parts = spec.trim().split('+');
-        let method: Method = parts.next().unwrap_or("").parse().map_err(|_| error())?;
-        if method == Method::MsdnetBudget {
-            return Err(error());
-        }
-        let mut m = TrialMethod {
-            method,
-            temperature: false,
-            guarantee: None,
-        };
-        for part in parts {
-            match part {
-                "ts" if !m.temperature => m.temperature = true,
-                "crc" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Crc),
-                "ucb" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Ucb),
-                _ => return Err(error()),
-            }
-        }
-        if method == Method::Oracle && (m.temperature || m.guarantee.is_some()) {
-            return Err(error());
-        }
-        Ok(m)
-    }
-}
-
-impl fmt::Display for TrialMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.method)?;
-        if self.temperature {
-            f.write_str("+ts")?;
-        }
-        if let Some(g) = self.guarantee {
-            write!(f, "+{}", g.name())?;
-        }
-        Ok(())
-    }
-}
 
 /// How the splits are drawn and the methods set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +37,10 @@ pub struct TrialConfig {
     pub params: MethodParams,
     /// Loss of the risk-controlled methods.
     pub loss: Loss,
+    /// Share in (0, 1) of each calibration part that certifies δ for `+crc`/`+ucb` (the rest
+    /// fits the diagrams and temperatures), split as [`CertifySplit`] with seed `seed + s`;
+    /// unused by plain `confidence+crc|ucb`, whose family is fixed (all samples certify).
+    pub certify_fraction: f64,
 }
 
 /// Why trials cannot run.
@@ -113,6 +61,9 @@ pub enum TrialError {
         /// Test samples it gives.
         test: usize,
     },
+    /// The certify fraction leaves the fit or certify part of a calibration part empty.
+    #[error(transparent)]
+    CertifyFraction(#[from] CertifyFractionError),
 }
 
 /// One (method, δ) of a trial: statistics over the splits.
@@ -138,6 +89,9 @@ pub struct TrialRow {
     pub mean_policy_delta: f64,
     /// Splits where risk control certified no δ and every sample went to the last exit.
     pub infeasible: usize,
+    /// For `+crc`/`+ucb`: whether the guarantee held beyond the noise of the splits
+    /// ([`check_guarantee`]); `None` for other methods or too few certified splits.
+    pub guarantee: Option<GuaranteeCheck>,
 }
 
 /// Runs `config.splits` random splits of `logits` and, for each trial method and each δ of
@@ -146,7 +100,7 @@ pub struct TrialRow {
 /// inputs and the seed. Rows are grouped by method, in the order given.
 ///
 /// # Errors
-/// [`TrialError`] for 0 splits or a fraction leaving a part empty.
+/// [`TrialError`] for 0 splits, or a calibration or certify fraction leaving a part empty.
 pub fn run_trials(
     logits: &ExitLogits,
     methods: &[TrialMethod],
@@ -166,13 +120,39 @@ pub fn run_trials(
             test: n - cal.min(n),
         });
     }
+    if methods.iter().any(needs_held_out) {
+        certify_split(config, 0).sizes(cal)?;
+    }
     let raw = ScoreTable::from_logits(logits);
     let per_split: Vec<Vec<(Outcome, f64, bool)>> = (0..config.splits)
         .into_par_iter()
         .map(|s| one_split(logits, &raw, methods, deltas, config, s, cal))
         .collect();
-    Ok(summarise(methods, deltas, &per_split, logits.flops()))
+    Ok(summarise(
+        methods,
+        deltas,
+        &per_split,
+        logits.flops(),
+        config.params.alpha,
+    ))
 }
+
+/// Whether trial method `m` certifies δ on a held-out part of the calibration part: risk
+/// control of a family built on the data.
+fn needs_held_out(m: &TrialMethod) -> bool {
+    m.guarantee.is_some() && !family_is_fixed(m.method, m.temperature)
+}
+
+/// The fit/certify split of split `s`'s calibration part.
+fn certify_split(config: &TrialConfig, s: usize) -> CertifySplit {
+    CertifySplit {
+        fraction: config.certify_fraction,
+        seed: config.seed.wrapping_add(s as u64),
+    }
+}
+
+/// A calibration set and the test part's scores, scored alike (same temperatures).
+type Prepared = (CalibrationSet, ScoreTable);
 
 /// The outcome, δ used and infeasibility of every (method, δ) on split `s`.
 fn one_split(
@@ -189,28 +169,21 @@ fn one_split(
         config.seed.wrapping_add(s as u64),
     ));
     let (cal_idx, test_idx) = order.split_at(cal);
-    let split = |scores: &ScoreTable, temperatures: Option<Vec<f64>>| {
-        let set = CalibrationSet::from_scores(
-            scores.select(cal_idx),
-            logits.flops(),
-            temperatures,
-            config.bins,
-            "calibration part",
-        )
-        .binned(config.binning);
-        (set, scores.select(test_idx))
-    };
-    let plain = split(raw, None);
-    let scaled = methods.iter().any(|m| m.temperature).then(|| {
-        let t = fit_temperatures(logits, Some(cal_idx));
-        split(&ScoreTable::from_logits_scaled(logits, &t), Some(t))
+    // [temperature][held out]: only the variants some method uses are prepared.
+    let prepared: [[Option<Prepared>; 2]; 2] = [false, true].map(|ts| {
+        [false, true].map(|held| {
+            methods
+                .iter()
+                .any(|m| m.temperature == ts && needs_held_out(m) == held)
+                .then(|| prepare(logits, raw, config, s, (cal_idx, test_idx), ts, held))
+        })
     });
     let mut out = Vec::with_capacity(methods.len() * deltas.len());
     for m in methods {
-        let (set, test_scores) = match (&scaled, m.temperature) {
-            (Some(s), true) => s,
-            _ => &plain,
-        };
+        let (set, test_scores) = prepared[usize::from(m.temperature)]
+            [usize::from(needs_held_out(m))]
+        .as_ref()
+        .expect("prepared for the methods");
         for &delta in deltas {
             let (policy, used, infeasible) = policy_for(m, delta, set, config);
             out.push((
@@ -221,6 +194,45 @@ fn one_split(
         }
     }
     out
+}
+
+/// The calibration set of split `s` (`parts` = its calibration and test indices): on the whole
+/// calibration part, or (`held`) fitted on its fit part with a held-out certify part; with
+/// temperatures fitted on the samples the diagrams are built on when `ts`. The test scores use
+/// the same temperatures.
+fn prepare(
+    logits: &ExitLogits,
+    raw: &ScoreTable,
+    config: &TrialConfig,
+    s: usize,
+    (cal_idx, test_idx): (&[usize], &[usize]),
+    ts: bool,
+    held: bool,
+) -> Prepared {
+    let split = certify_split(config, s);
+    let (fit_idx, certify_idx) = if held {
+        split.split(cal_idx).expect("sizes checked by run_trials")
+    } else {
+        (cal_idx.to_vec(), Vec::new())
+    };
+    let temperatures = ts.then(|| fit_temperatures(logits, Some(&fit_idx)));
+    let scaled = temperatures
+        .as_ref()
+        .map(|t| ScoreTable::from_logits_scaled(logits, t));
+    let scores = scaled.as_ref().unwrap_or(raw);
+    let set = CalibrationSet::from_scores(
+        scores.select(&fit_idx),
+        logits.flops(),
+        temperatures,
+        config.bins,
+        "calibration part",
+    )
+    .binned(config.binning);
+    let set = match held {
+        true => set.with_certify(scores.select(&certify_idx), split),
+        false => set,
+    };
+    (set, scores.select(test_idx))
 }
 
 /// The policy of trial method `m` at δ calibrated on `set` by [`PolicyFile::calibrate_on`],
@@ -242,6 +254,10 @@ fn policy_for(
             guarantee,
             loss: config.loss,
             alpha: config.params.alpha,
+            certify: set
+                .certify
+                .as_ref()
+                .map_or_else(CertifySplit::default, |part| part.split),
         },
     };
     let options = CalibrateOptions {
@@ -264,12 +280,14 @@ fn policy_for(
     }
 }
 
-/// The rows from the per-split results `[splits][methods × deltas]`.
+/// The rows from the per-split results `[splits][methods × deltas]`; `alpha` is the level of
+/// `+ucb`.
 fn summarise(
     methods: &[TrialMethod],
     deltas: &[f64],
     per_split: &[Vec<(Outcome, f64, bool)>],
     flops: &[f64],
+    alpha: f64,
 ) -> Vec<TrialRow> {
     let splits = per_split.len() as f64;
     let mut rows = Vec::with_capacity(methods.len() * deltas.len());
@@ -292,6 +310,10 @@ fn summarise(
                 flops_fraction: mean_flops / flops[flops.len() - 1],
                 mean_policy_delta: mean(&|r| r.1),
                 infeasible: results.iter().filter(|r| r.2).count(),
+                guarantee: method.guarantee.and_then(|g| {
+                    let certified: Vec<bool> = results.iter().map(|r| !r.2).collect();
+                    check_guarantee(g, delta, alpha, &accuracies, &certified)
+                }),
                 accuracies,
             });
         }
