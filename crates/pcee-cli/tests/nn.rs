@@ -359,7 +359,7 @@ fn bad_flags_and_data_directories_are_one_line_errors() {
             "--out",
             s(&out),
         ]),
-        "--batch: 5000; expected 1 to 4096",
+        "--batch: 5000 images per batch; expected 1 to 4096",
     );
     assert_error(
         &pcee(&[
