@@ -3,7 +3,7 @@
 
 use pcee::bins::{equal_mass_edges, BinEdges};
 use pcee::calibrate::{CalibrateOptions, Choice};
-use pcee::policy::{ExitPolicy, MethodParams};
+use pcee::policy::MethodParams;
 use pcee::{
     exits_of, reliability_diagrams_binned, Binning, Delta, ExitLogits, ExitScore, Method,
     PolicyFile, ReliabilityDiagram, ScoreTable,
