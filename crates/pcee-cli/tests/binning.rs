@@ -98,6 +98,19 @@ fn a_policy_refuses_logits_with_other_classes() {
         &run,
         &format!("{test}: has 3 classes but the policy was calibrated on 10"),
     );
+    // sweep has no policy: its --test must have the classes of its --val.
+    let out = dir.path().join("sweep").display().to_string();
+    let run = pcee(&[
+        "sweep",
+        "--val",
+        &example("val.npz"),
+        "--test",
+        &test,
+        "--out",
+        &out,
+    ]);
+    assert_error(&run, &format!("{test}: has 3 exits and 3 classes but"));
+    assert!(!Path::new(&out).exists(), "no output written");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use pcee::bins::{equal_mass_edges, BinEdges};
 use pcee::calibrate::{CalibrateOptions, Choice};
-use pcee::policy::{ExitPolicy, MethodParams};
+use pcee::policy::MethodParams;
 use pcee::{
     exits_of, reliability_diagrams_binned, Binning, Delta, ExitLogits, ExitScore, Method,
     PolicyFile, ReliabilityDiagram, ScoreTable,
@@ -149,6 +149,33 @@ fn a_version_3_policy_with_edges_round_trips_and_decides_the_same() {
             );
         }
     }
+}
+
+#[test]
+fn a_policy_that_records_its_classes_refuses_other_classes() {
+    let val = ExitLogits::read(&example("val.npz")).unwrap();
+    let policy = PolicyFile::calibrate(&val, "val.npz", &mass_options(Method::Pcee)).unwrap();
+    assert_eq!(policy.classes, Some(10));
+    assert!(policy.check_logits(&val).is_ok());
+    let err = policy.check_classes(3, "logits").unwrap_err().to_string();
+    assert!(
+        err.starts_with("has 3 classes but the policy was calibrated on 10"),
+        "{err}"
+    );
+    let err = policy
+        .check_classes(3, "the model")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("was calibrated on 10 classes but the model has 3"),
+        "{err}"
+    );
+    // A policy that does not record its classes (versions 1, 2) fits any.
+    let old = PolicyFile {
+        classes: None,
+        ..policy
+    };
+    assert!(old.check_classes(3, "logits").is_ok());
 }
 
 /// The error of reading `text` written to a file in `dir`; it must name the file.

@@ -133,7 +133,9 @@ impl BinEdges {
         if first != 0.0 || last != 1.0 {
             return Err(EdgesError::Ends { first, last });
         }
-        if let Some(index) = (1..edges.len()).find(|&i| !(edges[i] > edges[i - 1])) {
+        // NaN compares false: an edge that is NaN or not above the one before it is refused.
+        let not_above = |i: usize| edges[i].is_nan() || edges[i] <= edges[i - 1];
+        if let Some(index) = (1..edges.len()).find(|&i| not_above(i)) {
             return Err(EdgesError::NotIncreasing {
                 index,
                 value: edges[index],
