@@ -72,8 +72,7 @@ pub fn validation() -> Result<Dataset> {
     )
 }
 
-/// The Fashion-MNIST test images shipped in `assets/data/` (the first 5 000 of the 10 000 until
-/// `make_assets`, which now writes all of them, is run again; see `assets/README.md`).
+/// All 10 000 Fashion-MNIST test images, shipped in `assets/data/` (see `assets/README.md`).
 ///
 /// # Errors
 /// [`pcee_nn::NnError::DataMalformed`] when the embedded files are corrupt.
