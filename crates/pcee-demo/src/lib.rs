@@ -10,6 +10,8 @@ pub mod control;
 pub mod logits;
 pub mod measured;
 pub mod results;
+pub mod targets;
+pub mod verdict;
 
 pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
 
