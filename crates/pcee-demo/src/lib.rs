@@ -218,9 +218,10 @@ fn measure_full(
     progress: &mut dyn Progress,
 ) -> Result<Measured> {
     let scores = ScoreTable::from_logits(&results.test_logits);
-    let m = measured::measure_policy(
+    let never: &dyn ExitPolicy = &measured::Never;
+    let mut m = measured::measure_policies(
         model,
-        &measured::Never,
+        &[never],
         data.test,
         &scores,
         options.batch,
@@ -230,7 +231,7 @@ fn measure_full(
         2 * data.test.len() as u64,
         &format!("{}: full-network timing", results.name),
     );
-    Ok(m)
+    Ok(m.remove(0))
 }
 
 fn check(options: &DemoOptions) -> Result<()> {

@@ -1,10 +1,10 @@
 //! Policies run with the real early-exit runtime (stage by stage, exited samples dropped from
 //! the batch) and timed against the same network run to its last exit, in the same run, by
-//! [`pcee_nn::runtime::measure`]: a warm-up, then [`ROUNDS`] alternating rounds, medians, the
-//! spread of each mode's pass times, and the noise rule of `pcee_nn::runtime::noise` (a
-//! speed-up above its ideal beyond the noise margin is flagged, not quoted). Policies that send
-//! every test image to the same exit are the same computation: they are timed once and share
-//! the measurement ([`measure_distinct`]).
+//! [`pcee_nn::runtime::measure_many`]: a warm-up, then [`ROUNDS`] rounds of one full-network
+//! pass and one pass per policy, medians, the spread of each mode's pass times, and the noise
+//! rule of `pcee_nn::runtime::noise` (a speed-up above its ideal beyond the noise margin is
+//! flagged, not quoted). Policies that send every test image to the same exit are the same
+//! computation: they are timed once and share the measurement ([`measure_distinct`]).
 
 use crate::results::{Measured, RuntimeRow};
 use crate::Progress;
@@ -13,7 +13,7 @@ use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::Dataset;
 use pcee_nn::error::Result;
 use pcee_nn::model::Model;
-use pcee_nn::runtime::{measure, MeasureOptions};
+use pcee_nn::runtime::{measure_many, InferReport, MeasureOptions};
 
 /// Timed rounds of (early exit, full network) passes per measurement.
 pub const ROUNDS: usize = 3;
@@ -28,28 +28,37 @@ impl ExitPolicy for Never {
     }
 }
 
-/// Runs `policy` on `data` with the runtime in batches of `batch` and times it ([`ROUNDS`]
-/// rounds against the full network); `scores` are the test scores of the simulated evaluation,
-/// to count the images whose runtime exit differs (float rounding at a bin edge).
+/// Runs `policies` on `data` with the runtime in batches of `batch`, timed in [`ROUNDS`]
+/// rounds against one full-network pass per round; `scores` are the test scores of the
+/// simulated evaluation, to count the images whose runtime exit differs (float rounding at a
+/// bin edge).
 ///
 /// # Errors
 /// [`pcee_nn::NnError::Invalid`] for an empty data set or batch 0.
-pub fn measure_policy(
+pub fn measure_policies(
     model: &Model,
-    policy: &dyn ExitPolicy,
+    policies: &[&dyn ExitPolicy],
     data: &Dataset,
     scores: &ScoreTable,
     batch: usize,
     device: &Device,
-) -> Result<Measured> {
+) -> Result<Vec<Measured>> {
     let options = MeasureOptions {
         batch,
         repeats: ROUNDS,
     };
-    let report = measure(model, policy, data, &options, device)?;
-    let simulated = exits_of(policy, scores);
+    let reports = measure_many(model, policies, data, &options, device)?;
+    Ok(policies
+        .iter()
+        .zip(reports)
+        .map(|(p, r)| measured(r, &exits_of(*p, scores)))
+        .collect())
+}
+
+/// What the demo keeps of `report`, with its exits compared to the `simulated` ones.
+fn measured(report: InferReport, simulated: &[usize]) -> Measured {
     let t = report.timing;
-    Ok(Measured {
+    Measured {
         accuracy: report.outcome.accuracy,
         flops_fraction: report.outcome.flops_fraction,
         images_per_second: t.images_per_second,
@@ -63,18 +72,18 @@ pub fn measure_policy(
         exit_mismatches: report
             .decisions
             .iter()
-            .zip(&simulated)
+            .zip(simulated)
             .filter(|(d, &s)| d.exit != s)
             .count(),
-    })
+    }
 }
 
 /// The policies `policies` (δ, policy) grouped by their simulated exit assignment on `scores`
-/// (first appearance order), each group timed once by [`measure_policy`]; progress is reported
-/// as `what` once per group.
+/// (first appearance order), each group timed once by [`measure_policies`]; progress is
+/// reported as `what`.
 ///
 /// # Errors
-/// As [`measure_policy`].
+/// As [`measure_policies`].
 #[allow(clippy::too_many_arguments)]
 pub fn measure_distinct(
     model: &Model,
@@ -94,12 +103,12 @@ pub fn measure_distinct(
             None => groups.push((exits, vec![*delta], policy.as_ref())),
         }
     }
-    groups
+    let distinct: Vec<&dyn ExitPolicy> = groups.iter().map(|g| g.2).collect();
+    let timed = measure_policies(model, &distinct, data, scores, batch, device)?;
+    progress.advance(data.len() as u64, what);
+    Ok(groups
         .into_iter()
-        .map(|(_, deltas, policy)| {
-            let measured = measure_policy(model, policy, data, scores, batch, device)?;
-            progress.advance(data.len() as u64, what);
-            Ok(RuntimeRow { deltas, measured })
-        })
-        .collect()
+        .zip(timed)
+        .map(|((_, deltas, _), measured)| RuntimeRow { deltas, measured })
+        .collect())
 }
