@@ -184,7 +184,7 @@ fn measure_control(
         .deltas
         .iter()
         .copied()
-        .chain(extra)
+        .chain(extra.filter(|d| !options.deltas.contains(d)))
         .map(|d| (d, Method::Pcee.policy(&results.diagrams, d, 0)))
         .collect();
     let what = format!("{}: runtime of PCEE", results.name);
