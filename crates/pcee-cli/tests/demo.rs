@@ -115,12 +115,34 @@ fn demo_writes_a_report_consistent_with_evaluate() {
             "δ {delta}: runtime accuracy differs by {gap}"
         );
         assert!(measured["images_per_second"].as_f64().unwrap() > 0.0);
+        assert!(measured["full_images_per_second"].as_f64().unwrap() > 0.0);
     }
     // The cost match: the large model's test outcome at the chosen δ, again through evaluate.
     let cost = &results["cost_match"];
     let expected = evaluate(&dir, "msdnet-large", cost["delta"].as_f64().unwrap());
     assert_eq!(cost["large_outcome"]["accuracy"], expected["accuracy"]);
     assert_eq!(cost["large_outcome"]["mean_flops"], expected["mean_flops"]);
+    // The paired table covers the 300 test images and gives the two errors.
+    let c = &cost["comparison"];
+    let cell = |k: &str| c[k].as_u64().unwrap();
+    let cells = cell("both_correct") + cell("only_a") + cell("only_b") + cell("both_wrong");
+    assert_eq!(cells, 300);
+    let large_error = (cell("only_a") + cell("both_wrong")) as f64 / 300.0;
+    assert!((large_error - (1.0 - expected["accuracy"].as_f64().unwrap())).abs() < 1e-12);
+    // Both verdicts are computed, and the first follows its rule on these numbers.
+    let shown = c["difference"].as_f64().unwrap() < 0.0
+        && c["mcnemar_p"].as_f64().unwrap() < 0.05
+        && expected["mean_flops"].as_f64().unwrap() <= cost["small_flops"].as_f64().unwrap();
+    let verdict = &results["verdicts"]["cost_match"]["verdict"];
+    assert_eq!(verdict, if shown { "shown" } else { "not shown" });
+    let targets = results["verdicts"]["targets"]["verdict"].as_str().unwrap();
+    assert!(["shown", "not shown"].contains(&targets), "{targets}");
+    assert!(stdout.contains("verdict (claim 1): "), "{stdout}");
+    assert!(stdout.contains("verdict (claim 2): "), "{stdout}");
+    // Runtime: one measurement per distinct exit assignment, each of at least 3 rounds.
+    for row in large["runtime"].as_array().unwrap() {
+        assert!(row["measured"]["rounds"].as_u64().unwrap() >= 3);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

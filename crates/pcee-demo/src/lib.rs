@@ -1,22 +1,27 @@
 //! `pcee demo` as a library function (its own crate, so users of `pcee-nn` do not compile the
-//! embedded models and images): the paper's two claims reproduced on the embedded default
-//! ([`assets`]) — calibration of every exit, accuracy control at each target δ, and the large
-//! model with PCEE at the small model's cost. [`run`] returns [`DemoResults`]; the CLI only
+//! embedded models and images): the paper's two claims judged by stated rules on the embedded
+//! default ([`assets`]) — calibration of every exit, accuracy control over the δ range where
+//! the exit rule matters ([`targets`]), the large model with PCEE at the small model's cost
+//! compared pair by pair with the small one ([`cost_match`]), both verdicts ([`verdict`]), and
+//! PCEE timed with the real runtime ([`measured`]). [`run`] returns [`DemoResults`]; the CLI only
 //! prints and writes them.
 
 pub mod assets;
 pub mod calibration;
 pub mod control;
+pub mod cost_match;
 pub mod logits;
 pub mod measured;
 pub mod results;
+pub mod targets;
+pub mod verdict;
 
-pub use results::{ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults};
-
-use pcee::choose::budget::best_delta_for_budget;
-use pcee::{
-    evaluate, reliability_diagrams_binned, Binning, ExitLogits, Method, Regime, ScoreTable,
+pub use results::{
+    ControlRow, CostMatch, DemoResults, ExitCalibration, Measured, ModelResults, RuntimeRow,
+    Verdicts,
 };
+
+use pcee::{reliability_diagrams_binned, Binning, ExitPolicy, Method, Regime, ScoreTable};
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::error::{NnError, Result};
 use pcee_nn::model::Model;
@@ -92,44 +97,52 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         test: &test,
         device: &device,
     };
-    let mut models = Vec::new();
-    let mut large_model = None;
+    let mut loaded = Vec::new();
     for embedded in assets::MODELS {
         let (model, _) = embedded.load(&device)?;
-        let mut results = model_results(embedded.name, &model, &data, options, progress)?;
-        if embedded.name != assets::SMALL {
-            measure_control(&model, &mut results, &data, options, progress);
-        }
-        if embedded.name == large.name {
-            large_model = Some(model);
-        }
-        models.push(results);
+        let results = model_results(embedded.name, &model, &data, options, progress)?;
+        loaded.push((model, results));
     }
-    let find = |name: &str| {
-        models
+    let index = |name: &str| {
+        loaded
             .iter()
-            .find(|m| m.name == name)
+            .position(|(_, m)| m.name == name)
             .expect("every embedded model ran")
     };
-    let mut cost_match = cost_match_of(find(small.name), find(large.name));
-    let large_results = find(large.name);
-    let policy = Method::Pcee.policy(&large_results.diagrams, cost_match.delta, 0);
-    let scores = ScoreTable::from_logits(&large_results.test_logits);
-    let model = large_model.expect("the large model ran");
-    let what = format!("{}: runtime at the small model's cost", large.name);
-    let m = measured::measure_with_progress(
-        &model,
-        policy.as_ref(),
-        &test,
-        &scores,
-        &large_results.flops_per_exit,
-        options.batch,
-        &device,
-        progress,
-        &what,
+    let (s, l) = (index(small.name), index(large.name));
+    let mut cost_match = cost_match::cost_match(
+        &loaded[s].1,
+        &loaded[l].1,
+        options.bins,
+        options.binning,
+        options.window,
     );
-    cost_match.large_images_per_second = Some(m.images_per_second);
-    cost_match.large_measured = Some(m);
+    for (model, results) in loaded.iter_mut().filter(|(_, m)| m.name != small.name) {
+        let extra = (results.name == large.name).then_some(cost_match.delta);
+        measure_control(model, results, extra, &data, options, progress)?;
+    }
+    let small_measured = measure_full(&loaded[s], &data, options, progress)?;
+    cost_match.small_images_per_second = small_measured.full_images_per_second;
+    cost_match.small_measured = Some(small_measured);
+    let large_row = loaded[l]
+        .1
+        .runtime
+        .iter()
+        .find(|r| r.deltas.contains(&cost_match.delta))
+        .expect("the cost-match δ was timed");
+    cost_match.large_images_per_second = Some(large_row.measured.images_per_second);
+    cost_match.large_measured = Some(large_row.measured.clone());
+    let models: Vec<ModelResults> = loaded.into_iter().map(|(_, m)| m).collect();
+    let verdicts = Verdicts {
+        cost_match: verdict::cost_match_verdict(
+            &cost_match.comparison,
+            cost_match.small_flops,
+            cost_match.large_outcome.mean_flops,
+        ),
+        targets: targets::targets_verdict(
+            &models.iter().map(|m| m.targets.clone()).collect::<Vec<_>>(),
+        ),
+    };
     Ok(DemoResults {
         data: results::DataSummary {
             validation: val.len(),
@@ -142,46 +155,85 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         deltas: options.deltas.clone(),
         models,
         cost_match,
+        verdicts,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// Images run through a network in all: validation and test logits of every model, then for
-/// every model but the small one a runtime pass per δ, and one more for the cost match.
+/// Images run through a network in all, counted once per timed measurement: validation and
+/// test logits of every model, then for every model but the small one at most one runtime
+/// measurement per δ (plus the cost-match δ), and the small model's full-network timing.
 fn total_images(val: usize, test: usize, deltas: usize) -> u64 {
     let models = assets::MODELS.len();
-    ((val + test) * models + test * deltas * (models - 1) + test) as u64
+    ((val + test) * models + test * deltas * (models - 1) + 2 * test) as u64
 }
 
-/// Runs PCEE at every δ of `results.control` with the real runtime on the test images and
-/// stores what it measured in the `pcee` rows.
+/// Times PCEE at every δ of `results.control` (and at `extra`) with the real runtime on the
+/// test images, once per distinct exit assignment ([`measured::measure_distinct`]); stores the
+/// measurements in `results.runtime` and in the `pcee` rows.
 fn measure_control(
     model: &Model,
     results: &mut ModelResults,
+    extra: Option<f64>,
     data: &Data<'_>,
     options: &DemoOptions,
     progress: &mut dyn Progress,
-) {
+) -> Result<()> {
     let scores = ScoreTable::from_logits(&results.test_logits);
+    let policies: Vec<(f64, Box<dyn ExitPolicy>)> = options
+        .deltas
+        .iter()
+        .copied()
+        .chain(extra.filter(|d| !options.deltas.contains(d)))
+        .map(|d| (d, Method::Pcee.policy(&results.diagrams, d, 0)))
+        .collect();
+    let what = format!("{}: runtime of PCEE", results.name);
+    results.runtime = measured::measure_distinct(
+        model,
+        &policies,
+        data.test,
+        &scores,
+        options.batch,
+        data.device,
+        progress,
+        &what,
+    )?;
     for row in results
         .control
         .iter_mut()
         .filter(|r| r.method == Method::Pcee.name())
     {
-        let policy = Method::Pcee.policy(&results.diagrams, row.delta, 0);
-        let what = format!("{}: runtime, PCEE δ = {}", results.name, row.delta);
-        row.measured = Some(measured::measure_with_progress(
-            model,
-            policy.as_ref(),
-            data.test,
-            &scores,
-            &results.flops_per_exit,
-            options.batch,
-            data.device,
-            progress,
-            &what,
-        ));
+        let timed = results
+            .runtime
+            .iter()
+            .find(|t| t.deltas.contains(&row.delta));
+        row.measured = timed.map(|t| t.measured.clone());
     }
+    Ok(())
+}
+
+/// The small model run to its last exit through the runtime, timed in rounds.
+fn measure_full(
+    (model, results): &(Model, ModelResults),
+    data: &Data<'_>,
+    options: &DemoOptions,
+    progress: &mut dyn Progress,
+) -> Result<Measured> {
+    let scores = ScoreTable::from_logits(&results.test_logits);
+    let never: &dyn ExitPolicy = &measured::Never;
+    let mut m = measured::measure_policies(
+        model,
+        &[never],
+        data.test,
+        &scores,
+        options.batch,
+        data.device,
+    )?;
+    progress.advance(
+        2 * data.test.len() as u64,
+        &format!("{}: full-network timing", results.name),
+    );
+    Ok(m.remove(0))
 }
 
 fn check(options: &DemoOptions) -> Result<()> {
@@ -248,9 +300,18 @@ fn model_results(
         Binning::Mass => mass.clone(),
     };
     let test_scores = ScoreTable::from_logits(&test_logits);
-    let test_accuracy = exit_accuracies(&test_logits);
+    let on_test = test_exits(&test_scores);
+    let test_accuracy: Vec<f64> = on_test.iter().map(|e| e.0).collect();
     let full_accuracy = *test_accuracy.last().expect("at least 2 exits");
-    let exits = calibration::exit_calibration(&diagrams, [&width, &mass], &flops, &test_accuracy);
+    let exits = calibration::exit_calibration(&diagrams, [&width, &mass], &flops, &on_test);
+    let targets = targets::model_targets(
+        name,
+        &diagrams,
+        &test_scores,
+        &flops,
+        options.window,
+        &test_accuracy,
+    );
     Ok(ModelResults {
         name: name.to_string(),
         regime: Regime::of_model(&regimes(&exits)),
@@ -264,6 +325,8 @@ fn model_results(
         ),
         oracle: control::oracle(&test_scores, &flops),
         curve: curve(&diagrams, &test_scores, &flops),
+        targets,
+        runtime: Vec::new(),
         full_images_per_second: test_logits.samples() as f64 / seconds.max(1e-9),
         flops_per_exit: flops,
         exits,
@@ -282,15 +345,15 @@ fn regimes(exits: &[ExitCalibration]) -> Vec<Regime> {
         .collect()
 }
 
-/// Test accuracy of every exit `[exits]`.
-fn exit_accuracies(logits: &ExitLogits) -> Vec<f64> {
-    let scores = ScoreTable::from_logits(logits);
-    (0..scores.exits())
+/// `(accuracy, mean confidence)` of every exit `[exits]` on the scores `test`.
+fn test_exits(test: &ScoreTable) -> Vec<(f64, f64)> {
+    let n = test.samples() as f64;
+    (0..test.exits())
         .map(|l| {
-            let correct = (0..scores.samples())
-                .filter(|&i| scores.sample(i)[l].correct == Some(true))
-                .count();
-            correct as f64 / scores.samples() as f64
+            let scores = (0..test.samples()).map(|i| &test.sample(i)[l]);
+            let correct = scores.clone().filter(|s| s.correct == Some(true)).count();
+            let confidence: f64 = scores.map(|s| s.confidence).sum();
+            (correct as f64 / n, confidence / n)
         })
         .collect()
 }
@@ -318,45 +381,4 @@ fn curve(
             mean_flops: r.outcome.mean_flops,
         })
         .collect()
-}
-
-fn cost_match_of(small: &ModelResults, large: &ModelResults) -> CostMatch {
-    let small_flops = *small.flops_per_exit.last().expect("at least 2 exits");
-    let val = ScoreTable::from_logits(&large.val_logits);
-    let params = pcee::policy::MethodParams::default();
-    let fit = best_delta_for_budget(
-        Method::Pcee,
-        &params,
-        &large.diagrams,
-        &val,
-        &large.flops_per_exit,
-        small_flops,
-    );
-    // A budget below the large model's first exit cannot be met: report δ = 0 (every image at
-    // exit 0, the cheapest policy) and say so.
-    let (delta, large_val_mean_flops, within_budget) = match fit {
-        Ok(c) => (c.delta, c.calibration.mean_flops, true),
-        Err(_) => (0.0, large.flops_per_exit[0], false),
-    };
-    let policy = Method::Pcee.policy(&large.diagrams, delta, 0);
-    let large_outcome = evaluate(
-        policy.as_ref(),
-        &ScoreTable::from_logits(&large.test_logits),
-        &large.flops_per_exit,
-    );
-    CostMatch {
-        small_model: small.name.clone(),
-        large_model: large.name.clone(),
-        delta,
-        within_budget,
-        small_flops,
-        small_error: 1.0 - small.full_accuracy,
-        small_images_per_second: small.full_images_per_second,
-        large_val_mean_flops,
-        large_error: 1.0 - large_outcome.accuracy,
-        large_outcome,
-        large_full_error: 1.0 - large.full_accuracy,
-        large_images_per_second: None,
-        large_measured: None,
-    }
 }

@@ -1,6 +1,9 @@
 //! What `pcee demo` measures, as serde-serialisable types (`results.json`). Fractions are in
 //! [0, 1], FLOPs are per image, times in seconds, throughputs in images per second.
 
+use crate::targets::ModelTargets;
+use crate::verdict::Verdict;
+use pcee::compare::PairedComparison;
 use pcee::{ExitLogits, Outcome, ReliabilityDiagram};
 use serde::Serialize;
 
@@ -23,8 +26,21 @@ pub struct DemoResults {
     pub models: Vec<ModelResults>,
     /// The paper's first claim: the large model with PCEE at the small one's cost.
     pub cost_match: CostMatch,
+    /// Both claims judged by their rules (computed from the numbers above).
+    pub verdicts: Verdicts,
     /// Wall-clock seconds of the whole demo run (loading, inference, evaluation).
     pub seconds: f64,
+}
+
+/// The two claims' verdicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdicts {
+    /// First claim: the large model with PCEE errs less than the small one at no more mean
+    /// FLOPs, McNemar p < 0.05 ([`crate::verdict::cost_match_verdict`]).
+    pub cost_match: Verdict,
+    /// Second claim: confidence thresholding misses δ where PCEE meets it
+    /// ([`crate::targets::targets_verdict`]).
+    pub targets: Verdict,
 }
 
 /// The images the demo used.
@@ -55,8 +71,14 @@ pub struct ModelResults {
     pub oracle: Outcome,
     /// Accuracy against mean FLOPs on the test set, for `confidence` and `pcee` over a fine δ grid.
     pub curve: Vec<CurvePoint>,
-    /// Wall-clock throughput of the full network (every exit computed) on the test set.
+    /// The second claim on this model: every method over the δ range where the rule matters.
+    pub targets: ModelTargets,
+    /// Wall-clock throughput of one pass computing every exit's logits on the test set (while
+    /// the logits were computed; a single pass, not a timing to compare).
     pub full_images_per_second: f64,
+    /// PCEE at each δ of the control table (and, for the large model, the cost-match δ) with the
+    /// real runtime: one row per distinct exit assignment (empty for the small model).
+    pub runtime: Vec<RuntimeRow>,
     /// Validation reliability diagrams `[exits]` (for the figures; not in `results.json`).
     #[serde(skip)]
     pub diagrams: Vec<ReliabilityDiagram>,
@@ -90,6 +112,10 @@ pub struct ExitCalibration {
     pub regime: String,
     /// Test accuracy of the exit.
     pub test_accuracy: f64,
+    /// Mean confidence of the exit on the test set.
+    pub test_mean_confidence: f64,
+    /// The regime on the test set (same rule as `regime`).
+    pub test_regime: String,
 }
 
 /// One method at one target δ on the test set.
@@ -110,29 +136,57 @@ pub struct ControlRow {
     pub measured: Option<Measured>,
 }
 
-/// Figures measured with the real early-exit runtime (stage by stage, exited samples dropped).
+/// One distinct exit assignment of PCEE timed with the real runtime.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeRow {
+    /// The δ whose policies send every test image to the same exit (one timing serves them).
+    pub deltas: Vec<f64>,
+    /// What the runtime measured.
+    pub measured: Measured,
+}
+
+/// Figures measured with the real early-exit runtime (stage by stage, exited samples dropped),
+/// timed against the same network run to its last exit in the same run (`pcee infer`'s rule).
 #[derive(Debug, Clone, Serialize)]
 pub struct Measured {
     /// Accuracy of the runtime's predictions.
     pub accuracy: f64,
-    /// Mean FLOPs per image actually computed.
+    /// Mean FLOPs per image actually computed, as a fraction of the full network's.
     pub flops_fraction: f64,
-    /// Wall-clock images per second with early exit.
+    /// Wall-clock images per second with early exit: median over `rounds` passes.
     pub images_per_second: f64,
+    /// Images per second of the full network (every stage and head): median over `rounds`.
+    pub full_images_per_second: f64,
+    /// Timed rounds (one early-exit and one full pass each).
+    pub rounds: usize,
+    /// `images_per_second / full_images_per_second`.
+    pub speedup: f64,
+    /// The FLOPs ratio: the speed-up if time were proportional to FLOPs.
+    pub ideal_speedup: f64,
+    /// `(max − min) / median` of the early-exit pass times.
+    pub spread: Option<f64>,
+    /// The same for the full-network passes.
+    pub full_spread: Option<f64>,
+    /// Why the speed-up is noise rather than a result (`pcee_nn::runtime::noise`), when it is;
+    /// then it must not be quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing_unreliable_reason: Option<String>,
     /// Samples whose exit differs from the simulated evaluation (float rounding at bin edges).
     pub exit_mismatches: usize,
 }
 
-/// The large model with PCEE at the δ whose validation cost is closest to, not above, the small
-/// model's full cost, against the small model run to its last exit — both on the test set.
+/// The large model with PCEE at the δ chosen on validation for the small model's full cost
+/// (`pcee calibrate --budget-flops`), against the small model run to its last exit — both on
+/// the same test images, compared pair by pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct CostMatch {
     /// The small model's name.
     pub small_model: String,
     /// The large model's name.
     pub large_model: String,
-    /// The δ chosen on the validation set: budget mode ([`pcee::choose::budget::best_delta_for_budget`]),
-    /// the best validation accuracy with mean validation FLOPs ≤ the small model's full cost.
+    /// The δ chosen on the validation set by [`pcee::PolicyFile::calibrate`] with
+    /// [`pcee::calibrate::Choice::Budget`]: the best validation accuracy with mean validation
+    /// FLOPs ≤ the small model's full cost.
     pub delta: f64,
     /// Whether some δ kept the validation cost within the small model's.
     pub within_budget: bool,
@@ -140,8 +194,12 @@ pub struct CostMatch {
     pub small_flops: f64,
     /// Test error of the small model at its last exit.
     pub small_error: f64,
-    /// Wall-clock images per second of the small model run to its last exit.
+    /// Wall-clock images per second of the small model run to its last exit (median of the
+    /// rounds of `small_measured`).
     pub small_images_per_second: f64,
+    /// The small model run to its last exit through the runtime, timed in rounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small_measured: Option<Measured>,
     /// Mean validation FLOPs per image of the large model with PCEE at `delta`.
     pub large_val_mean_flops: f64,
     /// The large model's test outcome with PCEE at `delta`.
@@ -150,6 +208,9 @@ pub struct CostMatch {
     pub large_error: f64,
     /// Test error of the large model at its last exit (no early exit).
     pub large_full_error: f64,
+    /// A = the small model at its last exit, B = the large model with PCEE at `delta`, on the
+    /// same test images: 2×2 table, error difference B − A, 95 % bootstrap CI, McNemar's p.
+    pub comparison: PairedComparison,
     /// Wall-clock images per second of the large model with PCEE, real runtime (when measured).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub large_images_per_second: Option<f64>,

@@ -76,7 +76,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "sweep.csv".to_string(),
         csv(&rows, test.exits()).into_bytes(),
     )];
-    let delta_figure = plot::sweep::accuracy_vs_delta(&rows, &methods)?;
+    let points: Vec<_> = rows
+        .iter()
+        .map(|r| (r.method, r.delta, r.outcome.accuracy))
+        .collect();
+    let delta_figure = plot::sweep::accuracy_vs_delta(&points, &methods, None)?;
     files.extend(plot::png::figure_files("accuracy-vs-delta", delta_figure)?);
     let cost_figure = plot::sweep::accuracy_vs_flops(&rows, &methods, cost_label)?;
     files.extend(plot::png::figure_files("accuracy-vs-flops", cost_figure)?);

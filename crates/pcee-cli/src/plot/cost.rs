@@ -1,7 +1,8 @@
 //! Accuracy against mean FLOPs for several models on one axis: the paper's first claim (a large
 //! early-exit model against a small one at equal cost).
 
-use super::{chart, legend, legend_dashed, legend_line, render};
+use super::marker::{element, Marker};
+use super::{chart, legend, legend_marked, render};
 use plotters::prelude::*;
 
 /// One curve: a label, a colour, whether it is dashed, and `(mean FLOPs, accuracy)` points.
@@ -12,14 +13,17 @@ pub struct Curve {
     pub color: RGBColor,
     /// Dashed (e.g. a baseline) or solid.
     pub dashed: bool,
+    /// The marker drawn at every point (curves are told apart by shape, not colour alone).
+    pub marker: Marker,
     /// `(mean FLOPs per image, accuracy)`, sorted by FLOPs here.
     pub points: Vec<(f64, f64)>,
 }
 
-/// A single marked point: a label and `(mean FLOPs per image, accuracy)`.
-pub type Mark = (String, (f64, f64));
+/// A single marked point: a legend label, its marker and `(mean FLOPs per image, accuracy)`.
+pub type Mark = (String, Marker, (f64, f64));
 
-/// Accuracy vs mean FLOPs per image (in millions) for `curves`, with labelled `marks` (big dots).
+/// Accuracy vs mean FLOPs per image (in millions) for `curves`, with `marks` (big black markers,
+/// named in the legend, so no label can overlap a curve or another label).
 ///
 /// # Errors
 /// Drawing errors of plotters.
@@ -27,7 +31,7 @@ pub fn accuracy_vs_cost(title: &str, curves: &[Curve], marks: &[Mark]) -> anyhow
     let all = curves
         .iter()
         .flat_map(|c| c.points.iter().copied())
-        .chain(marks.iter().map(|m| m.1));
+        .chain(marks.iter().map(|m| m.2));
     let (x_max, y_lo, y_hi) = all.fold((0.0f64, 1.0f64, 0.0f64), |(x, lo, hi), (f, a)| {
         (x.max(f), lo.min(a), hi.max(a))
     });
@@ -44,23 +48,21 @@ pub fn accuracy_vs_cost(title: &str, curves: &[Curve], marks: &[Mark]) -> anyhow
             p.sort_by(|a, b| a.0.total_cmp(&b.0));
             let style = c.color.stroke_width(2);
             if c.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(p, 6, 4, style))?
-                    .label(c.label.as_str())
-                    .legend(legend_dashed(c.color));
+                chart.draw_series(DashedLineSeries::new(p.clone(), 6, 4, style))?;
             } else {
-                chart
-                    .draw_series(LineSeries::new(p, style))?
-                    .label(c.label.as_str())
-                    .legend(legend_line(c.color));
+                chart.draw_series(LineSeries::new(p.clone(), style))?;
             }
+            chart
+                .draw_series(p.into_iter().map(|q| element(c.marker, q, 6, c.color)))?
+                .label(c.label.as_str())
+                .legend(legend_marked(c.color, c.marker, c.dashed));
         }
-        for (label, (f, a)) in marks {
-            // A dot with its label 10 px right of it and a little above, in pixels.
-            let mark = EmptyElement::at((f / 1e6, *a))
-                + Circle::new((0, 0), 6, BLACK.filled())
-                + Text::new(label.clone(), (10, -18), ("sans-serif", 15).into_font());
-            chart.draw_series([mark])?;
+        for (label, marker, (f, a)) in marks {
+            let marker = *marker;
+            chart
+                .draw_series([element(marker, (f / 1e6, *a), 14, BLACK)])?
+                .label(label.as_str())
+                .legend(move |(x, y)| element(marker, (x + 11, y), 11, BLACK));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     })

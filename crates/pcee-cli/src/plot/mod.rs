@@ -3,6 +3,7 @@
 pub mod cost;
 pub mod diagram;
 pub mod history;
+pub mod marker;
 pub mod png;
 pub mod sweep;
 pub mod trials;
@@ -10,7 +11,7 @@ pub mod trials;
 use pcee::Method;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
-use plotters::element::DashedPathElement;
+use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
 use std::ops::Range;
 
@@ -60,6 +61,30 @@ pub fn render(
 /// A short horizontal legend line in `color`.
 pub fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+}
+
+/// A legend entry: two line segments and a marker, relative to the entry's position.
+pub type MarkedLine<DB> = ComposedElement<
+    (i32, i32),
+    DB,
+    PathElement<(i32, i32)>,
+    ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, marker::Mark<(i32, i32)>>,
+>;
+
+/// A short legend line in `color` (with a gap in the middle when `dashed`) and `marker` on it.
+pub fn legend_marked<DB: DrawingBackend>(
+    color: RGBColor,
+    marker: marker::Marker,
+    dashed: bool,
+) -> impl Fn((i32, i32)) -> MarkedLine<DB> {
+    let gap = if dashed { 4 } else { 0 };
+    move |(x, y)| {
+        let style = color.stroke_width(2);
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(0, 0), (11 - gap, 0)], style)
+            + PathElement::new(vec![(11 + gap, 0), (22, 0)], style)
+            + marker::element(marker, (11, 0), 9, color)
+    }
 }
 
 /// A short dashed legend line in `color`, for a series drawn dashed.

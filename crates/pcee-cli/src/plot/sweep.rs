@@ -1,7 +1,8 @@
 //! The two sweep figures: achieved accuracy vs target δ (with the y = x line), and accuracy vs
 //! mean FLOPs.
 
-use super::{chart, legend, legend_dashed, legend_line, method_color, render, Chart, DrawResult};
+use super::marker::{element, method_marker};
+use super::{chart, legend, legend_dashed, legend_marked, method_color, render, Chart, DrawResult};
 use pcee::{Method, SweepRow};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -24,17 +25,19 @@ fn span(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
-/// Achieved test accuracy against the target δ, one line per method, and the line y = x:
-/// points below it missed their target.
+/// Achieved test accuracy against the target δ from `points` `(method, δ, accuracy)`, one line
+/// per method, and the line y = x: points below it missed their target. `band` `[low, high]`, when given, is shaded: the range of
+/// δ where the exit rule matters (first to last exit's accuracy).
 ///
 /// # Errors
 /// Drawing errors of plotters.
-pub fn accuracy_vs_delta(rows: &[SweepRow], methods: &[Method]) -> anyhow::Result<String> {
-    let x = span(rows.iter().map(|r| r.delta), 0.01);
-    let y = span(
-        rows.iter().flat_map(|r| [r.delta, r.outcome.accuracy]),
-        0.01,
-    );
+pub fn accuracy_vs_delta(
+    points: &[(Method, f64, f64)],
+    methods: &[Method],
+    band: Option<[f64; 2]>,
+) -> anyhow::Result<String> {
+    let x = span(points.iter().map(|p| p.1), 0.01);
+    let y = span(points.iter().flat_map(|p| [p.1, p.2]), 0.01);
     render("accuracy-vs-delta", |root| {
         let title = "Achieved accuracy vs target δ (test set)";
         let mut chart = chart(
@@ -43,6 +46,20 @@ pub fn accuracy_vs_delta(rows: &[SweepRow], methods: &[Method]) -> anyhow::Resul
             (x.clone(), "target accuracy δ"),
             (y.clone(), "achieved accuracy"),
         )?;
+        if let Some([low, high]) = band {
+            let shade = RGBColor(220, 220, 220);
+            chart
+                .draw_series([Rectangle::new(
+                    [(low, y.start), (high, y.end)],
+                    shade.mix(0.6).filled(),
+                )])?
+                .label(format!(
+                    "first to last exit's accuracy ({low:.3} to {high:.3})"
+                ))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 22, y + 6)], shade.filled())
+                });
+        }
         let (lo, hi) = (x.start.max(y.start), x.end.min(y.end));
         chart
             .draw_series(DashedLineSeries::new(
@@ -54,11 +71,8 @@ pub fn accuracy_vs_delta(rows: &[SweepRow], methods: &[Method]) -> anyhow::Resul
             .label("y = x (target met exactly)")
             .legend(legend_dashed(RGBColor(0, 0, 0)));
         for &method in methods {
-            draw_method(
-                &mut chart,
-                method,
-                points(rows, method, |r| (r.delta, r.outcome.accuracy)),
-            )?;
+            let own = points.iter().filter(|p| p.0 == method);
+            draw_method(&mut chart, method, own.map(|p| (p.1, p.2)).collect())?;
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     })
@@ -94,13 +108,13 @@ pub fn accuracy_vs_flops(
     })
 }
 
-/// One method: a line with a dot per point (the oracle, a bound, as dots only).
+/// One method: a line with its marker at every point (the oracle, a bound, as markers only).
 fn draw_method<'a, 'b: 'a>(
     chart: &mut Chart<'a, 'b>,
     method: Method,
     points: Vec<(f64, f64)>,
 ) -> DrawResult {
-    let color = method_color(method);
+    let (color, marker) = (method_color(method), method_marker(method));
     let label = if method == Method::Oracle {
         "oracle (bound)".to_string()
     } else {
@@ -110,12 +124,8 @@ fn draw_method<'a, 'b: 'a>(
         chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
     }
     chart
-        .draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )?
+        .draw_series(points.into_iter().map(|p| element(marker, p, 7, color)))?
         .label(label)
-        .legend(legend_line(color));
+        .legend(legend_marked(color, marker, false));
     Ok(())
 }

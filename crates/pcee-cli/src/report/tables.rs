@@ -53,7 +53,7 @@ pub fn control(models: &[&ModelResults], deltas: &[f64]) -> Table {
     table
 }
 
-/// Calibration of every exit of `model` on the validation set.
+/// Calibration of every exit of `model` on the validation set, and its regime on test.
 pub fn calibration(model: &ModelResults) -> Table {
     let mut table = Table::new(&[
         "exit",
@@ -66,6 +66,8 @@ pub fn calibration(model: &ModelResults) -> Table {
         "mass bins",
         "regime",
         "test acc",
+        "test conf",
+        "test regime",
     ]);
     for (l, e) in model.exits.iter().enumerate() {
         table.row(vec![
@@ -79,6 +81,8 @@ pub fn calibration(model: &ModelResults) -> Table {
             e.mass_bins.to_string(),
             e.regime.clone(),
             percent(e.test_accuracy),
+            percent(e.test_mean_confidence),
+            e.test_regime.clone(),
         ]);
     }
     table
@@ -115,41 +119,122 @@ pub fn cost_match(results: &DemoResults) -> Table {
         percent(c.large_full_error),
         mflops(large_full),
         percent(large_full / c.small_flops),
-        speed(Some(large.full_images_per_second)),
+        speed(c.large_measured.as_ref().map(|m| m.full_images_per_second)),
     ]);
     table
 }
 
-/// PCEE at each δ run with the real early-exit runtime on the test images: its accuracy, the
-/// FLOPs it computed, its images/s against the full network's, and how many samples left at a
-/// different exit than in the simulated evaluation (float rounding at a bin edge).
+/// δ values as a short list, e.g. `0.80, 0.85`; `—` when empty.
+pub fn deltas(ds: &[f64]) -> String {
+    if ds.is_empty() {
+        return "—".into();
+    }
+    let list: Vec<String> = ds.iter().map(|d| format!("{d:.2}")).collect();
+    list.join(", ")
+}
+
+/// The paired comparison of the cost match: the 2×2 table of per-image correctness of the
+/// small model (rows) and the large one with PCEE (columns) on the same test images.
+pub fn paired(results: &DemoResults) -> Table {
+    let c = &results.cost_match.comparison;
+    let mut table = Table::new(&["", "large right", "large wrong"]);
+    table.row(vec![
+        "small right".into(),
+        c.both_correct.to_string(),
+        c.only_a.to_string(),
+    ]);
+    table.row(vec![
+        "small wrong".into(),
+        c.only_b.to_string(),
+        c.both_wrong.to_string(),
+    ]);
+    table
+}
+
+/// The second claim per model and method over the δ range where the exit rule matters: the δ
+/// where the method misses δ beyond one standard error, where it over-shoots by more than 2
+/// points, and its mean FLOPs (% of the full model) over the grid.
+pub fn targets(models: &[ModelResults]) -> Table {
+    let mut table = Table::new(&[
+        "model",
+        "first..last exit",
+        "method",
+        "misses δ (> 1 SE below) at",
+        "over-shoots (> 2 pts) at",
+        "mean FLOPs",
+    ]);
+    for m in models {
+        let t = &m.targets;
+        for method in &t.methods {
+            table.row(vec![
+                m.name.clone(),
+                format!("{} .. {}", percent(t.range[0]), percent(t.range[1])),
+                method.method.clone(),
+                deltas(&method.missed),
+                deltas(&method.overshoot),
+                percent(method.mean_flops_fraction),
+            ]);
+        }
+    }
+    table
+}
+
+/// PCEE run with the real early-exit runtime on the test images, one line per distinct exit
+/// assignment (the δ sharing it listed): accuracy, FLOPs computed, median images/s with the
+/// spread of the rounds, the full network's in the same run, the speed-up against its ideal
+/// (the FLOPs ratio) — or `noise` when `pcee infer`'s rule flags it ([`runtime_notes`] says
+/// why) — and the images whose exit differs from the simulation (float rounding at a bin edge).
 pub fn runtime(models: &[&ModelResults]) -> Table {
     let mut table = Table::new(&[
         "model",
         "delta",
-        "simulated acc",
         "runtime acc",
         "FLOPs",
-        "images/s",
-        "full images/s",
+        "images/s (spread)",
+        "full images/s (spread)",
         "speed-up",
+        "ideal",
         "exit mismatches",
     ]);
+    let spread = |s: Option<f64>| s.map_or("?".to_string(), |s| format!("{:.0} %", 100.0 * s));
     for model in models {
-        for row in model.control.iter().filter(|r| r.method == "pcee") {
-            let Some(m) = &row.measured else { continue };
+        for row in &model.runtime {
+            let m = &row.measured;
+            let speedup = match m.timing_unreliable_reason {
+                Some(_) => "noise".to_string(),
+                None => format!("{:.2}×", m.speedup),
+            };
+            let ds: Vec<String> = row.deltas.iter().map(|d| format!("{d}")).collect();
             table.row(vec![
                 model.name.clone(),
-                format!("{:.2}", row.delta),
-                percent(row.outcome.accuracy),
+                ds.join(", "),
                 percent(m.accuracy),
                 percent(m.flops_fraction),
-                format!("{:.0}", m.images_per_second),
-                format!("{:.0}", model.full_images_per_second),
-                format!("{:.2}×", m.images_per_second / model.full_images_per_second),
+                format!("{:.0} ({})", m.images_per_second, spread(m.spread)),
+                format!(
+                    "{:.0} ({})",
+                    m.full_images_per_second,
+                    spread(m.full_spread)
+                ),
+                speedup,
+                format!("{:.2}×", m.ideal_speedup),
                 m.exit_mismatches.to_string(),
             ]);
         }
     }
     table
+}
+
+/// Why each speed-up shown as `noise` in [`runtime`] is not quoted, one line per measurement.
+pub fn runtime_notes(models: &[&ModelResults]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for model in models {
+        for row in &model.runtime {
+            if let Some(reason) = &row.measured.timing_unreliable_reason {
+                let ds: Vec<String> = row.deltas.iter().map(|d| format!("{d}")).collect();
+                notes.push(format!("{} δ = {}: {reason}", model.name, ds.join(", ")));
+            }
+        }
+    }
+    notes
 }

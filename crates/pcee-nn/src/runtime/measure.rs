@@ -87,31 +87,8 @@ pub fn measure(
     device: &Device,
 ) -> Result<InferReport> {
     let MeasureOptions { batch, repeats } = *options;
-    if batch == 0 {
-        return Err(NnError::invalid(
-            "batch",
-            "0 images per batch; expected at least 1",
-        ));
-    }
-    if repeats == 0 {
-        return Err(NnError::invalid(
-            "repeats",
-            "0 timed rounds; expected at least 1",
-        ));
-    }
-    if data.is_empty() {
-        return Err(NnError::invalid(
-            "data",
-            "no images to run; expected at least 1",
-        ));
-    }
+    let batches = batches(data, options, device)?;
     let model = model.for_inference();
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let batches: Vec<Tensor<4>> = indices
-        .chunks(batch)
-        .map(|c| images_tensor(data, c, None, device))
-        .collect();
-
     let warmup = &batches[..WARMUP_IMAGES.div_ceil(batch).clamp(1, batches.len())];
     pass(
         warmup,
@@ -141,17 +118,91 @@ pub fn measure(
         }
     }
 
+    let timed = Timed {
+        early_secs,
+        full_secs,
+        early_lat,
+        full_lat,
+    };
+    Ok(report(&model, data, decisions, &timed, options))
+}
+
+/// `data` normalised into batch tensors of `options.batch` images, once, before any timing.
+///
+/// # Errors
+/// [`NnError::Invalid`] for `batch` or `repeats` 0, or an empty data set.
+pub(super) fn batches(
+    data: &Dataset,
+    options: &MeasureOptions,
+    device: &Device,
+) -> Result<Vec<Tensor<4>>> {
+    let MeasureOptions { batch, repeats } = *options;
+    if batch == 0 {
+        return Err(NnError::invalid(
+            "batch",
+            "0 images per batch; expected at least 1",
+        ));
+    }
+    if repeats == 0 {
+        return Err(NnError::invalid(
+            "repeats",
+            "0 timed rounds; expected at least 1",
+        ));
+    }
+    if data.is_empty() {
+        return Err(NnError::invalid(
+            "data",
+            "no images to run; expected at least 1",
+        ));
+    }
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let batches: Vec<Tensor<4>> = indices
+        .chunks(batch)
+        .map(|c| images_tensor(data, c, None, device))
+        .collect();
+
+    Ok(batches)
+}
+
+/// The timed passes of one policy and of the full network it is compared with, in seconds.
+#[derive(Default)]
+pub(super) struct Timed {
+    /// Early-exit pass times, one per round.
+    pub early_secs: Vec<f64>,
+    /// Full-network pass times, one per round.
+    pub full_secs: Vec<f64>,
+    /// With batch 1: every image's early-exit time over all rounds.
+    pub early_lat: Vec<f64>,
+    /// With batch 1: every image's full-network time over all rounds.
+    pub full_lat: Vec<f64>,
+}
+
+/// The [`InferReport`] of `decisions` on `data` (labels) with the timings `timed` (medians,
+/// spreads and the noise rule of [`super::noise`]).
+pub(super) fn report(
+    model: &Model,
+    data: &Dataset,
+    decisions: Vec<super::run::Decision>,
+    timed: &Timed,
+    options: &MeasureOptions,
+) -> InferReport {
+    let Timed {
+        early_secs,
+        full_secs,
+        early_lat,
+        full_lat,
+    } = timed;
     let flops = model.flops_per_exit();
     let full_flops = flops[flops.len() - 1];
     let outcome = super::outcome_of(&decisions, &data.labels, &flops);
 
     let n = data.len() as f64;
-    let images_per_second = n / median(&early_secs);
-    let full_images_per_second = n / median(&full_secs);
+    let images_per_second = n / median(early_secs);
+    let full_images_per_second = n / median(full_secs);
     let speedup = images_per_second / full_images_per_second;
     let ideal_speedup = full_flops / outcome.mean_flops;
     let ms = |v: &[f64], p| percentile(v, p).map(|s| 1e3 * s);
-    let (spread, full_spread) = (noise::spread(&early_secs), noise::spread(&full_secs));
+    let (spread, full_spread) = (noise::spread(early_secs), noise::spread(full_secs));
     let reason = noise::unreliable_reason(speedup, ideal_speedup, spread, full_spread);
     let timing = Timing {
         images_per_second,
@@ -159,29 +210,29 @@ pub fn measure(
         speedup,
         ideal_speedup,
         efficiency: speedup / ideal_speedup,
-        latency_p50_ms: ms(&early_lat, 50.0),
-        latency_p95_ms: ms(&early_lat, 95.0),
-        full_latency_p50_ms: ms(&full_lat, 50.0),
-        full_latency_p95_ms: ms(&full_lat, 95.0),
+        latency_p50_ms: ms(early_lat, 50.0),
+        latency_p95_ms: ms(early_lat, 95.0),
+        full_latency_p50_ms: ms(full_lat, 50.0),
+        full_latency_p95_ms: ms(full_lat, 95.0),
         spread,
         full_spread,
         timing_unreliable: reason.is_some(),
         timing_unreliable_reason: reason,
     };
-    Ok(InferReport {
+    InferReport {
         samples: data.len(),
-        batch,
-        repeats,
+        batch: options.batch,
+        repeats: options.repeats,
         full_flops,
         outcome,
         timing,
         decisions,
-    })
+    }
 }
 
 /// One pass over `batches`: its wall time in seconds and the decisions, in order. With batches
 /// of one image, each image's time in seconds is appended to `latencies`.
-fn pass(
+pub(super) fn pass(
     batches: &[Tensor<4>],
     mut run: impl FnMut(Tensor<4>) -> Vec<Decision>,
     latencies: &mut Vec<f64>,

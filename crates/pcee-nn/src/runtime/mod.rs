@@ -6,7 +6,8 @@
 //! - [`decide`](mod@decide): running [`early_exit`] over a whole data set, untimed;
 //! - [`check`]: does a policy file belong to this model (exit count and FLOPs)?
 //! - [`measure`](mod@measure): `pcee infer`'s timed comparison of early exit against the full
-//!   network, with the outcome of docs/design.md §3 ([`InferReport`]).
+//!   network, with the outcome of docs/design.md §3 ([`InferReport`]);
+//! - [`many`]: several policies timed against one shared full-network baseline.
 //!
 //! Exit decisions go through [`pcee::ExitPolicy::stops`] — the very call the offline
 //! evaluation ([`pcee::evaluate()`], [`pcee::exits_of`]) makes — on the [`pcee::ExitScore`] of
@@ -14,6 +15,7 @@
 
 pub mod check;
 pub mod decide;
+pub mod many;
 pub mod measure;
 pub mod noise;
 pub mod run;
@@ -21,6 +23,7 @@ pub mod timing;
 
 pub use check::check_policy;
 pub use decide::{early_exit, outcome_of};
+pub use many::measure_many;
 pub use measure::{measure, InferReport, MeasureOptions};
 pub use run::{early_exit_batch, full_batch, Decision};
 pub use timing::{percentile, Timing};
