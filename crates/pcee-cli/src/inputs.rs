@@ -100,6 +100,16 @@ pub fn warn_if_same_file(val: &Path, test: &Path, test_flag: &str) {
     }
 }
 
+/// Checks a count flag that also has a ceiling: 1 to `max` (e.g. `--bootstrap`, whose work
+/// grows with it).
+pub fn count_up_to(flag: &str, value: u64, max: u64) -> anyhow::Result<u64> {
+    if value == 0 || value > max {
+        Err(anyhow!("{flag}: {value}; expected 1 to {max}"))
+    } else {
+        Ok(value)
+    }
+}
+
 /// Checks a batch-size flag: 1 to [`pcee_nn::MAX_BATCH`] images.
 pub fn batch(flag: &str, value: u64) -> anyhow::Result<usize> {
     if value == 0 || value > pcee_nn::MAX_BATCH as u64 {

@@ -106,13 +106,24 @@ fn usage_error(err: clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
     }
-    let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error: invalid usage");
-    eprintln!("{first}");
+    eprintln!("{}", one_line_usage(&err.render().to_string()));
     ExitCode::from(2)
+}
+
+/// Clap's rendered usage error as one line: its message lines up to the `Usage:` block and the
+/// `--help` hint, joined (`error: the following required arguments were not provided: --output
+/// <FILE>`).
+fn one_line_usage(rendered: &str) -> String {
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    match message.join(" ") {
+        line if line.is_empty() => "error: invalid usage; see --help".to_string(),
+        line => line,
+    }
 }
 
 /// `pcee evaluate … | head` closes stdout early: end quietly like other Unix tools (the default

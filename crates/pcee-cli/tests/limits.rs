@@ -331,7 +331,7 @@ fn numeric_limits_follow_one_rule_in_every_command() {
                 "--bootstrap",
                 "0",
             ],
-            "--bootstrap: 0; expected at least 1",
+            "--bootstrap: 0; expected 1 to 100000",
         ),
     ];
     for (args, message) in cases {
@@ -344,12 +344,26 @@ fn numeric_limits_follow_one_rule_in_every_command() {
         ][..],
         &["frobnicate"][..],
         &["evaluate", "--policy"][..],
+        &["calibrate", "--val", "v.npz", "--method", "pcee"][..],
     ] {
         let run = pcee(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {:?}", run.stderr);
         assert!(run.stderr.starts_with("error: "), "{:?}", run.stderr);
     }
+    // A missing argument is named on that one line.
+    let run = pcee(&["calibrate", "--val", "v.npz", "--method", "pcee"]);
+    assert!(run.stderr.contains("--output <FILE>"), "{:?}", run.stderr);
+    let huge = pcee(&[
+        "compare",
+        "--a",
+        "a.npz",
+        "--b",
+        "b.npz",
+        "--bootstrap",
+        "100000000",
+    ]);
+    assert_error(&huge, "--bootstrap: 100000000; expected 1 to 100000");
 }
 
 /// A file name with a newline still gives a one-line error, the newline written as `\n`.
