@@ -183,7 +183,7 @@ fn sweep_writes_csv_and_two_figures() {
     }
     assert!(
         run.stdout.contains("delta")
-            && run.stdout.contains("0.850")
+            && run.stdout.lines().any(|l| l.starts_with("0.85 "))
             && run.stdout.contains("oracle")
     );
 }

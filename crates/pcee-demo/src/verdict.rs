@@ -32,6 +32,16 @@ impl Verdict {
     }
 }
 
+/// A p-value as printed: three decimals, or two significant digits in scientific notation
+/// below 0.001 (so a tiny p never reads as `0.000`).
+fn p_value(p: f64) -> String {
+    if p < 1e-3 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// The first claim ("a large early-exit model beats a small one at the small one's cost"),
 /// judged on the paired comparison `c` of A = the small model run to its last exit and B = the
 /// large model with early exit on the same test images, `small_flops` the small model's full
@@ -45,12 +55,12 @@ pub fn cost_match_verdict(
     let pts = |d: f64| format!("{:+.2}", 100.0 * d);
     let cost = large_mean_flops / small_flops;
     let numbers = format!(
-        "error difference large − small {} points (95 % bootstrap CI [{}, {}]), McNemar exact p = {:.3}, \
+        "error difference large − small {} points (95 % bootstrap CI [{}, {}]), McNemar exact p = {}, \
          large at {:.1} % of the small model's FLOPs",
         pts(c.difference),
         pts(c.difference_ci[0]),
         pts(c.difference_ci[1]),
-        c.mcnemar_p,
+        p_value(c.mcnemar_p),
         100.0 * cost
     );
     let mut failed = Vec::new();
@@ -142,5 +152,7 @@ mod tests {
     #[test]
     fn equal_cost_counts_as_no_more() {
         assert!(cost_match_verdict(&comparison(10, 30, 0.001), 1e6, 1e6).shown());
+        assert_eq!(p_value(1.264e-5), "1.3e-5");
+        assert_eq!(p_value(0.4716), "0.472");
     }
 }

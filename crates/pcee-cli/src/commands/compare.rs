@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             exit_b,
             comparison,
         };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{}", text(&args, exit_a, exit_b, &comparison));
     }

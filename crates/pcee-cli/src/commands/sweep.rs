@@ -141,7 +141,7 @@ fn table(rows: &[SweepRow], methods: &[Method], deltas: &[f64]) -> String {
     let mut table = Table::new(&header);
     let find = |m: Method, d: f64| rows.iter().find(|r| r.method == m && r.delta == d);
     for &delta in deltas {
-        let mut cells = vec![format!("{delta:.3}")];
+        let mut cells = vec![pcee::delta::Shortest(delta).to_string()];
         for &m in &policies {
             let o = &find(m, delta).expect("a row per method and δ").outcome;
             cells.push(percent(o.accuracy));
