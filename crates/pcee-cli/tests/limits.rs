@@ -453,3 +453,12 @@ fn max_memory_reaches_images_weights_and_cards() {
         run.stderr
     );
 }
+
+/// A directory given as a logits file says so (not "unknown file type").
+#[test]
+fn a_directory_as_logits_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = pcee(&["diagram", "--logits", d, "--out", "never"]);
+    assert_error(&run, &format!("{d}: is a directory; expected a .npz"));
+}

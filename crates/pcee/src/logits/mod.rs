@@ -129,6 +129,10 @@ impl ExitLogits {
             path: path.to_path_buf(),
             problem,
         };
+        if path.is_dir() {
+            let problem = "is a directory; expected a .npz (numpy.savez) or .safetensors file";
+            return Err(in_file(Problem::Io(problem.to_string())));
+        }
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let raw = match extension.to_ascii_lowercase().as_str() {
             "npz" => npz::read(path, limits),
