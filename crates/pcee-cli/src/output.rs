@@ -75,6 +75,23 @@ impl Table {
     }
 }
 
+/// The 2×2 table of a paired comparison: rows `<a> right` / `<a> wrong`, columns `<b> right` /
+/// `<b> wrong`, each cell a count of samples. Shared by `pcee compare` and the demo report.
+pub fn paired_table(c: &pcee::compare::PairedComparison, a: &str, b: &str) -> Table {
+    let mut table = Table::new(&[String::new(), format!("{b} right"), format!("{b} wrong")]);
+    table.row(vec![
+        format!("{a} right"),
+        c.both_correct.to_string(),
+        c.only_a.to_string(),
+    ]);
+    table.row(vec![
+        format!("{a} wrong"),
+        c.only_b.to_string(),
+        c.both_wrong.to_string(),
+    ]);
+    table
+}
+
 /// A fraction in [0, 1] as a percentage with one decimal, e.g. `41.2%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.1}%", 100.0 * fraction)

@@ -2,7 +2,7 @@
 //! per-image correctness, the error difference with a bootstrap interval, McNemar's exact p.
 
 use crate::inputs;
-use crate::output::{percent, Table};
+use crate::output::{paired_table, percent};
 use anyhow::anyhow;
 use pcee::compare::{compare_paired, PairedComparison};
 use pcee::{ExitLogits, ScoreTable};
@@ -112,17 +112,7 @@ fn correct_at(logits: &ExitLogits, exit: usize) -> Vec<bool> {
 fn text(args: &Args, exit_a: usize, exit_b: usize, c: &PairedComparison) -> String {
     let name_a = format!("A = {} exit {exit_a}", args.a.display());
     let name_b = format!("B = {} exit {exit_b}", args.b.display());
-    let mut table = Table::new(&["", "B right", "B wrong"]);
-    table.row(vec![
-        "A right".into(),
-        c.both_correct.to_string(),
-        c.only_a.to_string(),
-    ]);
-    table.row(vec![
-        "A wrong".into(),
-        c.only_b.to_string(),
-        c.both_wrong.to_string(),
-    ]);
+    let table = paired_table(c, "A", "B");
     format!(
         "{name_a}: error {}\n{name_b}: error {}\n{}\n\
          error B − A: {:+.2} points, 95 % bootstrap interval [{:+.2}, {:+.2}] ({} resamples)\n\

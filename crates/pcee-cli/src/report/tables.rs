@@ -136,19 +136,7 @@ pub fn deltas(ds: &[f64]) -> String {
 /// The paired comparison of the cost match: the 2×2 table of per-image correctness of the
 /// small model (rows) and the large one with PCEE (columns) on the same test images.
 pub fn paired(results: &DemoResults) -> Table {
-    let c = &results.cost_match.comparison;
-    let mut table = Table::new(&["", "large right", "large wrong"]);
-    table.row(vec![
-        "small right".into(),
-        c.both_correct.to_string(),
-        c.only_a.to_string(),
-    ]);
-    table.row(vec![
-        "small wrong".into(),
-        c.only_b.to_string(),
-        c.both_wrong.to_string(),
-    ]);
-    table
+    crate::output::paired_table(&results.cost_match.comparison, "small", "large")
 }
 
 /// The second claim per model and method over the δ range where the exit rule matters: the δ
