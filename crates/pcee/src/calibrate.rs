@@ -7,6 +7,7 @@
 use crate::certify::{family_is_fixed, CertifyFractionError, CertifySplit};
 use crate::choose::budget::{best_delta_for_budget, msdnet_thresholds, BudgetError};
 use crate::choose::risk::{choose_delta, Guarantee, Loss, RiskError, RiskTarget};
+use crate::choose::target::{cheapest_delta_for_accuracy, TargetError};
 use crate::policy::{Method, MethodParams};
 use crate::policy_file::Selection;
 use crate::temperature::fit_temperatures;
@@ -22,6 +23,10 @@ pub enum Choice {
     /// Budget mode: the best calibration accuracy with mean FLOPs per sample ≤ the budget
     /// (for `msdnet-budget`: MSDNet's thresholds for it; δ stays as given and is unused).
     Budget(f64),
+    /// Target-accuracy mode without a guarantee: the δ with the least mean FLOPs on all the
+    /// calibration samples whose calibration accuracy is ≥ this target, a fraction strictly
+    /// between 0 and 1 ([`cheapest_delta_for_accuracy`]).
+    Target(f64),
     /// Risk control: the smallest δ certified for the target ([`choose_delta`]) on certify
     /// samples that the diagrams and temperatures were not fitted on (for a fixed family, plain
     /// confidence thresholding, on every sample; [`family_is_fixed`]).
@@ -111,6 +116,9 @@ pub enum CalibrateError {
     /// The budget cannot be met.
     #[error(transparent)]
     Budget(#[from] BudgetError),
+    /// No δ reaches the target accuracy on the calibration set ([`Choice::Target`]).
+    #[error(transparent)]
+    Unreached(#[from] TargetError),
     /// No δ is certified.
     #[error(transparent)]
     Risk(#[from] RiskError),
@@ -137,6 +145,7 @@ impl CalibrateError {
             CalibrateError::Budget(_) => "budget_flops",
             CalibrateError::NotRiskControlled
             | CalibrateError::Target(_)
+            | CalibrateError::Unreached(_)
             | CalibrateError::Risk(_) => "target_accuracy",
         }
     }
@@ -317,6 +326,7 @@ impl PolicyFile {
         let (delta, selection) = match options.choice {
             Choice::Given => (options.delta, None),
             Choice::Budget(budget) => for_budget(set, options, &mut params, budget)?,
+            Choice::Target(target) => for_target(set, options, target)?,
             Choice::Risk {
                 target_accuracy, ..
             } => {
@@ -349,12 +359,17 @@ fn check(options: &CalibrateOptions) -> Result<(), CalibrateError> {
     match options.choice {
         _ if method == Method::Oracle => Err(CalibrateError::Oracle),
         Choice::Given if method == Method::MsdnetBudget => Err(CalibrateError::NeedsBudget),
-        Choice::Risk { .. } if method == Method::MsdnetBudget => {
+        Choice::Risk { .. } | Choice::Target(_) if method == Method::MsdnetBudget => {
             Err(CalibrateError::NotRiskControlled)
         }
         Choice::Risk {
             target_accuracy: t, ..
-        } if !(t > 0.0 && t < 1.0) => Err(CalibrateError::Target(t)),
+        }
+        | Choice::Target(t)
+            if !(t > 0.0 && t < 1.0) =>
+        {
+            Err(CalibrateError::Target(t))
+        }
         _ => Ok(()),
     }
 }
@@ -386,6 +401,29 @@ fn for_budget(
         budget,
     )?;
     let selection = with_budget("budget", &choice.calibration, Some(choice.candidates));
+    Ok((delta_of(choice.delta), Some(selection)))
+}
+
+/// Target-accuracy mode: the cheapest δ reaching `target` on all the set's (fit) samples.
+fn for_target(
+    set: &CalibrationSet,
+    options: &CalibrateOptions,
+    target: f64,
+) -> Result<(Delta, Option<Selection>), CalibrateError> {
+    let choice = cheapest_delta_for_accuracy(
+        options.method,
+        &options.params,
+        &set.diagrams,
+        &set.scores,
+        &set.flops,
+        target,
+    )?;
+    let o = &choice.calibration;
+    let selection = Selection {
+        target_accuracy: Some(target),
+        candidates: Some(choice.candidates),
+        ..Selection::new("target", o.accuracy, o.mean_flops)
+    };
     Ok((delta_of(choice.delta), Some(selection)))
 }
 

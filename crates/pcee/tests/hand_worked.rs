@@ -247,3 +247,69 @@ fn pcee_ws_window_by_hand() {
         [false, true, true, true]
     );
 }
+
+#[test]
+fn target_accuracy_mode_by_hand() {
+    use pcee::choose::target::{cheapest_delta_for_accuracy, TargetError};
+    use pcee::policy::MethodParams;
+    use pcee::Method;
+    // On the validation set itself. PCEE candidates: 0, 1 and the bin accuracies {2/3, 1, 0}.
+    // δ = 0 and δ = 2/3: exit 0 fires in bins 1 and 3 → v0 ✓, v1 ✗, v2 ✓, v3 ✓ at exit 0:
+    // accuracy 3/4, 10 FLOPs. δ = 1: exit 0 fires in bin 1 only (v3 ✓); v0, v1, v2 leave at exit 1,
+    // all right: accuracy 1, (10 + 3·25)/4 = 21.25 FLOPs.
+    let val = ScoreTable::from_logits(&validation());
+    let d = diagrams();
+    let choose = |method, target| {
+        cheapest_delta_for_accuracy(method, &MethodParams::default(), &d, &val, &FLOPS, target)
+    };
+    // A = 0.7: δ = 0 and 2/3 tie on cost and accuracy → the lower δ, 0.
+    let c = choose(Method::Pcee, 0.7).unwrap();
+    assert_eq!(c.delta, 0.0);
+    assert!(close(c.calibration.accuracy, 0.75) && close(c.calibration.mean_flops, 10.0));
+    // A = 0.8 (and A = 1): only δ = 1; the shortest decimal in (2/3, 1] is 1.
+    for target in [0.8, 1.0] {
+        let c = choose(Method::Pcee, target).unwrap();
+        assert_eq!(c.delta, 1.0);
+        assert!(close(c.calibration.accuracy, 1.0) && close(c.calibration.mean_flops, 21.25));
+    }
+    // Confidence thresholding never beats 3/4 here: v1 is wrong at exit 0 with confidence
+    // h ≈ 0.909, so any δ keeping it past exit 0 also keeps v3 (confidences 1/3, 0.42) until
+    // exit 2, where it is wrong.
+    assert_eq!(
+        choose(Method::Confidence, 0.8),
+        Err(TargetError {
+            target: 0.8,
+            best: 0.75
+        })
+    );
+}
+
+#[test]
+fn target_accuracy_mode_in_the_policy_file() {
+    use pcee::calibrate::{CalibrateOptions, Choice};
+    use pcee::policy::MethodParams;
+    use pcee::{Binning, Delta, Method, PolicyFile};
+    let options = |method, target| CalibrateOptions {
+        method,
+        bins: 4,
+        binning: Binning::Width,
+        params: MethodParams::default(),
+        temperature: false,
+        delta: Delta::new(0.5).unwrap(),
+        choice: Choice::Target(target),
+    };
+    let p = PolicyFile::calibrate(&validation(), "val", &options(Method::Pcee, 0.8)).unwrap();
+    assert_eq!(p.delta.get(), 1.0);
+    let s = p.selection.as_ref().unwrap();
+    assert_eq!((s.rule.as_str(), s.target_accuracy), ("target", Some(0.8)));
+    assert!(close(s.calibration_accuracy, 1.0) && close(s.calibration_mean_flops, 21.25));
+    assert_eq!(p.target_accuracy(p.delta, false), Some(0.8));
+    let err = PolicyFile::calibrate(&validation(), "val", &options(Method::Confidence, 0.8));
+    assert_eq!(err.unwrap_err().option(), "target_accuracy");
+    for bad in [0.0, 1.0, f64::NAN] {
+        let err = PolicyFile::calibrate(&validation(), "val", &options(Method::Pcee, bad));
+        assert_eq!(err.unwrap_err().option(), "target_accuracy", "{bad}");
+    }
+    let budget = PolicyFile::calibrate(&validation(), "val", &options(Method::MsdnetBudget, 0.8));
+    assert_eq!(budget.unwrap_err().option(), "target_accuracy");
+}

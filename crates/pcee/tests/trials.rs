@@ -30,7 +30,8 @@ fn trial_methods_parse() {
         TrialMethod {
             method: Method::PceeWs,
             temperature: true,
-            guarantee: Some(Guarantee::Ucb)
+            guarantee: Some(Guarantee::Ucb),
+            target: false,
         }
     );
     assert_eq!(m.to_string(), "pcee-ws+ts+ucb");
@@ -38,6 +39,17 @@ fn trial_methods_parse() {
         "confidence+ts".parse::<TrialMethod>().unwrap().to_string(),
         "confidence+ts"
     );
+    let t: TrialMethod = "pcee+target".parse().unwrap();
+    assert!(t.target && t.guarantee.is_none() && !t.chooses_nothing());
+    assert_eq!(t.to_string(), "pcee+target");
+    for bad in [
+        "pcee+target+crc",
+        "pcee+ucb+target",
+        "pcee+target+target",
+        "oracle+target",
+    ] {
+        assert!(bad.parse::<TrialMethod>().is_err(), "{bad}");
+    }
     for bad in [
         "",
         "pcee+",

@@ -50,13 +50,8 @@ pub struct Args {
         conflicts_with = "target_accuracy"
     )]
     budget_flops: Option<f64>,
-    /// Risk control: the accuracy to guarantee, in (0, 1); δ is chosen with --guarantee
-    #[arg(
-        long,
-        value_name = "A",
-        allow_negative_numbers = true,
-        requires = "guarantee"
-    )]
+    /// Target-accuracy mode: the accuracy to reach, in (0, 1); δ is the cheapest whose validation accuracy is ≥ A (no guarantee), or, with --guarantee, the smallest certified for A
+    #[arg(long, value_name = "A", allow_negative_numbers = true)]
     target_accuracy: Option<f64>,
     /// Risk control: crc (in expectation) or ucb (with probability 1 − α)
     #[arg(long, value_parser = ["crc", "ucb"], requires = "target_accuracy")]
@@ -126,7 +121,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How δ is chosen: for `--budget-flops`, by `--target-accuracy` with `--guarantee`, or given.
+/// How δ is chosen: for `--budget-flops`, for `--target-accuracy` (certified with
+/// `--guarantee`), or given.
 fn choice(args: &Args, alpha: f64) -> Choice {
     if let Some(budget) = args.budget_flops {
         return Choice::Budget(budget);
@@ -150,7 +146,8 @@ fn choice(args: &Args, alpha: f64) -> Choice {
                 seed: args.seed,
             },
         },
-        _ => Choice::Given,
+        (Some(target_accuracy), None) => Choice::Target(target_accuracy),
+        (None, _) => Choice::Given,
     }
 }
 
@@ -194,6 +191,10 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
                 "{} for a budget of {} FLOPs",
                 s.rule,
                 flops(s.budget_flops.unwrap_or(0.0))
+            ),
+            "target" => format!(
+                "the least validation FLOPs reaching a target accuracy of {} (no guarantee)",
+                percent(s.target_accuracy.unwrap_or(0.0))
             ),
             rule => format!(
                 "{rule} for a target accuracy of {} (loss {}, certify risk {:.4}, certificate {:.4})",

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Selection {
-    /// `crc` or `ucb` (risk control), `budget` (best accuracy within a budget) or
+    /// `crc` or `ucb` (risk control), `target` (the least compute reaching a target accuracy
+    /// on the calibration set, no guarantee), `budget` (best accuracy within a budget) or
     /// `msdnet-budget` (MSDNet's thresholds for a budget).
     pub rule: String,
     /// Risk control: the loss, `wrong` or `gap`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<String>,
-    /// Risk control: the target accuracy 1 − ε, a fraction in (0, 1).
+    /// Risk control and `target`: the target accuracy (1 − ε), a fraction in (0, 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_accuracy: Option<f64>,
     /// Risk control (`ucb`): the level α in (0, 1).

@@ -1,4 +1,4 @@
-//! Trial methods as `pcee trials` spells them: `METHOD[+ts][+crc|+ucb]`.
+//! Trial methods as `pcee trials` spells them: `METHOD[+ts][+target|+crc|+ucb]`.
 
 use crate::choose::risk::Guarantee;
 use crate::policy::Method;
@@ -6,8 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A method as `pcee trials` compares it: a [`Method`], optionally on temperature-scaled
-/// scores (`+ts`) and optionally with δ chosen by risk control for the target accuracy δ
-/// (`+crc`, `+ucb`). Written e.g. `confidence+ts`, `pcee+ucb`, `pcee-ws+ts+crc`.
+/// scores (`+ts`) and optionally with δ chosen on the calibration part for the target accuracy
+/// δ: the cheapest reaching it there, no guarantee (`+target`), or by risk control (`+crc`,
+/// `+ucb`). Written e.g. `confidence+ts`, `pcee+target`, `pcee+ucb`, `pcee-ws+ts+crc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrialMethod {
     /// The exit method (not `msdnet-budget`, which needs a budget rather than δ).
@@ -17,11 +18,15 @@ pub struct TrialMethod {
     /// When set, δ in the grid is a target accuracy and the method's own δ is chosen on the
     /// calibration part with this guarantee ([`crate::choose::risk::choose_delta`]).
     pub guarantee: Option<Guarantee>,
+    /// When set (never with `guarantee`), δ in the grid is a target accuracy and the method's
+    /// own δ is the cheapest whose accuracy on the calibration part reaches it
+    /// ([`crate::choose::target::cheapest_delta_for_accuracy`]).
+    pub target: bool,
 }
 
 /// A trial method that cannot be parsed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("'{0}' is not a trial method; expected METHOD[+ts][+crc|+ucb] with METHOD one of confidence, pcee, pcee-ws, pcee-lcb, oracle (e.g. confidence+ts, pcee+ucb)")]
+#[error("'{0}' is not a trial method; expected METHOD[+ts][+target|+crc|+ucb] with METHOD one of confidence, pcee, pcee-ws, pcee-lcb, oracle (e.g. confidence+ts, pcee+target, pcee+ucb)")]
 pub struct TrialMethodError(pub String);
 
 impl FromStr for TrialMethod {
@@ -38,19 +43,28 @@ impl FromStr for TrialMethod {
             method,
             temperature: false,
             guarantee: None,
+            target: false,
         };
         for part in parts {
             match part {
                 "ts" if !m.temperature => m.temperature = true,
-                "crc" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Crc),
-                "ucb" if m.guarantee.is_none() => m.guarantee = Some(Guarantee::Ucb),
+                "crc" if m.chooses_nothing() => m.guarantee = Some(Guarantee::Crc),
+                "ucb" if m.chooses_nothing() => m.guarantee = Some(Guarantee::Ucb),
+                "target" if m.chooses_nothing() => m.target = true,
                 _ => return Err(error()),
             }
         }
-        if method == Method::Oracle && (m.temperature || m.guarantee.is_some()) {
+        if method == Method::Oracle && (m.temperature || !m.chooses_nothing()) {
             return Err(error());
         }
         Ok(m)
+    }
+}
+
+impl TrialMethod {
+    /// Whether δ of the grid is used as the method's own δ (no `+target`, `+crc` or `+ucb`).
+    pub fn chooses_nothing(&self) -> bool {
+        self.guarantee.is_none() && !self.target
     }
 }
 
@@ -59,6 +73,9 @@ impl fmt::Display for TrialMethod {
         write!(f, "{}", self.method)?;
         if self.temperature {
             f.write_str("+ts")?;
+        }
+        if self.target {
+            f.write_str("+target")?;
         }
         if let Some(g) = self.guarantee {
             write!(f, "+{}", g.name())?;

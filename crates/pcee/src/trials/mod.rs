@@ -85,9 +85,10 @@ pub struct TrialRow {
     pub mean_flops: f64,
     /// `mean_flops` / the last exit's cost, in [0, 1].
     pub flops_fraction: f64,
-    /// Mean over splits of the δ the policy ran at (the chosen δ for risk control).
+    /// Mean over splits of the δ the policy ran at (the chosen δ for `+target`/`+crc`/`+ucb`).
     pub mean_policy_delta: f64,
-    /// Splits where risk control certified no δ and every sample went to the last exit.
+    /// Splits where no δ was certified (`+crc`/`+ucb`) or reached the target on the calibration
+    /// part (`+target`), and every sample went to the last exit.
     pub infeasible: usize,
     /// For `+crc`/`+ucb`: whether the guarantee held beyond the noise of the splits
     /// ([`check_guarantee`]); `None` for other methods or too few certified splits.
@@ -236,7 +237,8 @@ fn prepare(
 }
 
 /// The policy of trial method `m` at δ calibrated on `set` by [`PolicyFile::calibrate_on`],
-/// the δ it runs at, and whether risk control failed (then every sample goes to the last exit).
+/// the δ it runs at, and whether choosing δ failed (no δ certified, or none reaching the target
+/// on the calibration part: then every sample goes to the last exit).
 /// The oracle, a bound, is not a policy file and is built directly.
 fn policy_for(
     m: &TrialMethod,
@@ -248,6 +250,7 @@ fn policy_for(
         return (Box::new(Oracle), delta, false);
     }
     let choice = match m.guarantee {
+        None if m.target => Choice::Target(delta),
         None => Choice::Given,
         Some(guarantee) => Choice::Risk {
             target_accuracy: delta,
