@@ -42,6 +42,28 @@ fn evaluate(dir: &Path, model: &str, delta: f64) -> Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// `pcee calibrate` on the demo's `<model>-val.npz` with `args`, then `pcee evaluate --json` on
+/// its test logits; `None` when calibration finds no δ.
+fn calibrated(dir: &Path, model: &str, args: &[&str]) -> Option<Value> {
+    let (val, policy) = (
+        dir.join(format!("{model}-val.npz")),
+        dir.join("check-policy.json"),
+    );
+    let mut all = vec!["calibrate", "--val", val.to_str().unwrap()];
+    all.extend(args);
+    all.extend(["--output", policy.to_str().unwrap()]);
+    let (code, _, stderr) = pcee(&all);
+    if code != 0 {
+        assert!(stderr.contains("--target-accuracy"), "{stderr}");
+        return None;
+    }
+    let test = dir.join(format!("{model}-test.npz"));
+    let (p, t) = (policy.to_str().unwrap(), test.to_str().unwrap());
+    let (code, stdout, stderr) = pcee(&["evaluate", "--policy", p, "--test", t, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    Some(serde_json::from_str(&stdout).unwrap())
+}
+
 #[test]
 fn demo_writes_a_report_consistent_with_evaluate() {
     if !large_is_embedded() {
@@ -139,6 +161,41 @@ fn demo_writes_a_report_consistent_with_evaluate() {
     assert!(["shown", "not shown"].contains(&targets), "{targets}");
     assert!(stdout.contains("verdict (claim 1): "), "{stdout}");
     assert!(stdout.contains("verdict (claim 2): "), "{stdout}");
+    // Target-accuracy mode: each row is what `pcee calibrate` (with the same choice of δ) and
+    // `pcee evaluate` give on the demo's own logits files.
+    let mode = large["target_mode"]["rows"].as_array().unwrap();
+    assert!(!mode.is_empty());
+    for row in mode.iter().filter(|r| r["method"] != "pcee+ucb") {
+        let target = row["target"].as_f64().unwrap().to_string();
+        let mut args = vec!["--delta", "0.5"];
+        match row["method"].as_str().unwrap() {
+            "confidence" => args = vec!["--method", "confidence", "--delta", &target],
+            "pcee" => args = vec!["--method", "pcee", "--delta", &target],
+            "pcee+target" => args.extend(["--method", "pcee", "--target-accuracy", &target]),
+            "pcee+crc" => args.extend([
+                "--method",
+                "pcee",
+                "--target-accuracy",
+                &target,
+                "--guarantee",
+                "crc",
+            ]),
+            other => panic!("unexpected method {other}"),
+        }
+        let expected = calibrated(&dir, "msdnet-large", &args);
+        match expected {
+            Some(e) => {
+                assert_eq!(row["accuracy"], e["accuracy"], "{row}");
+                assert_eq!(row["mean_flops"], e["mean_flops"], "{row}");
+            }
+            None => assert!(row["delta"].is_null(), "{row}"),
+        }
+        let met = row["accuracy"].as_f64().unwrap() >= row["target"].as_f64().unwrap();
+        assert_eq!(row["met"], met, "{row}");
+        assert!((0.0..=1.0).contains(&row["violation_rate"].as_f64().unwrap()));
+    }
+    assert!(dir.join("msdnet-large-target-accuracy.png").is_file());
+    assert!(stdout.contains("Target-accuracy mode"), "{stdout}");
     // Runtime: one measurement per distinct exit assignment, each of at least 3 rounds.
     for row in large["runtime"].as_array().unwrap() {
         assert!(row["measured"]["rounds"].as_u64().unwrap() >= 3);

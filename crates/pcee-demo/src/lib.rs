@@ -13,6 +13,7 @@ pub mod cost_match;
 pub mod logits;
 pub mod measured;
 pub mod results;
+pub mod target_mode;
 pub mod targets;
 pub mod verdict;
 
@@ -312,6 +313,13 @@ fn model_results(
         options.window,
         &test_accuracy,
     );
+    let target_mode = target_mode::target_mode(
+        name,
+        &val_logits,
+        &test_logits,
+        &targets::target_deltas(targets.range[0], targets.range[1]),
+        (options.bins, options.binning, options.window),
+    );
     Ok(ModelResults {
         name: name.to_string(),
         regime: Regime::of_model(&regimes(&exits)),
@@ -326,6 +334,7 @@ fn model_results(
         oracle: control::oracle(&test_scores, &flops),
         curve: curve(&diagrams, &test_scores, &flops),
         targets,
+        target_mode,
         runtime: Vec::new(),
         full_images_per_second: test_logits.samples() as f64 / seconds.max(1e-9),
         flops_per_exit: flops,

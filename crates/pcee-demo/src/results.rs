@@ -73,6 +73,9 @@ pub struct ModelResults {
     pub curve: Vec<CurvePoint>,
     /// The second claim on this model: every method over the δ range where the rule matters.
     pub targets: ModelTargets,
+    /// Target-accuracy mode: the least compute for an accuracy A, five ways, with violation
+    /// rates over random splits.
+    pub target_mode: crate::target_mode::ModelTargetMode,
     /// Wall-clock throughput of one pass computing every exit's logits on the test set (while
     /// the logits were computed; a single pass, not a timing to compare).
     pub full_images_per_second: f64,

@@ -104,6 +104,9 @@ fn print_tables(results: &DemoResults) {
         "verdict (claim 2): {} — {}\n",
         v.targets.verdict, v.targets.reason
     );
+    let splits = pcee_demo::target_mode::SPLITS;
+    println!("Target-accuracy mode — the least compute for an accuracy A (cell: ✓ test accuracy ≥ A / ✗ missed, test accuracy · mean FLOPs as % of full · violation rate over {splits} random splits)");
+    println!("{}\n", tables::target_mode(&results.models).render());
     println!("PCEE with the real early-exit runtime (batch {}, median of {} rounds against the full network in the same run)", results.batch, pcee_demo::measured::ROUNDS);
     println!("{}", tables::runtime(&controlled(results)).render());
     for note in tables::runtime_notes(&controlled(results)) {
@@ -170,6 +173,12 @@ fn files(results: &DemoResults) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         figures.push((
             format!("{}-accuracy-vs-delta", m.name),
             plot::sweep::accuracy_vs_delta(&points, &methods, Some(m.targets.range))?,
+        ));
+    }
+    for m in &results.models {
+        figures.push((
+            format!("{}-target-accuracy", m.name),
+            plot::target_mode::flops_for_target(&m.name, &m.target_mode)?,
         ));
     }
     figures.push(("accuracy-vs-flops".into(), cost_figure(results)?));

@@ -6,6 +6,7 @@ pub mod history;
 pub mod marker;
 pub mod png;
 pub mod sweep;
+pub mod target_mode;
 pub mod trials;
 
 use pcee::Method;

@@ -49,6 +49,19 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
         "{}\n",
         tables::control(controlled, &results.deltas).markdown()
     );
+    let _ = writeln!(
+        md,
+        "## Target-accuracy mode: the least compute for an accuracy A\n"
+    );
+    let _ = writeln!(md, "{}\n", target_mode_paragraph(results));
+    let _ = writeln!(md, "{}\n", tables::target_mode(&results.models).markdown());
+    for m in &results.models {
+        let _ = writeln!(
+            md,
+            "![{0} FLOPs for a target accuracy]({0}-target-accuracy.png)\n",
+            m.name
+        );
+    }
     let _ = writeln!(md, "## Runtime\n");
     let _ = writeln!(md, "PCEE run with the real early-exit runtime (stage by stage, exited images dropped from the \
         batch, batch {}) on the same test images, once per distinct exit assignment (the δ that share it are listed), \
@@ -96,6 +109,26 @@ fn cost_paragraph(r: &DemoResults) -> String {
             None => " Its images/s are not measured.".to_string(),
             Some(v) => format!(" Measured with the real early-exit runtime it runs at {v:.0} images/s (median of the rounds), against {:.0} for the small model run to its last exit (likewise).", c.small_images_per_second),
         })
+}
+
+fn target_mode_paragraph(r: &DemoResults) -> String {
+    let splits = pcee_demo::target_mode::SPLITS;
+    let (cal, test) = r.models.first().map_or((0, 0), |m| {
+        (
+            m.target_mode.calibration_samples,
+            m.target_mode.test_samples,
+        )
+    });
+    format!("\"I need at least A accuracy on average; what is the least compute?\" For A over the range of claim 2, \
+        five answers, each calibrated on the validation images and run on the test images: confidence thresholding \
+        with τ = A; PCEE with δ = A; PCEE with δ chosen on validation as the cheapest whose validation accuracy is \
+        ≥ A (`pcee calibrate --target-accuracy A`, no guarantee); PCEE with δ certified for A by conformal risk \
+        control (`--guarantee crc`: expected accuracy ≥ A) or by an upper confidence bound (`--guarantee ucb`, \
+        α = {}: accuracy ≥ A with probability ≥ 95 %), certified on a held-out half of the validation images. \
+        Cell: ✓ when the test accuracy is ≥ A, ✗ when not; the test accuracy; the mean FLOPs as % of the full \
+        model; the violation rate — the share of {splits} random splits of the pooled {} + {} images (same sizes as \
+        the real split, `pcee trials` with the same methods) whose test accuracy is below A. A method that finds no \
+        δ runs every image to the last exit.", pcee_demo::target_mode::ALPHA, cal, test)
 }
 
 fn regime_paragraph(r: &DemoResults) -> String {

@@ -167,6 +167,42 @@ pub fn targets(models: &[ModelResults]) -> Table {
     table
 }
 
+/// Target-accuracy mode per model: one line per target accuracy A, one cell per method of
+/// [`pcee_demo::target_mode::METHODS`]: `✓` when the test accuracy (of the policy calibrated on
+/// validation) is ≥ A, `✗` when not, then that accuracy, the mean FLOPs (% of the full model)
+/// and the violation rate over the random splits.
+pub fn target_mode(models: &[ModelResults]) -> Table {
+    let methods = pcee_demo::target_mode::METHODS;
+    let mut header = vec!["model".to_string(), "A".into()];
+    header.extend(pcee_demo::target_mode::LABELS.map(String::from));
+    let mut table = Table::new(&header);
+    for m in models {
+        let t = &m.target_mode;
+        let mut targets: Vec<f64> = t.rows.iter().map(|r| r.target).collect();
+        targets.sort_by(f64::total_cmp);
+        targets.dedup();
+        for a in targets {
+            let mut cells = vec![m.name.clone(), format!("{a:.2}")];
+            for method in methods {
+                let r = t
+                    .rows
+                    .iter()
+                    .find(|r| r.method == method && r.target == a)
+                    .expect("a row per method and target");
+                cells.push(format!(
+                    "{} {} · {} · {}",
+                    if r.met { "✓" } else { "✗" },
+                    percent(r.accuracy),
+                    percent(r.flops_fraction),
+                    percent(r.violation_rate)
+                ));
+            }
+            table.row(cells);
+        }
+    }
+    table
+}
+
 /// PCEE run with the real early-exit runtime on the test images, one line per distinct exit
 /// assignment (the δ sharing it listed): accuracy, FLOPs computed, median images/s with the
 /// spread of the rounds, the full network's in the same run, the speed-up against its ideal

@@ -1,6 +1,8 @@
 //! Trial methods as `pcee trials` spells them: `METHOD[+ts][+target|+crc|+ucb]`.
 
-use crate::choose::risk::Guarantee;
+use crate::calibrate::Choice;
+use crate::certify::CertifySplit;
+use crate::choose::risk::{Guarantee, Loss};
 use crate::policy::Method;
 use std::fmt;
 use std::str::FromStr;
@@ -65,6 +67,23 @@ impl TrialMethod {
     /// Whether δ of the grid is used as the method's own δ (no `+target`, `+crc` or `+ucb`).
     pub fn chooses_nothing(&self) -> bool {
         self.guarantee.is_none() && !self.target
+    }
+
+    /// How this method's δ is chosen for the grid value `delta` (a fraction in [0, 1]): given,
+    /// the cheapest reaching it as a target (`+target`), or certified for it with `loss`,
+    /// level `alpha` (`+ucb`) and fit/certify split `certify` (`+crc`, `+ucb`).
+    pub fn choice(&self, delta: f64, loss: Loss, alpha: f64, certify: CertifySplit) -> Choice {
+        match self.guarantee {
+            None if self.target => Choice::Target(delta),
+            None => Choice::Given,
+            Some(guarantee) => Choice::Risk {
+                target_accuracy: delta,
+                guarantee,
+                loss,
+                alpha,
+                certify,
+            },
+        }
     }
 }
 

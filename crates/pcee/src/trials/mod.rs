@@ -9,7 +9,7 @@ mod method;
 pub use check::{check_guarantee, GuaranteeCheck};
 pub use method::{TrialMethod, TrialMethodError};
 
-use crate::calibrate::{CalibrateOptions, CalibrationSet, Choice};
+use crate::calibrate::{CalibrateOptions, CalibrationSet};
 use crate::certify::{family_is_fixed, CertifyFractionError, CertifySplit};
 use crate::choose::risk::Loss;
 use crate::policy::{ExitPolicy, ExitThresholds, Method, MethodParams, Oracle};
@@ -249,20 +249,11 @@ fn policy_for(
     if m.method == Method::Oracle {
         return (Box::new(Oracle), delta, false);
     }
-    let choice = match m.guarantee {
-        None if m.target => Choice::Target(delta),
-        None => Choice::Given,
-        Some(guarantee) => Choice::Risk {
-            target_accuracy: delta,
-            guarantee,
-            loss: config.loss,
-            alpha: config.params.alpha,
-            certify: set
-                .certify
-                .as_ref()
-                .map_or_else(CertifySplit::default, |part| part.split),
-        },
-    };
+    let certify = set
+        .certify
+        .as_ref()
+        .map_or_else(CertifySplit::default, |part| part.split);
+    let choice = m.choice(delta, config.loss, config.params.alpha, certify);
     let options = CalibrateOptions {
         method: m.method,
         bins: config.bins,
