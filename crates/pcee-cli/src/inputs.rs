@@ -51,17 +51,9 @@ pub fn eval_split(name: &str) -> Result<Split, String> {
     }
 }
 
-/// The most confidence bins a reliability diagram may have: far more than any validation set
-/// can fill (5 000 samples over 10 000 bins), small enough that a policy file stays small.
-pub const MAX_BINS: usize = 10_000;
-
-/// Checks `--bins`: 1 to [`MAX_BINS`].
+/// Checks `--bins`: 1 to [`pcee::bins::MAX_BINS`].
 pub fn bins(value: usize) -> anyhow::Result<usize> {
-    if value == 0 || value > MAX_BINS {
-        Err(anyhow!("--bins: {value} bins; expected 1 to {MAX_BINS}"))
-    } else {
-        Ok(value)
-    }
+    pcee::bins::check_bins(value).map_err(|err| anyhow!("--bins: {err}"))
 }
 
 /// Checks a count flag (`--limit`, `--repeat`, `--bootstrap`, …): at least 1. Every numeric

@@ -18,6 +18,7 @@ pub mod compare;
 pub mod delta;
 pub mod diagram;
 pub mod evaluate;
+pub mod evaluation;
 pub mod logits;
 pub mod policy;
 pub mod policy_file;

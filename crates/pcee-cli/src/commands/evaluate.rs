@@ -3,9 +3,9 @@
 use crate::inputs;
 use crate::output::{accuracy_line, exit_table, flops, percent};
 use anyhow::anyhow;
+use pcee::evaluation::Evaluation;
 use pcee::policy_file::SameData;
-use pcee::{evaluate, Delta, Outcome, PolicyFile};
-use serde::Serialize;
+use pcee::PolicyFile;
 use std::path::PathBuf;
 
 /// Evaluate a policy on test logits: accuracy, mean FLOPs, where samples exit.
@@ -25,54 +25,23 @@ pub struct Args {
     json: bool,
 }
 
-/// The `--json` object: the outcome fields of docs/design.md §3 plus method, δ, samples, full FLOPs.
-#[derive(Serialize)]
-struct Report<'a> {
-    method: &'a str,
-    delta: Delta,
-    samples: usize,
-    full_flops: f64,
-    /// The accuracy the control error is measured against: `--delta` when given, else the
-    /// policy's target accuracy when δ was chosen by risk control, else its δ; absent for a
-    /// budget policy (no accuracy was asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target_accuracy: Option<f64>,
-    /// Achieved accuracy − `target_accuracy` (absent with it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    control_error: Option<f64>,
-    #[serde(flatten)]
-    outcome: &'a Outcome,
-}
-
 /// Runs `pcee evaluate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let policy_file = PolicyFile::read(&args.policy)?;
-    let delta = match args.delta {
-        Some(d) => inputs::delta("--delta", d)?,
-        None => policy_file.delta,
-    };
+    let delta = args
+        .delta
+        .map(|d| inputs::delta("--delta", d))
+        .transpose()?;
     let test = inputs::read_logits(&args.test)?;
-    policy_file
-        .check_logits(&test)
+    // The `--json` object is the core's `Evaluation` (the Python package returns the same).
+    let report = policy_file
+        .evaluate_on(&test, delta)
         .map_err(|err| anyhow!("{}: {err} ({})", args.test.display(), args.policy.display()))?;
     warn_if_calibration_data(&policy_file, &args);
-    let cost = policy_file.cost_on(&test);
-    let target = policy_file.target_accuracy(delta, args.delta.is_some());
-    let policy = policy_file.policy(delta);
-    let outcome = evaluate(policy.as_ref(), &policy_file.scores(&test), &cost);
-    let report = Report {
-        method: policy_file.method.name(),
-        delta,
-        samples: test.samples(),
-        full_flops: cost[cost.len() - 1],
-        target_accuracy: target,
-        control_error: target.map(|t| outcome.accuracy - t),
-        outcome: &outcome,
-    };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_report(&report, &cost);
+        print_report(&report, &policy_file.cost_on(&test));
     }
     Ok(())
 }
@@ -92,9 +61,9 @@ fn warn_if_calibration_data(policy: &PolicyFile, args: &Args) {
     );
 }
 
-fn print_report(report: &Report<'_>, cost: &[f64]) {
-    let o = report.outcome;
-    if report.method == pcee::Method::MsdnetBudget.name() {
+fn print_report(report: &Evaluation, cost: &[f64]) {
+    let o = &report.outcome;
+    if report.method == pcee::Method::MsdnetBudget {
         println!(
             "method {} (per-exit thresholds fitted for a budget; δ = {} is not used), {} test samples",
             report.method, report.delta, report.samples

@@ -9,6 +9,27 @@ use crate::ScoreTable;
 use std::fmt;
 use std::str::FromStr;
 
+/// The most confidence bins a reliability diagram may have: far more than any validation set
+/// can fill (5 000 samples over 10 000 bins), small enough that a policy file stays small.
+pub const MAX_BINS: usize = 10_000;
+
+/// A number of bins outside 1 to [`MAX_BINS`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0} bins; expected 1 to {MAX_BINS}")]
+pub struct BinsError(pub usize);
+
+/// Checks a number of bins asked for (`--bins`, Python's `bins=`): 1 to [`MAX_BINS`].
+///
+/// # Errors
+/// [`BinsError`] otherwise.
+pub fn check_bins(bins: usize) -> Result<usize, BinsError> {
+    if bins == 0 || bins > MAX_BINS {
+        Err(BinsError(bins))
+    } else {
+        Ok(bins)
+    }
+}
+
 /// The bins `[exits]` of every exit for the scores `[samples, exits]` of a validation set: `bins`
 /// equal-width bins at every exit, or each exit's equal-mass edges on its confidences.
 ///
