@@ -7,6 +7,7 @@ mod inputs;
 mod output;
 mod plot;
 mod report;
+mod shift;
 mod staging;
 
 use clap::{Parser, Subcommand};

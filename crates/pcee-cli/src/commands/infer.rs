@@ -38,6 +38,8 @@ pub struct Args {
     /// Only the first N images of the split.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    #[command(flatten)]
+    shift: crate::shift::ShiftArgs,
     /// Timed rounds (each one early-exit pass and one full pass over all images).
     #[arg(long, default_value_t = 3)]
     repeat: u64,
@@ -75,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .limit
         .map(|n| inputs::at_least_one("--limit", n))
         .transpose()?;
+    args.shift.shift()?;
     let repeats = inputs::at_least_one("--repeat", args.repeat)? as usize;
     let policy_file = PolicyFile::read(&args.policy)?;
     let delta = match args.delta {
@@ -94,6 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = limit {
         data = data.take(n as usize);
     }
+    let data = args.shift.apply(data)?;
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
     let options = MeasureOptions { batch, repeats };

@@ -27,6 +27,8 @@ pub struct Args {
     /// Only the first N images of the split.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    #[command(flatten)]
+    shift: crate::shift::ShiftArgs,
     /// Output logits file (.npz).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -39,6 +41,7 @@ pub fn run(args: Args) -> Result<()> {
         .limit
         .map(|n| crate::inputs::at_least_one("--limit", n))
         .transpose()?;
+    args.shift.shift()?;
     let card = pcee_nn::store::card_path(&args.model);
     crate::inputs::output_file("--out", &args.out, "npz", &[&args.model, &card])?;
     let device = default_device();
@@ -47,6 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(n) = limit {
         data = data.take(n as usize);
     }
+    let data = args.shift.apply(data)?;
     let outputs = exit_logits(&model, &data, batch, &device);
     let accuracy = outputs.accuracy();
     let logits = ExitLogits::from_f32(
