@@ -1,0 +1,36 @@
+//! `pcee.read_logits`: a logits file as numpy arrays.
+
+use crate::data::read_file;
+use numpy::{PyArray1, PyArrayMethods};
+use pcee::LogitValues;
+use pyo3::prelude::*;
+use std::path::PathBuf;
+
+/// Reads a logits file (`.npz` from `numpy.savez`/`savez_compressed`, or `.safetensors`) as
+/// the CLI reads it, within `max_memory` bytes (default: half of the available memory).
+///
+/// Returns `(logits, labels, flops)`: logits float32 or float64 (as stored)
+/// `[exits, samples, classes]`, labels int64 `[samples]`, cumulative FLOPs float64 `[exits]`
+/// per exit, or `None` when the file has none (then costs are counted in exits).
+///
+/// Raises `OSError` when the file cannot be read, `ValueError` when its content is not valid
+/// logits, with the CLI's message (`<path>: array 'labels': …`).
+#[pyfunction]
+#[pyo3(signature = (path, *, max_memory=None))]
+pub fn read_logits<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    max_memory: Option<u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = read_file(py, path, max_memory)?.logits;
+    let shape = [data.exits(), data.samples(), data.classes()];
+    let logits = match data.values() {
+        LogitValues::F32(v) => PyArray1::from_slice(py, v).reshape(shape)?.into_any(),
+        LogitValues::F64(v) => PyArray1::from_slice(py, v).reshape(shape)?.into_any(),
+    };
+    let labels: Vec<i64> = data.labels().iter().map(|&l| i64::from(l)).collect();
+    let flops = data
+        .has_flops()
+        .then(|| PyArray1::from_slice(py, data.flops()).into_any());
+    (logits, PyArray1::from_vec(py, labels), flops).into_pyobject(py).map(Bound::into_any)
+}
