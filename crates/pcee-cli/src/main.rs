@@ -46,6 +46,7 @@ enum Command {
     /// Run a model with real early exit on a split and time it against the full network.
     Infer(commands::infer::Args),
     Trials(commands::trials::Args),
+    Serve(commands::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Trials(args) => commands::trials::run(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,5 +25,5 @@ pub use check::check_policy;
 pub use decide::{early_exit, outcome_of};
 pub use many::measure_many;
 pub use measure::{measure, InferReport, MeasureOptions};
-pub use run::{early_exit_batch, full_batch, Decision};
+pub use run::{decide_row, early_exit_batch, full_batch, head_logits, Decision};
 pub use timing::{percentile, Timing};

@@ -67,9 +67,8 @@ pub fn early_exit_batch(
         let mut kept: Vec<i64> = Vec::with_capacity(alive.len());
         let mut survivors: Vec<usize> = Vec::with_capacity(alive.len());
         for (row, z) in logits.chunks_exact(classes).enumerate() {
-            let raw = ExitScore::from_logits(z);
-            if policy.stops_on_scored_logits(e, exits, z, &raw) {
-                decisions[alive[row]] = Decision::at(e, &raw);
+            if let Some(decision) = decide_row(policy, e, exits, z) {
+                decisions[alive[row]] = decision;
             } else {
                 kept.push(row as i64);
                 survivors.push(alive[row]);
@@ -110,8 +109,24 @@ pub fn full_batch(model: &Model, images: Tensor<4>) -> Vec<Decision> {
         .collect()
 }
 
+/// The decision for one sample at exit `exit` of a network with `exits` exits, from its head's
+/// float32 `logits` `[classes]`: `Some` when [`ExitPolicy::stops_on_scored_logits`] stops it
+/// there (with the raw softmax confidence), `None` when it goes on. The one per-sample rule of
+/// [`early_exit_batch`], public for runtimes that batch samples their own way (`pcee serve`).
+pub fn decide_row(
+    policy: &dyn ExitPolicy,
+    exit: usize,
+    exits: usize,
+    logits: &[f32],
+) -> Option<Decision> {
+    let raw = ExitScore::from_logits(logits);
+    policy
+        .stops_on_scored_logits(exit, exits, logits, &raw)
+        .then(|| Decision::at(exit, &raw))
+}
+
 /// Exit head `e`'s logits, row-major `[rows, classes]`, on the host.
-fn head_logits(model: &Model, e: usize, state: &State) -> Vec<f32> {
+pub fn head_logits(model: &Model, e: usize, state: &State) -> Vec<f32> {
     model
         .exit_head(e, state)
         .into_data()

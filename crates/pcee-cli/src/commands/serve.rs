@@ -1,0 +1,81 @@
+//! `pcee serve`: the early-exit inference server (crate `pcee-serve`): parse, call, print.
+
+use crate::inputs;
+use pcee_serve::{serve, Mode, ServeOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Serve a model over HTTP with real early exit: per-request δ, stage-level batching.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model weights (.safetensors) with its .json card beside it.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Policy file calibrated on this model's validation logits (re-read on SIGHUP).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Most images one stage runs at once.
+    #[arg(long, default_value_t = 256)]
+    max_batch: u64,
+    /// Longest the first stage waits for a fuller batch, in ms.
+    #[arg(long, default_value_t = 2.0)]
+    max_wait_ms: f64,
+    /// Longest an image waits in a later stage's queue while other stages run, in ms.
+    #[arg(long, default_value_t = 20.0)]
+    stage_wait_ms: f64,
+    /// Most images admitted and not yet answered; beyond it, 503 with Retry-After.
+    #[arg(long, default_value_t = 4096)]
+    queue: u64,
+    /// Threads of the tensor kernels [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// stage (one queue per stage), shrink (batch then shrink) or full (no early exit).
+    #[arg(long, default_value = "stage")]
+    mode: Mode,
+    /// Largest request body, bytes (or 512K, 16M).
+    #[arg(long, default_value = "16M", value_parser = pcee::logits::parse_bytes)]
+    max_body: u64,
+    /// Most requests being read or waiting at once; beyond it, 503.
+    #[arg(long, default_value_t = 1024)]
+    max_requests: u64,
+}
+
+/// Runs `pcee serve` until SIGTERM or SIGINT (then drains and exits 0).
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = ServeOptions {
+        addr: args.addr,
+        max_batch: inputs::batch("--max-batch", args.max_batch)?,
+        max_wait: millis("--max-wait-ms", args.max_wait_ms)?,
+        stage_wait: millis("--stage-wait-ms", args.stage_wait_ms)?,
+        queue: inputs::at_least_one("--queue", args.queue)? as usize,
+        threads: args.threads,
+        mode: args.mode,
+        max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+        max_requests: inputs::at_least_one("--max-requests", args.max_requests)? as usize,
+    };
+    serve(&args.model, &args.policy, options, |addr, o| {
+        println!(
+            "listening on http://{addr} (mode {}, max batch {}, max wait {:?}, queue {})",
+            o.mode.name(),
+            o.max_batch,
+            o.max_wait,
+            o.queue
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+fn millis(flag: &str, ms: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        ms.is_finite() && (0.0..=60_000.0).contains(&ms),
+        "{flag}: {ms}; expected 0 to 60000 ms"
+    );
+    Ok(Duration::from_secs_f64(ms / 1e3))
+}

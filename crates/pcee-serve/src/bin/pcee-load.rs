@@ -1,0 +1,112 @@
+//! `pcee-load`: load a `pcee serve` on loopback with Fashion-MNIST test images and print
+//! throughput, latency percentiles and the exit histogram (see `pcee_serve::load`).
+//!
+//! ```sh
+//! pcee-load --addr 127.0.0.1:8080 --rate 200 --requests 2000 --duration 20   # open loop
+//! pcee-load --addr 127.0.0.1:8080 --clients 64 --requests 5000 --duration 30  # closed loop
+//! ```
+
+use anyhow::Context;
+use clap::Parser;
+use pcee_nn::data::{load_split, Split};
+use pcee_serve::load::{run, Arrival, LoadOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Load a `pcee serve` on this machine: open loop (--rate) or closed loop (--clients).
+#[derive(Parser)]
+#[command(name = "pcee-load", version, about)]
+struct Args {
+    /// The server (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Open loop: Poisson arrivals at this many requests per second.
+    #[arg(long, conflicts_with = "clients")]
+    rate: Option<f64>,
+    /// Closed loop: this many clients, one request outstanding each.
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Images per request.
+    #[arg(long, default_value_t = 1)]
+    per_request: usize,
+    /// δ sent with every request (default: the server's policy's).
+    #[arg(long, allow_negative_numbers = true)]
+    delta: Option<f64>,
+    /// Stop after this many requests.
+    #[arg(long, default_value_t = 1000)]
+    requests: usize,
+    /// Stop sending after this many seconds.
+    #[arg(long, default_value_t = 30.0)]
+    duration: f64,
+    /// Use only the first N test images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Directory with the Fashion-MNIST IDX files [default: /usr/share/datasets/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Seed of the arrival times.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+    };
+    match load(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(args: Args) -> anyhow::Result<()> {
+    let mut data = load_split(args.data_dir.as_deref(), Split::Test)?;
+    if let Some(n) = args.limit {
+        anyhow::ensure!(n >= 1, "--limit 0: expected at least 1 image");
+        data = data.take(n);
+    }
+    let arrival = match (args.rate, args.clients) {
+        (Some(rate), None) => Arrival::Open { rate },
+        (None, Some(clients)) => Arrival::Closed { clients },
+        _ => anyhow::bail!("--rate or --clients: expected one of them (open or closed loop)"),
+    };
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration > 0.0,
+        "--duration {}: expected seconds > 0",
+        args.duration
+    );
+    let options = LoadOptions {
+        addr: args.addr,
+        images: data.images,
+        per_request: args.per_request,
+        delta: args.delta,
+        arrival,
+        requests: args.requests,
+        duration: Duration::from_secs_f64(args.duration.min(1e6)),
+        seed: args.seed,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(run(options))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report.table());
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Decoding a `POST /v1/classify` body into images and an optional δ: JSON
+//! (`{"images": [[784 values 0–255] or [28 rows of 28], …], "delta": 0.9}`), raw bytes
+//! (`application/octet-stream`: 784 bytes per image, row-major) or a `.npy` array of uint8
+//! (`application/x-npy`: shape `[N, 784]`, `[N, 28, 28]`, `[784]` or `[28, 28]`). For the two
+//! binary forms δ comes from the query (`?delta=0.9`). Pixels are 0 = black, as in the IDX files.
+
+mod binary;
+mod json;
+mod query;
+
+pub use query::query_delta;
+
+use pcee::Delta;
+
+/// Pixels of one image: 28 × 28.
+pub const IMAGE_PIXELS: usize = 28 * 28;
+
+/// A decoded request: `count` images, `pixels` `[count, 28, 28]` row-major, and δ when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyRequest {
+    /// `[count × 784]` pixel values 0–255.
+    pub pixels: Vec<u8>,
+    /// Number of images (≥ 1).
+    pub count: usize,
+    /// The δ asked for, checked to be in [0, 1]; `None`: the policy's.
+    pub delta: Option<Delta>,
+}
+
+/// What is wrong with a request body; one line, naming the field or the form expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct BodyError(pub String);
+
+impl BodyError {
+    pub(crate) fn new(what: impl Into<String>) -> BodyError {
+        BodyError(what.into())
+    }
+}
+
+/// Decodes `bytes` by `content_type` (its media type only; parameters are ignored; `None` or
+/// an empty one means JSON), with `query_delta` from the query string.
+///
+/// # Errors
+/// [`BodyError`]: an unknown media type, malformed JSON or `.npy`, an unknown field, a pixel
+/// that is not an integer 0–255, an image that is not 784 values or 28 rows of 28, no image at
+/// all, δ outside [0, 1], or δ given both in the JSON and in the query.
+pub fn decode(
+    content_type: Option<&str>,
+    query_delta: Option<Delta>,
+    bytes: &[u8],
+) -> Result<ClassifyRequest, BodyError> {
+    let media = content_type
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let (pixels, delta) = match media.as_str() {
+        "" | "application/json" => {
+            let (pixels, delta) = json::decode(bytes)?;
+            if delta.is_some() && query_delta.is_some() {
+                return Err(BodyError::new(
+                    "delta: given both in the body and in the query; expected one",
+                ));
+            }
+            (pixels, delta.or(query_delta))
+        }
+        "application/octet-stream" => (binary::raw(bytes)?, query_delta),
+        "application/x-npy" | "application/npy" => (binary::npy(bytes)?, query_delta),
+        other => {
+            return Err(BodyError::new(format!(
+                "content type '{other}' is not supported; expected application/json, \
+                 application/octet-stream (raw u8 pixels) or application/x-npy"
+            )))
+        }
+    };
+    if pixels.is_empty() {
+        return Err(BodyError::new("images: none; expected at least one image"));
+    }
+    let count = pixels.len() / IMAGE_PIXELS;
+    Ok(ClassifyRequest {
+        pixels,
+        count,
+        delta,
+    })
+}
+
+/// δ checked to be in [0, 1], as a [`BodyError`] naming `field`.
+pub(crate) fn checked_delta(field: &str, value: f64) -> Result<Delta, BodyError> {
+    Delta::new(value).map_err(|err| BodyError::new(format!("{field}: {err}")))
+}

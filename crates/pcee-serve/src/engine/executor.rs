@@ -1,0 +1,253 @@
+//! The executor thread: moves admitted images out of the inbox, asks [`schedule::next`] what to
+//! run, runs it ([`step::advance`], [`pcee_nn::runtime::full_batch`]) and answers the rows that
+//! exit. It alone owns the later stages' queues.
+
+use super::gather::{concat, images_of, split};
+use super::job::RowRef;
+use super::schedule::{next, Action, QueueView, Rule};
+use super::step::{advance, Batch};
+use super::{EngineSettings, Shared};
+use crate::config::Mode;
+use crate::metrics::Metrics;
+use pcee_nn::burn::tensor::Device;
+use pcee_nn::runtime::{full_batch, Decision};
+use pcee_nn::Model;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Rows waiting for a later stage: a batch's survivors, kept together.
+struct Chunk {
+    batch: Batch,
+    entered: Instant,
+}
+
+struct Executor {
+    model: Model,
+    device: Device,
+    settings: EngineSettings,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    /// Stage 0: admitted images and when they arrived.
+    input: VecDeque<(RowRef, Instant)>,
+    /// Stages 1..L: chunks waiting, and their row counts.
+    stages: Vec<VecDeque<Chunk>>,
+    stage_rows: Vec<usize>,
+}
+
+/// Runs until the engine stops and every admitted image is answered.
+pub(super) fn run(
+    model: Model,
+    settings: EngineSettings,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+) {
+    let exits = model.exits();
+    let mut executor = Executor {
+        model,
+        device: pcee_nn::default_device(),
+        settings,
+        shared,
+        metrics,
+        input: VecDeque::new(),
+        stages: (0..exits).map(|_| VecDeque::new()).collect(),
+        stage_rows: vec![0; exits],
+    };
+    executor.serve();
+}
+
+impl Executor {
+    fn serve(&mut self) {
+        loop {
+            let stopping = self.take_arrivals();
+            self.publish_depths();
+            let rule = Rule {
+                max_batch: self.settings.max_batch,
+                max_wait: self.settings.max_wait,
+                stage_wait: self.settings.stage_wait,
+                staged: self.settings.mode == Mode::Stage,
+                draining: stopping,
+            };
+            match next(&rule, &self.views()) {
+                Action::Run(0) => self.run_first(),
+                Action::Run(s) => self.run_later(s),
+                Action::Wait(wait) => self.sleep(Some(wait)),
+                Action::Idle if stopping => return,
+                Action::Idle => self.sleep(None),
+            }
+        }
+    }
+
+    /// Moves new arrivals into stage 0's queue; returns whether the engine is stopping.
+    fn take_arrivals(&mut self) -> bool {
+        let mut inbox = self.shared.inbox.lock().expect("inbox lock");
+        self.input.extend(inbox.rows.drain(..));
+        inbox.stopping
+    }
+
+    /// Waits for an arrival (or a stop), at most `timeout`.
+    fn sleep(&self, timeout: Option<Duration>) {
+        let inbox = self.shared.inbox.lock().expect("inbox lock");
+        if !inbox.rows.is_empty() || inbox.stopping {
+            return;
+        }
+        match timeout {
+            Some(t) => drop(self.shared.arrived.wait_timeout(inbox, t)),
+            None => drop(self.shared.arrived.wait(inbox)),
+        }
+    }
+
+    fn views(&self) -> Vec<QueueView> {
+        let now = Instant::now();
+        let mut views = vec![QueueView {
+            rows: self.input.len(),
+            oldest: self.input.front().map_or(Duration::ZERO, |(_, t)| now - *t),
+        }];
+        for s in 1..self.stages.len() {
+            views.push(QueueView {
+                rows: self.stage_rows[s],
+                oldest: self.stages[s]
+                    .front()
+                    .map_or(Duration::ZERO, |c| now - c.entered),
+            });
+        }
+        views
+    }
+
+    fn publish_depths(&self) {
+        self.metrics.queue_depth(0, self.input.len());
+        for s in 1..self.stages.len() {
+            self.metrics.queue_depth(s, self.stage_rows[s]);
+        }
+    }
+
+    /// Up to a full batch of stage 0's images whose client still waits.
+    fn take_input(&mut self) -> Vec<RowRef> {
+        let mut rows = Vec::with_capacity(self.settings.max_batch.min(self.input.len()));
+        while rows.len() < self.settings.max_batch {
+            let Some((row, _)) = self.input.pop_front() else {
+                break;
+            };
+            if row.0.abandoned() {
+                self.shared.in_system.fetch_sub(1, Ordering::AcqRel);
+                self.metrics.abandoned.inc();
+            } else {
+                rows.push(row);
+            }
+        }
+        rows
+    }
+
+    /// Stage 0: a new batch of admitted images (the whole network in `shrink` and `full`).
+    fn run_first(&mut self) {
+        let rows = self.take_input();
+        if rows.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let images = images_of(&rows, &self.device);
+        self.metrics
+            .gather_seconds
+            .inc_by(started.elapsed().as_secs_f64());
+        match self.settings.mode {
+            Mode::Full => self.run_full(rows, images),
+            Mode::Shrink => {
+                let mut batch = Some(Batch {
+                    state: self.model.embed(images),
+                    rows,
+                });
+                for e in 0..self.model.exits() {
+                    let Some(b) = batch.take() else { break };
+                    batch = self.stage(e, b);
+                }
+            }
+            Mode::Stage => {
+                let batch = Batch {
+                    state: self.model.embed(images),
+                    rows,
+                };
+                if let Some(rest) = self.stage(0, batch) {
+                    self.push(1, rest);
+                }
+            }
+        }
+    }
+
+    fn run_full(&mut self, rows: Vec<RowRef>, images: pcee_nn::burn::tensor::Tensor<4>) {
+        let started = Instant::now();
+        let decisions = full_batch(&self.model, images);
+        for e in 0..self.model.exits() {
+            self.metrics.batch_size(e, rows.len());
+        }
+        self.metrics.busy(self.model.exits() - 1, started.elapsed());
+        self.answer(rows.into_iter().zip(decisions).collect());
+    }
+
+    /// A later stage `s` on up to a full batch of its queue.
+    fn run_later(&mut self, s: usize) {
+        let started = Instant::now();
+        let mut states = Vec::new();
+        let mut rows = Vec::new();
+        while rows.len() < self.settings.max_batch {
+            let Some(mut chunk) = self.stages[s].pop_front() else {
+                break;
+            };
+            let room = self.settings.max_batch - rows.len();
+            if chunk.batch.rows.len() > room {
+                let (head, tail) = split(chunk.batch.state, room);
+                let tail_rows = chunk.batch.rows.split_off(room);
+                self.stages[s].push_front(Chunk {
+                    batch: Batch {
+                        state: tail,
+                        rows: tail_rows,
+                    },
+                    entered: chunk.entered,
+                });
+                chunk.batch.state = head;
+            }
+            self.stage_rows[s] -= chunk.batch.rows.len();
+            states.push(chunk.batch.state);
+            rows.extend(chunk.batch.rows);
+        }
+        let batch = Batch {
+            state: concat(states),
+            rows,
+        };
+        self.metrics
+            .gather_seconds
+            .inc_by(started.elapsed().as_secs_f64());
+        if let Some(rest) = self.stage(s, batch) {
+            self.push(s + 1, rest);
+        }
+    }
+
+    /// Runs stage `e` on `batch`, answers the rows that exit, returns the others.
+    fn stage(&mut self, e: usize, batch: Batch) -> Option<Batch> {
+        let started = Instant::now();
+        self.metrics.batch_size(e, batch.rows.len());
+        let advanced = advance(&self.model, e, batch);
+        self.metrics.busy(e, started.elapsed());
+        self.answer(advanced.exited);
+        advanced.rest
+    }
+
+    fn push(&mut self, s: usize, batch: Batch) {
+        self.stage_rows[s] += batch.rows.len();
+        self.stages[s].push_back(Chunk {
+            batch,
+            entered: Instant::now(),
+        });
+    }
+
+    fn answer(&self, exited: Vec<(RowRef, Decision)>) {
+        // Counted out before the answers go, so a client that hears back can come again.
+        self.shared
+            .in_system
+            .fetch_sub(exited.len(), Ordering::AcqRel);
+        for ((job, index), decision) in exited {
+            self.metrics.exited(decision.exit);
+            job.answer(index, decision);
+        }
+    }
+}

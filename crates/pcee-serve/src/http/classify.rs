@@ -1,0 +1,106 @@
+//! `POST /v1/classify`: decode, admit (or `503`), await the engine's decisions, reply
+//! `{"results": [{"class", "confidence", "exit", "flops"}, …], "delta", "policy_version"}` in
+//! request order.
+
+use super::read;
+use super::reply::{json, Refusal};
+use super::App;
+use crate::body::{decode, query_delta};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pcee::Delta;
+use pcee_nn::runtime::Decision;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One image's answer.
+#[derive(Debug, Serialize)]
+struct Answer {
+    /// Predicted class at its exit.
+    class: u32,
+    /// Largest softmax probability at that exit, in [0, 1].
+    confidence: f64,
+    /// Exit (0-based) at which it left.
+    exit: usize,
+    /// Cumulative FLOPs per image up to that exit.
+    flops: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Answers {
+    results: Vec<Answer>,
+    /// The δ the images were decided with.
+    delta: Delta,
+    /// The policy version that decided every image of this request.
+    policy_version: u64,
+}
+
+/// The handler; every outcome is counted in the metrics.
+pub(crate) async fn classify(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let response = match answer(&app, query.as_deref(), &headers, body).await {
+        Ok(answers) => json(StatusCode::OK, &answers),
+        Err(refusal) => {
+            app.metrics.error(refusal.kind);
+            refusal.into_response()
+        }
+    };
+    app.metrics
+        .request(response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn answer(
+    app: &App,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Answers, Refusal> {
+    let _permit = app
+        .in_flight
+        .try_acquire()
+        .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
+    let bytes = read::body(headers, body, app.options.max_body).await?;
+    let delta = query_delta(query).map_err(Refusal::bad_request)?;
+    let request =
+        decode(read::content_type(headers), delta, &bytes).map_err(Refusal::bad_request)?;
+    drop(bytes);
+    if request.count > app.options.queue {
+        return Err(Refusal::too_large(format!(
+            "{} images in one request; at most {} (--queue)",
+            request.count, app.options.queue
+        )));
+    }
+    let loaded = app.slot.current();
+    let delta = request.delta.unwrap_or(loaded.file.delta);
+    let policy = loaded.file.policy(delta);
+    let ticket = app
+        .engine
+        .submit(request.pixels, request.count, policy)
+        .map_err(|err| Refusal::unavailable("overloaded", err))?;
+    let decisions = ticket.await.map_err(|_| {
+        Refusal::unavailable("stopped", "the engine stopped before answering; retry")
+    })?;
+    Ok(Answers {
+        results: decisions.iter().map(|d| to_answer(d, &app.flops)).collect(),
+        delta,
+        policy_version: loaded.version,
+    })
+}
+
+fn to_answer(d: &Decision, flops: &[f64]) -> Answer {
+    Answer {
+        class: d.prediction,
+        confidence: d.confidence,
+        exit: d.exit,
+        flops: flops[d.exit],
+    }
+}

@@ -1,0 +1,240 @@
+//! Starting, running and stopping the server: [`Server::bind`] loads the model and the policy
+//! and listens; [`Server::run`] serves until its shutdown future resolves, then drains (every
+//! accepted request is answered) and stops the engine; [`serve`] is `pcee serve`: the same,
+//! with `SIGTERM`/`SIGINT` as shutdown and `SIGHUP` re-reading the policy file.
+
+use crate::config::ServeOptions;
+use crate::engine::{Engine, EngineSettings};
+use crate::http::{router, App};
+use crate::metrics::Metrics;
+use crate::policy::{PolicyError, PolicySlot};
+use pcee_nn::{store, MAX_BATCH};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Why the server did not start or stopped with an error; one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The model could not be loaded.
+    #[error("{0}")]
+    Model(#[from] pcee_nn::NnError),
+    /// The policy file is invalid or of another network.
+    #[error("{path}: {source}")]
+    Policy {
+        /// The policy file.
+        path: String,
+        /// What is wrong.
+        source: PolicyError,
+    },
+    /// A setting out of range (names the flag).
+    #[error("{0}")]
+    Options(String),
+    /// Listening or serving failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done (`--addr 127.0.0.1:8080: cannot listen`).
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    app: Arc<App>,
+}
+
+/// Replaces the policy of a running server by re-reading its file (what `SIGHUP` does).
+#[derive(Clone)]
+pub struct Reloader(Arc<App>);
+
+impl Reloader {
+    /// Re-reads the policy file given at start-up; returns the new version.
+    ///
+    /// # Errors
+    /// [`PolicyError`] when the file is unreadable, invalid or of another network (the policy
+    /// in force stays).
+    pub fn reload(&self) -> Result<u64, PolicyError> {
+        let loaded = self.0.slot.reload(&self.0.model)?;
+        self.0.metrics.policy_swaps.inc();
+        Ok(loaded.version)
+    }
+}
+
+impl Server {
+    /// Loads the model (`.safetensors` with its `.json` card) and the policy (checked against
+    /// it), starts the engine and listens on `options.addr`.
+    ///
+    /// # Errors
+    /// [`ServeError`]: a setting out of range, an unloadable model, an invalid or foreign
+    /// policy, an address that cannot be bound.
+    pub async fn bind(
+        model_path: &Path,
+        policy_path: &Path,
+        options: ServeOptions,
+    ) -> Result<Server, ServeError> {
+        check(&options)?;
+        let device = pcee_nn::default_device();
+        let (model, card) = store::load(model_path, &device)?;
+        let slot = PolicySlot::open(policy_path, &model).map_err(|source| ServeError::Policy {
+            path: policy_path.display().to_string(),
+            source,
+        })?;
+        let metrics = Arc::new(Metrics::new(model.exits()));
+        let settings = EngineSettings {
+            mode: options.mode,
+            max_batch: options.max_batch,
+            max_wait: options.max_wait,
+            stage_wait: options.stage_wait,
+            capacity: options.queue,
+        };
+        let engine = Engine::start(&model, settings, metrics.clone());
+        let listener = TcpListener::bind(options.addr)
+            .await
+            .map_err(|source| ServeError::Io {
+                what: format!("--addr {}: cannot listen", options.addr),
+                source,
+            })?;
+        let app = App {
+            engine,
+            slot,
+            flops: model.flops_per_exit(),
+            model,
+            model_path: model_path.display().to_string(),
+            preset: card.preset,
+            metrics,
+            in_flight: Semaphore::new(options.max_requests),
+            options,
+        };
+        Ok(Server {
+            listener,
+            app: Arc::new(app),
+        })
+    }
+
+    /// The address listened on (the port chosen when `--addr` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// A handle that re-reads the policy file of this server.
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.app.clone())
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, answers every request already
+    /// accepted, and stops the engine.
+    ///
+    /// # Errors
+    /// [`ServeError::Io`] when serving fails.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let app = self.app.clone();
+        let served = axum::serve(self.listener, router(self.app))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tokio::task::spawn_blocking(move || app.engine.stop())
+            .await
+            .expect("the engine stops");
+        served.map_err(|source| ServeError::Io {
+            what: "serving".into(),
+            source,
+        })
+    }
+}
+
+fn check(options: &ServeOptions) -> Result<(), ServeError> {
+    let bad = |flag: &str, value: usize, expected: &str| {
+        Err(ServeError::Options(format!(
+            "{flag}: {value}; expected {expected}"
+        )))
+    };
+    if !(1..=MAX_BATCH).contains(&options.max_batch) {
+        return bad(
+            "--max-batch",
+            options.max_batch,
+            &format!("1 to {MAX_BATCH} images"),
+        );
+    }
+    if options.queue == 0 {
+        return bad("--queue", 0, "at least 1 image");
+    }
+    if options.max_body < crate::body::IMAGE_PIXELS {
+        return bad(
+            "--max-body",
+            options.max_body,
+            "at least 784 bytes (one raw image)",
+        );
+    }
+    if options.max_requests == 0 {
+        return bad("--max-requests", 0, "at least 1");
+    }
+    if options.threads == Some(0) {
+        return bad("--threads", 0, "at least 1");
+    }
+    Ok(())
+}
+
+/// `pcee serve`: sets the kernel threads, binds, calls `on_ready` with the address, serves
+/// until `SIGTERM` or `SIGINT` (then drains and returns `Ok`), re-reading the policy file on
+/// every `SIGHUP` (a refused file is reported on stderr and the policy in force stays).
+///
+/// # Errors
+/// As [`Server::bind`] and [`Server::run`]; also when the threads or signals cannot be set up.
+pub fn serve(
+    model_path: &Path,
+    policy_path: &Path,
+    options: ServeOptions,
+    on_ready: impl FnOnce(SocketAddr, &ServeOptions),
+) -> Result<(), ServeError> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |source| ServeError::Io { what, source }
+    };
+    if let Some(threads) = options.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|err| ServeError::Options(format!("--threads {threads}: {err}")))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io("cannot start the async runtime"))?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).map_err(io("SIGTERM"))?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(io("SIGINT"))?;
+        let mut hangup = signal(SignalKind::hangup()).map_err(io("SIGHUP"))?;
+        let server = Server::bind(model_path, policy_path, options.clone()).await?;
+        let reloader = server.reloader();
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                match reloader.reload() {
+                    Ok(version) => eprintln!("policy reloaded (version {version})"),
+                    Err(err) => eprintln!("error: SIGHUP: {err}; the policy in force stays"),
+                }
+            }
+        });
+        on_ready(server.local_addr(), &options);
+        server
+            .run(async move {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+                eprintln!("draining: no new connections; answering the requests accepted");
+            })
+            .await
+    })
+}
