@@ -24,10 +24,10 @@ pub fn as_array<'py>(x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArra
 }
 
 /// The shape and the values, row-major, of an array whose dtype is `T`.
-fn values<T: Element + Copy>(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, Vec<T>)> {
-    let typed = array.cast::<PyArrayDyn<T>>()?.readonly();
+fn values<T: Element + Copy + Send + Sync>(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, Vec<T>)> {
+    let typed = array.cast::<PyArrayDyn<T>>()?.try_readonly()?;
     let values = match typed.as_slice() {
-        Ok(slice) => slice.to_vec(),
+        Ok(slice) => array.py().detach(|| slice.to_vec()),
         Err(_) => typed.as_array().iter().copied().collect(),
     };
     Ok((array.shape().to_vec(), values))
@@ -58,7 +58,7 @@ pub fn logit_values(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, 
 
 /// Integer values of any width, widened to `i128` (`None` for another dtype).
 fn integers(array: &Bound<'_, PyUntypedArray>) -> PyResult<Option<(Vec<usize>, Vec<i128>)>> {
-    fn widen<T: Element + Copy + Into<i128>>(
+    fn widen<T: Element + Copy + Send + Sync + Into<i128>>(
         a: &Bound<'_, PyUntypedArray>,
     ) -> PyResult<(Vec<usize>, Vec<i128>)> {
         values::<T>(a).map(|(s, v)| (s, v.into_iter().map(Into::into).collect()))
