@@ -24,7 +24,9 @@ pub fn as_array<'py>(x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArra
 }
 
 /// The shape and the values, row-major, of an array whose dtype is `T`.
-fn values<T: Element + Copy + Send + Sync>(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, Vec<T>)> {
+fn values<T: Element + Copy + Send + Sync>(
+    array: &Bound<'_, PyUntypedArray>,
+) -> PyResult<(Vec<usize>, Vec<T>)> {
     let typed = array.cast::<PyArrayDyn<T>>()?.try_readonly()?;
     let values = match typed.as_slice() {
         Ok(slice) => array.py().detach(|| slice.to_vec()),
@@ -93,7 +95,9 @@ pub fn label_values(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, 
 pub fn flops_values(array: &Bound<'_, PyUntypedArray>) -> PyResult<(Vec<usize>, Vec<f64>)> {
     match dtype_of(array)? {
         (b'f', 8, _) => values::<f64>(array),
-        (b'f', 4, _) => values::<f32>(array).map(|(s, v)| (s, v.into_iter().map(f64::from).collect())),
+        (b'f', 4, _) => {
+            values::<f32>(array).map(|(s, v)| (s, v.into_iter().map(f64::from).collect()))
+        }
         (_, _, found) => match integers(array)? {
             Some((s, v)) => Ok((s, v.into_iter().map(|x| x as f64).collect())),
             None => Err(dtype_problem(

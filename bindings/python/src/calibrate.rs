@@ -134,7 +134,10 @@ pub fn calibrate(
         .map_err(calibrate_error)?;
     if let Some(path) = &data.path {
         let hash = py.detach(|| content_hash(path)).map_err(|err| {
-            PyOSError::new_err(format!("{}: cannot be read again to hash it: {err}", path.display()))
+            PyOSError::new_err(format!(
+                "{}: cannot be read again to hash it: {err}",
+                path.display()
+            ))
         })?;
         policy.content_hash = Some(hash);
     }

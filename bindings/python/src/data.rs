@@ -69,7 +69,10 @@ pub fn data_set(
     let alone = labels.is_none() && flops.is_none();
     if is_path(logits) {
         if !alone {
-            return Err(value_error("labels", "given with a logits file; expected the file alone, or arrays"));
+            return Err(value_error(
+                "labels",
+                "given with a logits file; expected the file alone, or arrays",
+            ));
         }
         return read_file(logits.py(), logits.extract::<PathBuf>()?, None);
     }
@@ -78,10 +81,17 @@ pub fn data_set(
             return Err(value_error("logits", "a tuple is (logits, labels) or (logits, labels, flops), given alone; expected that, a file path, or arrays"));
         }
         let flops = tuple.get_item(2).ok().filter(|f| !f.is_none());
-        return data_set(&tuple.get_item(0)?, Some(&tuple.get_item(1)?), flops.as_ref());
+        return data_set(
+            &tuple.get_item(0)?,
+            Some(&tuple.get_item(1)?),
+            flops.as_ref(),
+        );
     }
     let labels = labels.ok_or_else(|| {
-        value_error("labels", "missing; expected integer labels [samples] with the logits array")
+        value_error(
+            "labels",
+            "missing; expected integer labels [samples] with the logits array",
+        )
     })?;
     Ok(DataSet {
         logits: exit_logits(logits, labels, flops)?,

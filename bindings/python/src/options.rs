@@ -18,7 +18,10 @@ pub fn delta(name: &str, value: f64) -> PyResult<Delta> {
 /// A number of bins, 1 to [`pcee::bins::MAX_BINS`].
 pub fn bins(value: i64) -> PyResult<usize> {
     let bins = usize::try_from(value).map_err(|_| {
-        value_error("bins", format!("{value} bins; expected 1 to {}", pcee::bins::MAX_BINS))
+        value_error(
+            "bins",
+            format!("{value} bins; expected 1 to {}", pcee::bins::MAX_BINS),
+        )
     })?;
     pcee::bins::check_bins(bins).map_err(|err| value_error("bins", err))
 }
@@ -43,7 +46,10 @@ pub fn loss(name: &str) -> PyResult<Loss> {
     match name {
         "wrong" => Ok(Loss::Wrong),
         "gap" => Ok(Loss::Gap),
-        _ => Err(value_error("loss", format!("unknown loss '{name}'; expected wrong or gap"))),
+        _ => Err(value_error(
+            "loss",
+            format!("unknown loss '{name}'; expected wrong or gap"),
+        )),
     }
 }
 
@@ -63,7 +69,10 @@ pub fn guarantee(name: &str) -> PyResult<Guarantee> {
 pub fn method(name: &str, value: &str, offered: &[Method]) -> PyResult<Method> {
     value.parse().map_err(|_: pcee::policy::MethodError| {
         let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
-        let what = format!("unknown method '{value}'; expected one of {}", names.join(", "));
+        let what = format!(
+            "unknown method '{value}'; expected one of {}",
+            names.join(", ")
+        );
         value_error(name, what)
     })
 }

@@ -33,13 +33,16 @@ impl Policy {
     /// Reads a policy file written by `pcee calibrate` or `Policy.save` (any version).
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Policy> {
-        let file = py.detach(|| PolicyFile::read(&path)).map_err(policy_file_error)?;
+        let file = py
+            .detach(|| PolicyFile::read(&path))
+            .map_err(policy_file_error)?;
         Ok(Policy::new(file))
     }
 
     /// Writes the policy file (pretty JSON, the lowest version that holds it), atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.file.write(&path)).map_err(policy_file_error)
+        py.detach(|| self.file.write(&path))
+            .map_err(policy_file_error)
     }
 
     /// The same policy with default δ `delta` in [0, 1] (no recalibration: diagrams are kept).

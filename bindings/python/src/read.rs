@@ -32,5 +32,7 @@ pub fn read_logits<'py>(
     let flops = data
         .has_flops()
         .then(|| PyArray1::from_slice(py, data.flops()).into_any());
-    (logits, PyArray1::from_vec(py, labels), flops).into_pyobject(py).map(Bound::into_any)
+    (logits, PyArray1::from_vec(py, labels), flops)
+        .into_pyobject(py)
+        .map(Bound::into_any)
 }

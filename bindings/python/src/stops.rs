@@ -27,13 +27,16 @@ fn float32<'py>(x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
     }
     static CONTIGUOUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let contiguous = CONTIGUOUS.import(x.py(), "numpy", "ascontiguousarray")?;
-    Ok(contiguous.call1((x, "float32"))?.cast_into::<PyUntypedArray>()?)
+    Ok(contiguous
+        .call1((x, "float32"))?
+        .cast_into::<PyUntypedArray>()?)
 }
 
 /// Checks the batch's shape `[batch, classes]` against the policy; returns `classes`.
 fn classes_of(policy: &Policy, shape: &[usize]) -> PyResult<usize> {
     let &[_, classes] = shape else {
-        let what = format!("has shape {shape:?}; expected [batch, classes], one exit head's logits");
+        let what =
+            format!("has shape {shape:?}; expected [batch, classes], one exit head's logits");
         return Err(value_error("logits", what));
     };
     if classes == 0 {
@@ -48,7 +51,13 @@ fn classes_of(policy: &Policy, shape: &[usize]) -> PyResult<usize> {
 }
 
 /// The decision of `rule` for every row of `logits` (row-major `[batch, classes]`).
-fn decide(rule: &dyn ExitPolicy, exit: usize, exits: usize, logits: &[f32], classes: usize) -> Vec<bool> {
+fn decide(
+    rule: &dyn ExitPolicy,
+    exit: usize,
+    exits: usize,
+    logits: &[f32],
+    classes: usize,
+) -> Vec<bool> {
     let one = |row: &[f32]| rule.stops_on_logits(exit, exits, row);
     if logits.len() >= PARALLEL_VALUES {
         logits.par_chunks(classes).map(one).collect()
@@ -67,7 +76,10 @@ pub fn stops<'py>(
 ) -> PyResult<Bound<'py, PyArray1<bool>>> {
     let exits = policy.file.exit_count();
     if exit >= exits {
-        let what = format!("{exit}; expected an exit index from 0 to {} (the policy has {exits} exits)", exits - 1);
+        let what = format!(
+            "{exit}; expected an exit index from 0 to {} (the policy has {exits} exits)",
+            exits - 1
+        );
         return Err(value_error("exit", what));
     }
     let array = float32(logits)?;

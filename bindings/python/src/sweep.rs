@@ -61,9 +61,17 @@ pub fn sweep<'py>(
     let (val, test) = (data_set(val, None, None)?, data_set(test, None, None)?);
     same_network(("val", &val), ("test", &test))?;
     let rows = py.detach(|| {
-        let diagrams = reliability_diagrams_binned(&ScoreTable::from_logits(&val.logits), bins, binning);
+        let diagrams =
+            reliability_diagrams_binned(&ScoreTable::from_logits(&val.logits), bins, binning);
         let t = &test.logits;
-        run_sweep(&diagrams, &ScoreTable::from_logits(t), t.flops(), &methods, &deltas, window)
+        run_sweep(
+            &diagrams,
+            &ScoreTable::from_logits(t),
+            t.flops(),
+            &methods,
+            &deltas,
+            window,
+        )
     });
     let column = |f: &dyn Fn(&pcee::SweepRow) -> f64| PyArray1::from_iter(py, rows.iter().map(f));
     let dict = PyDict::new(py);
@@ -71,11 +79,17 @@ pub fn sweep<'py>(
     dict.set_item("method", names)?;
     dict.set_item("delta", column(&|r| r.delta))?;
     dict.set_item("accuracy", column(&|r| r.outcome.accuracy))?;
-    dict.set_item("control_error", column(&|r| r.outcome.control_error(r.delta)))?;
+    dict.set_item(
+        "control_error",
+        column(&|r| r.outcome.control_error(r.delta)),
+    )?;
     dict.set_item("mean_flops", column(&|r| r.outcome.mean_flops))?;
     dict.set_item("flops_fraction", column(&|r| r.outcome.flops_fraction))?;
     dict.set_item("mean_exit", column(&|r| r.outcome.mean_exit))?;
-    let fractions: Vec<Vec<f64>> = rows.iter().map(|r| r.outcome.exit_fractions.clone()).collect();
+    let fractions: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| r.outcome.exit_fractions.clone())
+        .collect();
     dict.set_item("exit_fractions", matrix(py, &fractions)?)?;
     Ok(dict)
 }
