@@ -28,11 +28,12 @@ import pcee
 
 CHANNELS = [16, 32, 64]  # stage s: conv 3×3 (stride 2 after stage 0), BatchNorm, ReLU
 SIDES = [28, 14, 7]      # output side of each stage
+POOL = 4                 # each exit head: average pool to 4×4, then linear
 CLASSES = 10
 
 
 class MultiExitCNN(nn.Module):
-    """Three conv stages, an exit head (global average pool + linear) after each."""
+    """Three conv stages, an exit head (4×4 average pool + linear) after each."""
 
     def __init__(self):
         super().__init__()
@@ -45,13 +46,13 @@ class MultiExitCNN(nn.Module):
             )
             for s, (c_in, c_out) in enumerate(zip(ins, CHANNELS))
         )
-        self.heads = nn.ModuleList(nn.Linear(c, CLASSES) for c in CHANNELS)
+        self.heads = nn.ModuleList(nn.Linear(c * POOL * POOL, CLASSES) for c in CHANNELS)
 
     def stage(self, s, x):
         return self.stages[s](x)
 
     def head(self, s, h):
-        return self.heads[s](h.mean(dim=(2, 3)))
+        return self.heads[s](F.adaptive_avg_pool2d(h, POOL).flatten(1))
 
     def forward(self, x):
         """Every exit's logits, a list of [batch, classes]."""
@@ -63,11 +64,12 @@ class MultiExitCNN(nn.Module):
 
 
 def cumulative_flops():
-    """FLOPs per image up to and including each exit head: 2 per multiply-add (conv + head)."""
+    """FLOPs per image up to and including each exit head: 2 per multiply-add of the convs and
+    the heads' linear layers (pooling and BatchNorm not counted)."""
     ins, total, flops = [1] + CHANNELS[:-1], 0, []
     for c_in, c_out, side in zip(ins, CHANNELS, SIDES):
         total += 2 * 9 * c_in * c_out * side * side
-        flops.append(total + 2 * c_out * CLASSES)
+        flops.append(total + 2 * c_out * POOL * POOL * CLASSES)
     return np.array(flops, dtype=np.float64)
 
 
@@ -129,6 +131,16 @@ def early_exit(net, policy, x, batch=256):
     return exits, predictions
 
 
+def best_of(rounds, run):
+    """(the fastest of `rounds` runs in seconds, the last run's result)."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
@@ -155,12 +167,8 @@ def main():
         print(f"exit {l}: validation accuracy {d['overall_accuracy']:.3f}, ECE {d['ece']:.4f} ({d['regime']})")
 
     x_test, y_test = load(args.data_dir, "t10k")
-    t0 = time.perf_counter()
-    test_logits = all_logits(net, x_test, batch=256)
-    full_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    exits, predictions = early_exit(net, policy, x_test)
-    early_s = time.perf_counter() - t0
+    full_s, (test_logits,) = best_of(2, lambda: (all_logits(net, x_test, batch=256),))
+    early_s, (exits, predictions) = best_of(2, lambda: early_exit(net, policy, x_test))
 
     labels = y_test.numpy()
     offline = pcee.evaluate(policy, test_logits, labels, flops)
