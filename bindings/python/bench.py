@@ -1,9 +1,9 @@
 """Benchmark of the Python package (a script, not a timed test; numbers go to docs/performance.md).
 
-1. `policy.stops(exit, logits)` on a float32 batch [256, 10] and [256, 1000]: microseconds per
-   call (median over rounds of many calls), against the same PCEE rule written by hand in numpy
-   (stable softmax max in float64, the exit's bin by its stored edges, the bin's precomputed
-   verdict), whose decisions are checked to be identical first.
+1. `policy.stops(exit, logits)` on a float32 batch [256, 10] and [256, 1000] (and [1, 10], the
+   fixed cost of a call): microseconds per call (median over rounds of many calls), against the
+   same PCEE rule written by hand in numpy (stable softmax max in float64, the exit's bin by its
+   stored edges, the bin's precomputed verdict), whose decisions are checked identical first.
 2. `pcee.evaluate` on 1 000 000 samples × 8 exits × 10 classes (float32, synthetic), from the
    arrays in memory and from the .npz file, against `pcee evaluate --json` on the same file
    (the CLI binary: `$PCEE_BIN`, default target/release/pcee), wall-clock, median of 3.
@@ -54,13 +54,13 @@ def per_call_us(call, rounds, calls):
     return float(np.median(times))
 
 
-def bench_stops(classes, rounds):
+def bench_stops(batch_size, classes, rounds):
     val = synthetic(3, 20_000, classes, seed=1)
     policy = pcee.calibrate(*val, method="pcee", bins=10, delta=0.9)
     diagrams = policy.diagrams()
     fires = [(d["counts"] > 0) & (np.nan_to_num(d["accuracy"]) >= policy.delta) for d in diagrams]
     inner = [d["edges"][1:-1] for d in diagrams]
-    batch = synthetic(3, 256, classes, seed=2)[0][0]
+    batch = synthetic(3, batch_size, classes, seed=2)[0][0]
     assert (policy.stops(0, batch) == numpy_stops(policy, 0, batch, fires, inner)).all()
     calls = 2000 if classes <= 10 else 200
     ours = per_call_us(lambda: policy.stops(0, batch), rounds, calls)
@@ -105,9 +105,9 @@ def main():
     args = parser.parse_args()
     print("| call | pcee (µs/call) | numpy by hand (µs/call) | ratio |")
     print("|---|---:|---:|---:|")
-    for classes in (10, 1000):
-        ours, hand = bench_stops(classes, args.rounds)
-        print(f"| `policy.stops` [256, {classes}] | {ours:.1f} | {hand:.1f} | {hand / ours:.1f}× |")
+    for batch, classes in ((1, 10), (256, 10), (256, 1000)):
+        ours, hand = bench_stops(batch, classes, args.rounds)
+        print(f"| `policy.stops` [{batch}, {classes}] | {ours:.1f} | {hand:.1f} | {hand / ours:.1f}× |")
     print(f"\n| evaluate, {args.samples} × 8 × 10 float32 | seconds (median of 3) |")
     print("|---|---:|")
     for name, seconds in bench_evaluate(args.samples).items():

@@ -66,8 +66,35 @@ fn calibrate_error(err: CalibrateError) -> PyErr {
     }
 }
 
-/// Builds the reliability diagram of every exit on validation data and returns the policy
-/// (`pcee calibrate`; docs/methods.md). See `pcee/_pcee.pyi` for every argument.
+/// Builds the reliability diagram of every exit on validation data and returns the policy,
+/// exactly as ``pcee calibrate`` does (the core's single calibration entry point).
+///
+/// Data: ``logits`` float32/float64 ``[exits, samples, classes]`` with ``labels`` (any integer
+/// dtype) ``[samples]`` and optional cumulative ``flops`` float64 ``[exits]``; or a logits file
+/// path (then the policy stores its file name and content hash, as the CLI does) or a
+/// ``(logits, labels[, flops])`` tuple, alone.
+///
+/// - ``method``: ``confidence``, ``pcee``, ``pcee-ws``, ``pcee-lcb`` or ``msdnet-budget``
+///   (needs ``budget_flops``).
+/// - ``bins``: confidence bins M, 1 to 10 000; ``binning``: ``width`` or ``mass`` (default: the
+///   core's default, ``mass``: equal-mass bins per exit, at most M).
+/// - ``window``: PCEE-WS smoothing window w (bins on each side).
+/// - ``delta``: default target accuracy δ stored in the policy (replaced when δ is chosen).
+/// - ``alpha``: level α in (0, 1) of pcee-lcb's Clopper–Pearson bound and of ``ucb``;
+///   ``correction``: ``none`` (per bin) or ``bonferroni`` (family-wise) for pcee-lcb.
+/// - ``temperature``: fit one temperature per exit first (minimum NLL) and score with it.
+/// - ``budget_flops``: budget mode, the best validation accuracy with mean FLOPs per sample ≤
+///   this budget.
+/// - ``target_accuracy`` in (0, 1): the cheapest δ whose validation accuracy reaches it (no
+///   guarantee), or with ``guarantee`` (``crc``: in expectation, ``ucb``: with probability
+///   1 − α) the smallest δ certified for it, on ``certify_fraction`` of the samples held out
+///   (split with ``seed``), for the ``loss`` ``wrong`` or ``gap``.
+/// - ``source``: the name stored as ``calibration.source`` (default: the file name, or
+///   ``"numpy arrays"``).
+///
+/// Raises ``ValueError`` naming the keyword (``bins: 0 bins; expected 1 to 10000``,
+/// ``budget_flops: ... is outside the feasible range; ...``) or the data, ``OSError`` for an
+/// unreadable file.
 #[pyfunction]
 #[pyo3(signature = (
     logits, labels=None, flops=None, *, method="pcee", bins=10, binning=None, window=1,

@@ -33,7 +33,12 @@ pub fn diagram_dict<'py>(py: Python<'py>, d: &ReliabilityDiagram) -> PyResult<Bo
     Ok(dict)
 }
 
-/// The reliability diagram of every exit on labelled data; see `pcee/_pcee.pyi`.
+/// The reliability diagram of every exit (``pcee diagram``), a list ``[exits]`` of dicts:
+/// ``edges`` float64 ``[M + 1]`` (0 to 1), ``counts`` and ``correct`` uint64 ``[M]``,
+/// ``accuracy`` and ``mean_confidence`` float64 ``[M]`` (NaN for an empty bin), ``ece``,
+/// ``samples``, ``overall_accuracy``, ``overall_confidence`` and ``regime``
+/// (``over-confident``, ``under-confident`` or ``calibrated``). ``bins`` and ``binning`` as
+/// in :func:`calibrate`.
 #[pyfunction]
 #[pyo3(signature = (logits, labels=None, *, bins=10, binning=None))]
 pub fn reliability_diagrams<'py>(

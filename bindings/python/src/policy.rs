@@ -11,7 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use std::path::PathBuf;
 
-/// A calibrated exit policy. Immutable: `with_delta` returns a new one.
+/// A calibrated exit policy: the method, default δ and every exit's validation reliability
+/// diagram and cumulative FLOPs — the policy file of the CLI (versioned JSON). Immutable.
 #[pyclass(module = "pcee", name = "Policy", frozen)]
 pub struct Policy {
     /// The policy file.
@@ -30,7 +31,8 @@ impl Policy {
 
 #[pymethods]
 impl Policy {
-    /// Reads a policy file written by `pcee calibrate` or `Policy.save` (any version).
+    /// Reads a policy file written by ``pcee calibrate`` or :meth:`save` (any version).
+    /// Raises ``OSError`` (unreadable) or ``ValueError`` (``<path>: field 'delta': ...``).
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Policy> {
         let file = py
@@ -39,20 +41,34 @@ impl Policy {
         Ok(Policy::new(file))
     }
 
-    /// Writes the policy file (pretty JSON, the lowest version that holds it), atomically.
+    /// Writes the policy file (pretty JSON, the lowest version that holds it) atomically:
+    /// a temporary file, then a rename. Raises ``OSError`` when it cannot be written.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.file.write(&path))
             .map_err(policy_file_error)
     }
 
-    /// The same policy with default δ `delta` in [0, 1] (no recalibration: diagrams are kept).
+    /// The same diagrams with default δ ``delta`` in [0, 1] (no recalibration).
     fn with_delta(&self, delta: f64) -> PyResult<Policy> {
         let mut file = self.file.clone();
         file.delta = options::delta("delta", delta)?;
         Ok(Policy::new(file))
     }
 
-    /// Whether each sample of a batch stops at exit head `exit`; see `pcee/_pcee.pyi`.
+    /// Whether each sample of a batch stops at exit head ``exit`` (0-based): the call an
+    /// inference loop makes after each exit head.
+    ///
+    /// ``logits``: that head's logits ``[batch, classes]``, float32 (a C-contiguous float32
+    /// array or torch CPU tensor is read in place, without a copy; other float dtypes are
+    /// rounded to float32 first). Returns numpy bool ``[batch]``: true where the sample leaves
+    /// here; at the last exit always true. ``delta`` overrides the policy's δ for this call
+    /// (the rule is then rebuilt: in a hot loop, use :meth:`with_delta` once instead).
+    ///
+    /// Vectorised over the batch (in parallel for large batches) with the GIL released.
+    /// Logits are not checked for NaN (a NaN row's confidence is NaN: it lands in the first
+    /// bin and meets no threshold). Raises ``ValueError`` for an exit index out of range, a
+    /// batch that is not 2-D, 0 classes, or another number of classes than the policy was
+    /// calibrated on.
     #[pyo3(signature = (exit, logits, delta=None))]
     fn stops<'py>(
         &self,
@@ -64,7 +80,7 @@ impl Policy {
         stops(py, self, exit, logits, delta)
     }
 
-    /// `[exits]` reliability diagrams (dicts, as `pcee.reliability_diagrams`).
+    /// The ``[exits]`` reliability diagrams, as :func:`reliability_diagrams` returns them.
     fn diagrams<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let dicts = self
             .file
@@ -75,13 +91,13 @@ impl Policy {
         PyList::new(py, dicts)
     }
 
-    /// `confidence`, `pcee`, `pcee-ws`, `pcee-lcb` or `msdnet-budget`.
+    /// ``confidence``, ``pcee``, ``pcee-ws``, ``pcee-lcb`` or ``msdnet-budget``.
     #[getter]
     fn method(&self) -> &'static str {
         self.file.method.name()
     }
 
-    /// Default target accuracy δ in [0, 1].
+    /// The default target accuracy δ in [0, 1].
     #[getter]
     fn delta(&self) -> f64 {
         self.file.delta.get()
@@ -93,13 +109,13 @@ impl Policy {
         self.file.exit_count()
     }
 
-    /// Bins M asked for at calibration (with `mass` binning an exit may have fewer).
+    /// Bins M asked for at calibration (with ``mass`` binning an exit may have fewer).
     #[getter]
     fn bins(&self) -> usize {
         self.file.bins()
     }
 
-    /// `width` or `mass`.
+    /// ``width`` or ``mass``.
     #[getter]
     fn binning(&self) -> &'static str {
         self.file.binning.name()
@@ -111,7 +127,7 @@ impl Policy {
         self.file.window
     }
 
-    /// Cumulative FLOPs per exit, float64 `[exits]`.
+    /// Cumulative FLOPs per exit, float64 ``[exits]``.
     #[getter]
     fn flops<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
         PyArray1::from_vec(py, self.file.flops())
@@ -123,19 +139,19 @@ impl Policy {
         self.file.samples
     }
 
-    /// Name of the calibration data (`calibration.source`).
+    /// Name of the calibration data (``calibration.source``).
     #[getter]
     fn source(&self) -> String {
         self.file.source.clone()
     }
 
-    /// Classes C of the calibration logits, when recorded.
+    /// Classes C of the calibration logits, when recorded (version 3 files).
     #[getter]
     fn classes(&self) -> Option<usize> {
         self.file.classes
     }
 
-    /// Per-exit temperatures `[exits]` (calibrated with `temperature=True`), else `None`.
+    /// Per-exit temperatures ``[exits]`` (calibrated with ``temperature=True``), else None.
     #[getter]
     fn temperatures(&self) -> Option<Vec<f64>> {
         self.file.temperatures.clone()

@@ -6,15 +6,20 @@ use pcee::LogitValues;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
-/// Reads a logits file (`.npz` from `numpy.savez`/`savez_compressed`, or `.safetensors`) as
-/// the CLI reads it, within `max_memory` bytes (default: half of the available memory).
+/// Reads a logits file as the CLI reads it: ``.npz`` (``numpy.savez`` or
+/// ``numpy.savez_compressed``) or ``.safetensors`` with arrays ``logits``, ``labels`` and
+/// optionally ``flops``.
 ///
-/// Returns `(logits, labels, flops)`: logits float32 or float64 (as stored)
-/// `[exits, samples, classes]`, labels int64 `[samples]`, cumulative FLOPs float64 `[exits]`
-/// per exit, or `None` when the file has none (then costs are counted in exits).
+/// Returns ``(logits, labels, flops)``: logits float32 or float64 as stored
+/// ``[exits, samples, classes]``; labels int64 ``[samples]``; flops float64 ``[exits]``, or
+/// ``None`` when the file has none (costs are then counted in exits).
 ///
-/// Raises `OSError` when the file cannot be read, `ValueError` when its content is not valid
-/// logits, with the CLI's message (`<path>: array 'labels': …`).
+/// ``max_memory``: the most bytes the file's arrays may take once read (default: half of the
+/// available memory); a larger file is refused before it is decompressed.
+///
+/// Raises ``OSError`` (the file cannot be opened or read) or ``ValueError`` (anything wrong
+/// with its content: NaN logits, labels outside ``0..classes``, decreasing FLOPs, a bad
+/// archive, ...), with the message ``<path>: <what is wrong, what was expected>``.
 #[pyfunction]
 #[pyo3(signature = (path, *, max_memory=None))]
 pub fn read_logits<'py>(

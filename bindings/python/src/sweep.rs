@@ -40,7 +40,15 @@ pub fn matrix<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, Py
     PyArray2::from_vec2(py, rows).map_err(|err| value_error("rows", err))
 }
 
-/// Calibrates on `val` and evaluates on `test` for each method and δ; see `pcee/_pcee.pyi`.
+/// For each method (default ``confidence,pcee,pcee-ws,oracle``; also ``pcee-lcb``) and each
+/// δ (default ``0.5:1:0.025``), builds the diagrams on ``val`` and evaluates on ``test``
+/// (``pcee sweep``). ``val`` and ``test`` are file paths or ``(logits, labels[, flops])``
+/// tuples of the same network.
+///
+/// Returns the columns of ``sweep.csv``, one entry per (method, δ), grouped by method:
+/// ``method`` (list of str), ``delta``, ``accuracy``, ``control_error``, ``mean_flops``,
+/// ``flops_fraction``, ``mean_exit`` (float64 ``[rows]``) and ``exit_fractions`` float64
+/// ``[rows, exits]``.
 #[pyfunction]
 #[pyo3(signature = (val, test, *, methods=None, deltas=None, bins=10, binning=None, window=1))]
 #[allow(clippy::too_many_arguments)]

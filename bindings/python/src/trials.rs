@@ -69,7 +69,17 @@ fn columns<'py>(py: Python<'py>, rows: &[TrialRow]) -> PyResult<Bound<'py, PyDic
     Ok(dict)
 }
 
-/// Runs `splits` random calibration/test splits; see `pcee/_pcee.pyi`.
+/// Many random calibration/test splits of one labelled data set (``pcee trials``): per
+/// method ``METHOD[+ts][+target|+crc|+ucb]`` (default
+/// ``confidence,confidence+ts,pcee,pcee-ws,pcee-lcb,pcee+crc,pcee+ucb``) and δ (default
+/// ``0.85:0.95:0.05``), calibrate on ``cal_fraction`` of the samples and test on the rest,
+/// ``splits`` times (split s shuffles with ``seed + s``).
+///
+/// Returns columns, one entry per (method, δ): ``method`` (list of str), ``delta``,
+/// ``mean_accuracy``, ``p5_accuracy``, ``violation_rate``, ``mean_flops``, ``flops_fraction``,
+/// ``mean_policy_delta`` (float64 ``[rows]``), ``infeasible`` (uint64 ``[rows]``),
+/// ``accuracies`` float64 ``[rows, splits]`` and ``guarantee`` (per row ``None`` or a dict
+/// ``guarantee``, ``measured``, ``limit``, ``held`` for ``+crc``/``+ucb``).
 #[pyfunction]
 #[pyo3(signature = (
     logits, labels=None, flops=None, *, methods=None, deltas=None, splits=100, cal_fraction=0.5,

@@ -93,6 +93,12 @@ def test_stops_takes_views_lists_other_floats_and_empty_batches():
     strided = TEST_LOGITS[0, :128:2]  # every other row: a view with gaps
     assert policy.stops(0, strided).tolist() == policy.stops(0, np.ascontiguousarray(strided)).tolist()
     assert policy.stops(0, z.tolist()).tolist() == expected
+
+    class Tensorish:  # what a torch CPU tensor offers numpy: __array__
+        def __array__(self, dtype=None, copy=None):
+            return z if dtype is None else z.astype(dtype, copy=False)
+
+    assert policy.stops(0, Tensorish()).tolist() == expected
     assert policy.stops(0, z.astype(np.float64)).tolist() == expected  # exactly float32 values
     assert policy.stops(0, np.zeros((0, 10), np.float32)).shape == (0,)
 
