@@ -87,7 +87,7 @@ mod tests {
         let err = npy(&npy_bytes("<f4", "(1, 784)", &[0; 4 * 784]))
             .unwrap_err()
             .0;
-        assert!(err.contains("dtype <f4"), "{err}");
+        assert!(err.contains("dtype '<f4'"), "{err}");
         let err = npy(&npy_bytes("|u1", "(2, 27, 28)", &data)).unwrap_err().0;
         assert!(err.contains("shape [2, 27, 28]"), "{err}");
         let err = npy(&npy_bytes("|u1", "(2, 784)", &data[..100]))

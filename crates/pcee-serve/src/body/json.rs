@@ -172,26 +172,11 @@ impl<'de> Visitor<'de> for ImageVisitor {
         }
         let shape_ok = (flat == IMAGE_PIXELS && rows == 0) || (rows == SIDE && flat == 0);
         if !shape_ok {
-            let what = if rows > 0 {
-                format!(
-                    "{}{} rows",
-                    if pixels.len() > IMAGE_PIXELS {
-                        "more than "
-                    } else {
-                        ""
-                    },
-                    rows
-                )
-            } else {
-                format!(
-                    "{}{} values",
-                    if pixels.len() > IMAGE_PIXELS {
-                        "more than "
-                    } else {
-                        ""
-                    },
-                    flat
-                )
+            let what = match (pixels.len() > IMAGE_PIXELS, rows > 0) {
+                (true, true) => "more than 28 rows".to_string(),
+                (true, false) => "more than 784 values".to_string(),
+                (false, true) => format!("{rows} rows"),
+                (false, false) => format!("{flat} values"),
             };
             return Err(de::Error::custom(format!(
                 "an image of {what}; expected 784 pixel values or 28 rows of 28"

@@ -96,7 +96,7 @@ mod tests {
     fn q(rows: usize, oldest_ms: u64) -> QueueView {
         QueueView {
             rows,
-            oldest: oldest_ms * MS,
+            oldest: Duration::from_millis(oldest_ms),
         }
     }
 
