@@ -47,6 +47,7 @@ enum Command {
     Infer(commands::infer::Args),
     Trials(commands::trials::Args),
     Serve(commands::serve::Args),
+    Monitor(commands::monitor::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => commands::infer::run(args),
         Command::Trials(args) => commands::trials::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Monitor(args) => commands::monitor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use pcee::certify::CertifySplit;
 use pcee::choose::risk::Loss;
 use pcee::policy::MethodParams;
 use pcee::trials::{run_trials, TrialConfig, TrialMethod, TrialRow};
-use pcee::{evaluate, Binning, Delta, ExitLogits, LogitValues, PolicyFile, ScoreTable};
+use pcee::{evaluate, Binning, Delta, ExitLogits, PolicyFile, ScoreTable};
 use serde::Serialize;
 
 /// Random calibration/test splits of the violation rate.
@@ -164,32 +164,7 @@ fn row(
 }
 
 /// The validation samples followed by the test samples, as one logits set `[exits, val + test,
-/// classes]` (same exits, classes and FLOPs).
+/// classes]`.
 fn pooled(val: &ExitLogits, test: &ExitLogits) -> ExitLogits {
-    let [exits, classes] = [val.exits(), val.classes()];
-    let (nv, nt) = (val.samples(), test.samples());
-    let as_f64 = |l: &ExitLogits| -> Vec<f64> {
-        match l.values() {
-            LogitValues::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            LogitValues::F64(v) => v.clone(),
-        }
-    };
-    let (v, t) = (as_f64(val), as_f64(test));
-    let mut values = Vec::with_capacity(v.len() + t.len());
-    for e in 0..exits {
-        values.extend_from_slice(&v[e * nv * classes..(e + 1) * nv * classes]);
-        values.extend_from_slice(&t[e * nt * classes..(e + 1) * nt * classes]);
-    }
-    let labels = val
-        .labels()
-        .iter()
-        .chain(test.labels())
-        .map(|&y| i64::from(y));
-    ExitLogits::from_f64(
-        [exits, nv + nt, classes],
-        values,
-        labels.collect(),
-        Some(val.flops().to_vec()),
-    )
-    .expect("two valid logits sets of the same model")
+    ExitLogits::concat(&[val, test]).expect("two logits sets of the same model")
 }

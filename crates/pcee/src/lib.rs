@@ -20,6 +20,7 @@ pub mod diagram;
 pub mod evaluate;
 pub mod evaluation;
 pub mod logits;
+pub mod monitor;
 pub mod policy;
 pub mod policy_file;
 pub mod regime;

@@ -8,6 +8,7 @@ pub mod diagram;
 pub mod evaluate;
 pub mod infer;
 pub mod logits;
+pub mod monitor;
 pub mod serve;
 pub mod sweep;
 pub mod train;

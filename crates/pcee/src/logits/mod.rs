@@ -4,6 +4,7 @@
 
 mod budget;
 mod bytes;
+mod concat;
 mod error;
 mod limits;
 mod npz;
@@ -11,6 +12,7 @@ mod safetensors;
 mod validate;
 
 pub use bytes::{format_bytes, parse_bytes};
+pub use concat::ConcatError;
 pub use error::{LogitsError, Problem};
 pub use limits::{available_memory, ReadLimits, FALLBACK_MAX_BYTES};
 pub use validate::RawArrays;

@@ -1,0 +1,210 @@
+//! `pcee monitor`: replay a labelled logits stream (e.g. clean, then shifted) through a policy and
+//! the online reliability monitor of `pcee::monitor`; print the alarms, each exit's live state,
+//! and what re-calibrating from the labelled window before the first alarm gives on the rest.
+
+use crate::inputs;
+use crate::output::{percent, Table};
+use anyhow::anyhow;
+use pcee::monitor::replay::{replay, replay_many, ReplayOptions, ReplayReport, ReplaySummary};
+use pcee::monitor::MonitorConfig;
+use pcee::{ExitLogits, Outcome, PolicyFile};
+use std::path::PathBuf;
+
+/// Replay labelled logits through a policy and the online reliability monitor: alarms (with a
+/// false-alarm rate ≤ α over the stream), live accuracy and drift per exit, and the accuracy
+/// after re-calibration from the last labelled images.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Policy file written by `pcee calibrate`
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Labelled logits of the same network, replayed in order; repeat to append (clean, then shifted)
+    #[arg(long, value_name = "FILE", required = true)]
+    stream: Vec<PathBuf>,
+    /// δ the policy runs at and each exit is checked against (default: the policy's)
+    #[arg(long, allow_negative_numbers = true)]
+    delta: Option<f64>,
+    /// Labelled images per test block and per live window
+    #[arg(long, default_value_t = 200)]
+    window: u64,
+    /// False-alarm rate α in (0, 1) over the whole stream
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    alpha: f64,
+    /// After the first alarm, re-calibrate from this many most recent labelled images (0: never) [default: --window]
+    #[arg(long, value_name = "N")]
+    recalibrate: Option<u64>,
+    /// Replay this many times, each file shuffled on its own (seeds --seed, --seed + 1, …), and report how often and when the alarm fires
+    #[arg(long, value_name = "R")]
+    replays: Option<u64>,
+    /// Seed of the first shuffle of --replays
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `pcee monitor`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let policy = PolicyFile::read(&args.policy)?;
+    let delta = match args.delta {
+        Some(d) => inputs::delta("--delta", d)?,
+        None => policy.delta,
+    };
+    let window = inputs::at_least_one("--window", args.window)? as usize;
+    let alpha = inputs::alpha("--alpha", args.alpha)?;
+    let recalibrate = args.recalibrate.unwrap_or(window as u64) as usize;
+    let replays = args
+        .replays
+        .map(|r| inputs::count_up_to("--replays", r, 100_000))
+        .transpose()?;
+    let parts = read_streams(&args, &policy)?;
+    let lengths: Vec<usize> = parts.iter().map(ExitLogits::samples).collect();
+    let stream = ExitLogits::concat(&parts.iter().collect::<Vec<_>>())
+        .map_err(|err| anyhow!("--stream: {err}"))?;
+    let config = MonitorConfig {
+        window,
+        alpha,
+        ..MonitorConfig::default()
+    };
+    let options = ReplayOptions {
+        config,
+        delta,
+        recalibrate,
+    };
+    match replays {
+        Some(r) => {
+            let summary = replay_many(&policy, &stream, &lengths, r as usize, args.seed, &options)?;
+            print_summary(&args, &summary, &lengths)
+        }
+        None => print_report(&args, &replay(&policy, &stream, None, &options)?),
+    }
+}
+
+/// Every `--stream` file, checked against the policy's network.
+fn read_streams(args: &Args, policy: &PolicyFile) -> anyhow::Result<Vec<ExitLogits>> {
+    args.stream
+        .iter()
+        .map(|path| {
+            let logits = inputs::read_logits(path)?;
+            policy
+                .check_logits(&logits)
+                .map_err(|err| anyhow!("{}: {err} ({})", path.display(), args.policy.display()))?;
+            Ok(logits)
+        })
+        .collect()
+}
+
+fn print_report(args: &Args, r: &ReplayReport) -> anyhow::Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    for (at, a) in &r.alarms {
+        println!(
+            "alarm at image {}: exit {}, live accuracy {:.2} < δ {:.2} (upper bound {:.2})",
+            at + 1,
+            a.exit,
+            a.accuracy,
+            a.delta,
+            a.upper_bound
+        );
+    }
+    if r.alarms.is_empty() {
+        println!("no alarm in {} images", r.images);
+    }
+    let mut table = Table::new(&[
+        "exit",
+        "exited",
+        "labelled",
+        "live accuracy",
+        "upper bound",
+        "drift (PSI)",
+        "alarmed",
+    ]);
+    for (l, e) in r.exits.iter().enumerate() {
+        let opt = |v: Option<f64>, f: fn(f64) -> String| v.map_or("-".to_string(), f);
+        table.row(vec![
+            l.to_string(),
+            e.exited.to_string(),
+            e.labelled.to_string(),
+            opt(e.live_accuracy, percent),
+            opt(e.upper_bound, percent),
+            opt(e.drift, |d| format!("{d:.3}")),
+            if e.alarmed { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    println!("{}", table.render());
+    println!("whole stream, policy as loaded: {}", outcome(&r.outcome));
+    if let Some(c) = &r.recalibration {
+        println!(
+            "after the first alarm (image {}), on the {} images after it:",
+            c.at + 1,
+            c.rest
+        );
+        println!("  policy as loaded:          {}", outcome(&c.static_policy));
+        println!(
+            "  re-calibrated on the last {} labelled images: {}",
+            c.window,
+            outcome(&c.recalibrated)
+        );
+        println!("  confidence, τ = δ:         {}", outcome(&c.confidence));
+    }
+    Ok(())
+}
+
+fn outcome(o: &Outcome) -> String {
+    format!(
+        "accuracy {}, mean FLOPs {} of the full network",
+        percent(o.accuracy),
+        percent(o.flops_fraction)
+    )
+}
+
+fn print_summary(args: &Args, s: &ReplaySummary, lengths: &[usize]) -> anyhow::Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string(s)?);
+        return Ok(());
+    }
+    println!(
+        "{} replays (each file shuffled on its own; seeds {}..{}): an alarm in {} ({} ± {} s.e.)",
+        s.replays,
+        args.seed,
+        args.seed + s.replays as u64 - 1,
+        s.labels_to_alarm.len(),
+        percent(s.alarm_rate),
+        percent(s.alarm_rate_se)
+    );
+    if lengths.len() > 1 && !s.labels_to_alarm.is_empty() {
+        let mut l = s.labels_to_alarm.clone();
+        l.sort_unstable();
+        let q = |p: f64| l[((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1];
+        let early = l.iter().filter(|&&v| v <= 0).count();
+        println!(
+            "labels from the start of the last file to the first alarm: median {}, 10th percentile {}, 90th percentile {} ({} alarms came before it)",
+            q(0.5),
+            q(0.1),
+            q(0.9),
+            early
+        );
+    }
+    if let Some(r) = &s.recalibration {
+        println!(
+            "after the first alarm, on the rest of the stream ({} replays): mean accuracy, share of replays below δ, mean FLOPs",
+            r.replays
+        );
+        for (name, a) in [
+            ("policy as loaded", &r.static_policy),
+            ("re-calibrated", &r.recalibrated),
+            ("confidence, τ = δ", &r.confidence),
+        ] {
+            println!(
+                "  {name:<18} {}  below δ in {}  FLOPs {}",
+                percent(a.mean_accuracy),
+                percent(a.below_delta),
+                percent(a.flops_fraction)
+            );
+        }
+    }
+    Ok(())
+}
