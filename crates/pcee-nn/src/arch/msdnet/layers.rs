@@ -14,8 +14,8 @@ use burn::tensor::{Device, Tensor};
 /// (then `bn` is `None` and the convolution has a bias).
 #[derive(Module, Debug)]
 pub struct ConvBnRelu {
-    conv: Conv2d,
-    bn: Option<BatchNorm>,
+    pub(crate) conv: Conv2d,
+    pub(crate) bn: Option<BatchNorm>,
 }
 
 impl ConvSpec {
@@ -68,7 +68,7 @@ impl ConvBnRelu {
 /// A sequence of [`ConvBnRelu`] (a bottleneck, or a transition of length 1).
 #[derive(Module, Debug)]
 pub struct ConvChain {
-    convs: Vec<ConvBnRelu>,
+    pub(crate) convs: Vec<ConvBnRelu>,
 }
 
 impl ConvChain {
@@ -96,8 +96,8 @@ impl ConvChain {
 /// `out_s = cat(x_s, down(x_{s−1}), normal(x_s))` along channels.
 #[derive(Module, Debug)]
 pub struct ScaleConv {
-    down: Option<ConvChain>,
-    normal: ConvChain,
+    pub(crate) down: Option<ConvChain>,
+    pub(crate) normal: ConvChain,
 }
 
 impl ScaleConv {
@@ -132,7 +132,7 @@ impl ScaleConv {
 /// scales, which are the last `scales.len()` of them (finer inputs may be dropped).
 #[derive(Module, Debug)]
 pub struct MsdLayer {
-    scales: Vec<ScaleConv>,
+    pub(crate) scales: Vec<ScaleConv>,
 }
 
 impl MsdLayer {
@@ -167,9 +167,9 @@ impl MsdLayer {
 /// a linear layer. `[B, C, 7, 7]` → logits `[B, classes]`.
 #[derive(Module, Debug)]
 pub struct Classifier {
-    convs: ConvChain,
+    pub(crate) convs: ConvChain,
     pool: AdaptiveAvgPool2d,
-    linear: Linear,
+    pub(crate) linear: Linear,
 }
 
 impl Classifier {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod layers;
 pub mod model;
 pub mod plan;
+pub mod weights;
 
 pub use config::MsdNetConfig;
 pub use model::MsdNet;

@@ -10,16 +10,16 @@ use burn::tensor::{Device, Tensor};
 /// list of feature maps of the active scales, finest first (`[B, C_s, side_s, side_s]`).
 #[derive(Module, Debug)]
 pub struct MsdNet {
-    stem: Vec<ConvBnRelu>,
-    blocks: Vec<MsdBlock>,
-    heads: Vec<Classifier>,
+    pub(crate) stem: Vec<ConvBnRelu>,
+    pub(crate) blocks: Vec<MsdBlock>,
+    pub(crate) heads: Vec<Classifier>,
 }
 
 /// One block: optional 1×1 transitions (one per active scale), then dense layers.
 #[derive(Module, Debug)]
 pub struct MsdBlock {
-    transitions: Vec<ConvChain>,
-    layers: Vec<MsdLayer>,
+    pub(crate) transitions: Vec<ConvChain>,
+    pub(crate) layers: Vec<MsdLayer>,
 }
 
 impl MsdNetConfig {

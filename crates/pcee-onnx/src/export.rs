@@ -1,0 +1,95 @@
+//! `pcee export`: a pcee model written as a stage-graph directory ([`crate::manifest`]).
+//!
+//! The directory is written under a temporary name beside `out`, validated
+//! ([`crate::validate()`]), then renamed into place, so a failed export leaves no partial
+//! directory; an earlier export at `out` (a directory holding a manifest) is replaced.
+
+use crate::error::{OnnxError, Result};
+use crate::manifest::{Manifest, Preprocessing, TensorSpec, FORMAT, MANIFEST_FILE, VERSION};
+use crate::msdnet::{self, INPUT, INPUT_SHAPE};
+use pcee_nn::data::{PIXEL_MEAN, PIXEL_STD};
+use pcee_nn::{Model, Network};
+use prost::Message;
+use std::path::{Path, PathBuf};
+
+/// Writes `model` (pcee's MSDNet, BatchNorm folded) as stage graphs and a manifest into the
+/// directory `out`; `source` is recorded in the manifest. Returns the manifest written.
+///
+/// # Errors
+/// [`OnnxError::Unsupported`] for a ViT (not exported yet), [`OnnxError::Io`] when the
+/// directory cannot be written, [`OnnxError::Invalid`] when `out` exists and is not an earlier
+/// export, or when the written directory fails validation (a bug).
+pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manifest> {
+    let Network::MsdNet(net) = model.network() else {
+        return Err(OnnxError::Unsupported {
+            what: source.unwrap_or_else(|| "the model".into()),
+            reason: "a ViT; only MSDNet models are exported so far".into(),
+        });
+    };
+    check_target(out)?;
+    let (stages, heads) = msdnet::graphs(&net.weights());
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        classes: model.classes(),
+        input: TensorSpec {
+            name: INPUT.into(),
+            shape: INPUT_SHAPE.to_vec(),
+        },
+        preprocessing: Preprocessing {
+            scale: 1.0 / 255.0,
+            mean: f64::from(PIXEL_MEAN),
+            std: f64::from(PIXEL_STD),
+        },
+        flops: model.flops_per_exit(),
+        stages: stages.iter().map(|s| s.entry.clone()).collect(),
+        heads: heads.iter().map(|h| h.entry.clone()).collect(),
+        source,
+    };
+    let tmp = temporary(out);
+    let written = (|| {
+        std::fs::create_dir_all(&tmp).map_err(|e| OnnxError::io(&tmp, e))?;
+        let graphs = stages.iter().map(|s| (&s.entry.graph, &s.model));
+        for (file, graph) in graphs.chain(heads.iter().map(|h| (&h.entry.graph, &h.model))) {
+            let path = tmp.join(file);
+            std::fs::write(&path, graph.encode_to_vec()).map_err(|e| OnnxError::io(&path, e))?;
+        }
+        manifest.write(&tmp.join(MANIFEST_FILE))?;
+        crate::validate(&tmp)?;
+        replace(&tmp, out)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written.map(|()| manifest)
+}
+
+/// `out` may be absent, an empty directory or an earlier export.
+fn check_target(out: &Path) -> Result<()> {
+    if !out.exists() || out.join(MANIFEST_FILE).is_file() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(out)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
+    if empty {
+        return Ok(());
+    }
+    Err(OnnxError::invalid(out, "--out", format!(
+        "exists and is not a stage-graph directory (no {MANIFEST_FILE}); expected a new or empty directory")))
+}
+
+fn temporary(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stages".into());
+    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn replace(tmp: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| OnnxError::io(out, e))?;
+    }
+    std::fs::rename(tmp, out).map_err(|e| OnnxError::io(out, e))
+}

@@ -1,0 +1,155 @@
+//! A small builder of ONNX graphs over the generated message types ([`crate::proto`]): float32
+//! tensors with a symbolic batch dimension, initializers, and the handful of operators the
+//! exporters use. Encoding is prost's ([`prost::Message::encode_to_vec`]).
+
+use crate::proto::{
+    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
+    tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto,
+    OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
+
+/// The ONNX opset the graphs are written for (supported by ONNX Runtime ≥ 1.13).
+pub const OPSET: i64 = 17;
+/// The IR version that goes with [`OPSET`].
+pub const IR_VERSION: i64 = 8;
+/// The name of the symbolic first (batch) dimension of every graph input and output.
+pub const BATCH_DIM: &str = "batch";
+
+/// A graph under construction. Value names are unique within the graph: every node output
+/// not named by the caller is `t{n}`.
+#[derive(Debug, Default)]
+pub struct GraphBuilder {
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    inputs: Vec<ValueInfoProto>,
+    outputs: Vec<ValueInfoProto>,
+    next: usize,
+}
+
+impl GraphBuilder {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares a float32 graph input `[batch, shape…]`; returns its name.
+    pub fn input(&mut self, name: &str, shape: &[usize]) -> String {
+        self.inputs.push(value_info(name, shape));
+        name.to_string()
+    }
+
+    /// Declares `name` (a value of the graph) as a float32 output `[batch, shape…]`.
+    pub fn output(&mut self, name: &str, shape: &[usize]) {
+        self.outputs.push(value_info(name, shape));
+    }
+
+    /// A float32 constant of `dims` holding `data` (row-major); returns its name.
+    ///
+    /// # Panics
+    /// When `data.len()` is not the product of `dims`.
+    pub fn constant(&mut self, dims: &[usize], data: &[f32]) -> String {
+        assert_eq!(data.len(), dims.iter().product::<usize>(), "constant size");
+        let name = self.fresh("w");
+        self.initializers.push(TensorProto {
+            name: Some(name.clone()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Float as i32),
+            raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..Default::default()
+        });
+        name
+    }
+
+    /// A node `op(inputs) -> out` with `attributes`; `out` is a fresh name when `None`.
+    /// Returns the output's name.
+    pub fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+        out: Option<&str>,
+    ) -> String {
+        let out = out.map_or_else(|| self.fresh("t"), str::to_string);
+        self.nodes.push(NodeProto {
+            op_type: Some(op.to_string()),
+            name: Some(format!("{op}_{}", self.nodes.len())),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.clone()],
+            attribute: attributes,
+            ..Default::default()
+        });
+        out
+    }
+
+    /// The finished model, named `name`, for [`OPSET`].
+    pub fn finish(self, name: &str) -> ModelProto {
+        ModelProto {
+            ir_version: Some(IR_VERSION),
+            producer_name: Some("pcee".into()),
+            producer_version: Some(env!("CARGO_PKG_VERSION").into()),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(OPSET),
+            }],
+            graph: Some(GraphProto {
+                name: Some(name.into()),
+                node: self.nodes,
+                initializer: self.initializers,
+                input: self.inputs,
+                output: self.outputs,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+}
+
+/// An integer-list attribute.
+pub fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// An integer attribute.
+pub fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(value),
+        ..Default::default()
+    }
+}
+
+/// A float32 value info `[batch, shape…]` (the first dimension symbolic, [`BATCH_DIM`]).
+pub fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+    let batch = Dimension {
+        value: Some(dimension::Value::DimParam(BATCH_DIM.into())),
+        ..Default::default()
+    };
+    let dims = shape.iter().map(|&d| Dimension {
+        value: Some(dimension::Value::DimValue(d as i64)),
+        ..Default::default()
+    });
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(DataType::Float as i32),
+                shape: Some(TensorShapeProto {
+                    dim: std::iter::once(batch).chain(dims).collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,33 @@
+//! # pcee-onnx
+//!
+//! Early exit on ONNX graphs. An ONNX graph runs to its end (it cannot stop a sample early),
+//! so a multi-exit network is stored as a **stage-graph directory**: one graph per stage and
+//! one per exit head, with a manifest, `pcee-stages.json` ([`manifest`]), naming the tensors
+//! that flow between them. The routing between stages — which samples stop, which go on — is
+//! pcee's.
+//!
+//! - [`manifest`]: the manifest's types, reading and checking it;
+//! - [`validate`](mod@validate): a whole directory against its manifest (every graph present,
+//!   tensor names and shapes as declared, one clear error per defect);
+//! - [`export`](mod@export): `pcee export` — pcee's own MSDNet (BatchNorm folded) written as
+//!   such a directory ([`msdnet`] builds the graphs, [`graph`] is the small builder over the
+//!   official ONNX message types of [`proto`]);
+//! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
+//!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod export;
+pub mod graph;
+pub mod manifest;
+pub mod msdnet;
+pub mod proto;
+#[cfg(feature = "runtime")]
+pub mod runtime;
+pub mod validate;
+
+pub use error::{OnnxError, Result};
+pub use export::export;
+pub use manifest::{Manifest, MANIFEST_FILE};
+pub use validate::validate;

@@ -1,0 +1,191 @@
+//! Checking a stage-graph directory against its manifest: the manifest on its own
+//! ([`Manifest::check`]), then every graph — present, a decodable ONNX model, and its inputs
+//! and outputs exactly the manifest's tensors: the same names, float32, a symbolic first
+//! (batch) dimension and the declared per-image shape. One error per defect, naming the file
+//! and the manifest field.
+
+use crate::error::{OnnxError, Result};
+use crate::manifest::{spec, Manifest, TensorSpec};
+use crate::proto::{
+    tensor_proto::DataType, tensor_shape_proto::dimension, type_proto, ModelProto, ValueInfoProto,
+};
+use prost::Message;
+use std::path::Path;
+
+/// Reads and checks `dir` (module documentation); returns its manifest.
+///
+/// # Errors
+/// The first defect: [`OnnxError::Io`] for an unreadable manifest, [`OnnxError::Invalid`]
+/// for anything else (a missing or undecodable graph, a tensor named or shaped otherwise than
+/// the manifest says, FLOPs not increasing, …).
+pub fn validate(dir: &Path) -> Result<Manifest> {
+    let manifest = Manifest::read(dir)?;
+    for (s, stage) in manifest.stages.iter().enumerate() {
+        let field = format!("stages[{s}]");
+        check_graph(dir, &stage.graph, &field, &stage.inputs, &stage.outputs)?;
+    }
+    for (e, head) in manifest.heads.iter().enumerate() {
+        let field = format!("heads[{e}]");
+        check_graph(
+            dir,
+            &head.graph,
+            &field,
+            &head.inputs,
+            std::slice::from_ref(&head.output),
+        )?;
+    }
+    Ok(manifest)
+}
+
+/// Reads the graph file `dir/graph` as an ONNX model.
+///
+/// # Errors
+/// [`OnnxError::Invalid`] naming the file and `field` when it is missing or not an ONNX model.
+pub fn read_model(dir: &Path, graph: &str, field: &str) -> Result<ModelProto> {
+    let path = dir.join(graph);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        OnnxError::invalid(
+            &path,
+            format!("{field}.graph"),
+            format!("cannot be read ({e}); expected the ONNX graph the manifest names"),
+        )
+    })?;
+    ModelProto::decode(bytes.as_slice()).map_err(|e| {
+        OnnxError::invalid(
+            &path,
+            format!("{field}.graph"),
+            format!("not an ONNX model ({e})"),
+        )
+    })
+}
+
+fn check_graph(
+    dir: &Path,
+    graph: &str,
+    field: &str,
+    inputs: &[TensorSpec],
+    outputs: &[TensorSpec],
+) -> Result<()> {
+    let path = dir.join(graph);
+    let model = read_model(dir, graph, field)?;
+    let g = model.graph.unwrap_or_default();
+    let constants: std::collections::HashSet<&str> = g
+        .initializer
+        .iter()
+        .filter_map(|t| t.name.as_deref())
+        .collect();
+    let real_inputs: Vec<&ValueInfoProto> = g
+        .input
+        .iter()
+        .filter(|v| !constants.contains(v.name.as_deref().unwrap_or("")))
+        .collect();
+    check_values(
+        &path,
+        &format!("{field}.inputs"),
+        "input",
+        &real_inputs,
+        inputs,
+    )?;
+    let outs: Vec<&ValueInfoProto> = g.output.iter().collect();
+    let what = if outputs.len() == 1 && field.starts_with("heads") {
+        "output"
+    } else {
+        "outputs"
+    };
+    check_values(&path, &format!("{field}.{what}"), "output", &outs, outputs)
+}
+
+/// The graph's `values` (its inputs or outputs) against the manifest's `specs`: the same set
+/// of names, each with the declared shape.
+fn check_values(
+    path: &Path,
+    field: &str,
+    kind: &str,
+    values: &[&ValueInfoProto],
+    specs: &[TensorSpec],
+) -> Result<()> {
+    let bad = |reason: String| Err(OnnxError::invalid(path, field, reason));
+    for (i, t) in specs.iter().enumerate() {
+        let Some(v) = values
+            .iter()
+            .find(|v| v.name.as_deref() == Some(t.name.as_str()))
+        else {
+            let names: Vec<&str> = values.iter().filter_map(|v| v.name.as_deref()).collect();
+            return bad(format!(
+                "[{i}] {}: the graph has no {kind} of that name (its {kind}s: {names:?})",
+                spec(t)
+            ));
+        };
+        if let Err(reason) = check_shape(v, &t.shape) {
+            return bad(format!("[{i}] {}: the graph's {kind} {reason}", spec(t)));
+        }
+    }
+    if let Some(v) = values.iter().find(|v| {
+        !specs
+            .iter()
+            .any(|t| Some(t.name.as_str()) == v.name.as_deref())
+    }) {
+        return bad(format!(
+            "the graph has the {kind} {:?}, which the manifest does not list",
+            v.name.as_deref().unwrap_or("")
+        ));
+    }
+    Ok(())
+}
+
+/// `Ok` when `v` is float32 `[batch, shape…]` with a symbolic batch dimension.
+fn check_shape(v: &ValueInfoProto, shape: &[usize]) -> std::result::Result<(), String> {
+    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err("is not a tensor".into());
+    };
+    if t.elem_type != Some(DataType::Float as i32) {
+        return Err(format!(
+            "has element type {:?}; expected float32 (1)",
+            t.elem_type
+        ));
+    }
+    let dims: Vec<Option<i64>> = t
+        .shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(dimension::Value::DimValue(n)) => Some(n),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let shown: Vec<String> = dims
+        .iter()
+        .map(|d| d.map_or("?".into(), |n| n.to_string()))
+        .collect();
+    let shown = format!("[{}]", shown.join(", "));
+    if dims.len() != shape.len() + 1
+        || dims[1..]
+            .iter()
+            .zip(shape)
+            .any(|(d, &n)| *d != Some(n as i64))
+    {
+        return Err(format!(
+            "has shape {shown}; expected [batch, {}]",
+            join(shape)
+        ));
+    }
+    if let Some(n) = dims[0] {
+        return Err(format!(
+            "has a fixed batch dimension {n} ({shown}); export it with a dynamic first axis"
+        ));
+    }
+    Ok(())
+}
+
+fn join(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
