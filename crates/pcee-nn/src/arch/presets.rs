@@ -1,4 +1,4 @@
-//! Named presets. Version 3 of the MSDNets (issue 11) is sized so that early exiting has
+//! Named presets. Version 3 of the MSDNets (issue 11; `msdnet-small` version 4) is sized so that early exiting has
 //! something to decide: a cheap first exit (≈ 5–12 % of the model's cost), `msdnet-small`'s
 //! full cost between `msdnet-large`'s second and fourth exits, and a large model with far more
 //! capacity than the small one. A model card stores the full configuration, so weights trained
@@ -6,7 +6,7 @@
 //!
 //! | preset        | exits | full MFLOPs | exit MFLOPs (cumulative)                 |
 //! |---------------|-------|-------------|------------------------------------------|
-//! | msdnet-small  | 4     | 5.40        | 0.65 1.81 3.21 5.40                      |
+//! | msdnet-small  | 4     | 4.10        | 0.51 1.40 2.45 4.10                      |
 //! | msdnet-large  | 6     | 29.64       | 1.58 3.62 8.08 13.68 22.41 29.64         |
 //! | vit-small     | 4     | 15.77       | 4.02 7.94 11.85 15.77                    |
 //! | vit-large     | 6     | 50.16       | 8.49 16.82 25.15 33.49 41.82 50.16       |
@@ -24,9 +24,14 @@
 //!   - large − small on test, last exits: +0.93 points (McNemar p = 1.3e-5), short of the
 //!     1.0 aimed for; first exits 2.8 / 2.6 points below the last, short of the 5 aimed for:
 //!     even 0.65 MFLOPs reach 90 % on Fashion-MNIST. Per-exit tables: assets/README.md.
+//! - v4 `msdnet-small` (growth 4/8/12, head 8; 4.10 MFLOPs, chosen from the FLOPs of a few
+//!   candidates before training, trained once, same recipe): val 89.1 / 90.9 / 92.1 / 92.5 %,
+//!   test 88.4 / 90.7 / 91.3 / 91.8 %. Large − small on test, last exits: +1.84 points
+//!   (95 % bootstrap [1.38, 2.31], McNemar p = 5.0e-16 on 168 / 352 discordant images); its
+//!   first exit is 3.4 points below its last, 12.5 % of its cost.
 //!
 //! Speed on `flex` (batch 128, one thread each while two trainings and builds shared the 2
-//! cores): `msdnet-small` v3 median 151 s per epoch (124–196), `msdnet-large` v3 549 s
+//! cores): `msdnet-small` v3 median 151 s per epoch (124–196), v4 148 s (128–183), `msdnet-large` v3 549 s
 //! (366–943), `vit-small` 207 s (129–321). MSDNet trains at only ≈ 9–19 GFLOP/s (forward + backward counted as 3× forward):
 //! its many thin convolutions, concatenations and BatchNorms cost more per FLOP than a wide CNN.
 
@@ -44,12 +49,12 @@ pub fn preset(name: &str) -> Result<ArchConfig> {
     Ok(match name {
         "msdnet-small" => ArchConfig::Msdnet(MsdNetConfig {
             stem_channels: vec![4, 8, 8],
-            growth: vec![4, 8, 16],
+            growth: vec![4, 8, 12],
             bottleneck: vec![1, 1, 1],
             block_layers: vec![1, 2, 2, 3],
             block_first_scale: vec![1, 1, 1, 1],
             reduction: 0.5,
-            head_channels: 16,
+            head_channels: 8,
             classes: 10,
         }),
         "msdnet-large" => ArchConfig::Msdnet(MsdNetConfig {
