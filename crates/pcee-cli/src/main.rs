@@ -45,6 +45,9 @@ enum Command {
     Demo(commands::demo::Args),
     /// Run a model with real early exit on a split and time it against the full network.
     Infer(commands::infer::Args),
+    /// Write a trained model as ONNX stage graphs with a pcee-stages.json manifest.
+    #[cfg(feature = "onnx")]
+    Export(commands::export::Args),
     Trials(commands::trials::Args),
     Serve(commands::serve::Args),
     Monitor(commands::monitor::Args),
@@ -68,6 +71,8 @@ fn main() -> ExitCode {
         Command::Logits(args) => commands::logits::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
+        #[cfg(feature = "onnx")]
+        Command::Export(args) => commands::export::run(args),
         Command::Trials(args) => commands::trials::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Monitor(args) => commands::monitor::run(args),

@@ -21,8 +21,17 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Model weights (.safetensors) written by `pcee train`; its .json card must sit beside it.
-    #[arg(long, value_name = "FILE")]
-    model: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "stages",
+        conflicts_with = "stages"
+    )]
+    model: Option<PathBuf>,
+    /// Instead of --model: a stage-graph directory (`pcee export`), run with ONNX Runtime
+    /// (needs a pcee built with `--features onnx` and ORT_DYLIB_PATH naming libonnxruntime).
+    #[arg(long, value_name = "DIR")]
+    stages: Option<PathBuf>,
     /// Policy file written by `pcee calibrate` on this model's validation logits.
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
@@ -84,24 +93,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(d) => inputs::delta("--delta", d)?,
         None => policy_file.delta,
     };
-    let device = default_device();
-    let (model, _card) = store::load(&args.model, &device)?;
-    check_policy(&policy_file, &model).map_err(|err| {
-        anyhow!(
-            "{}: {err} (model {})",
-            args.policy.display(),
-            args.model.display()
-        )
-    })?;
-    let mut data = load_split(args.data_dir.as_deref(), args.split)?;
-    if let Some(n) = limit {
-        data = data.take(n as usize);
-    }
-    let data = args.shift.apply(data)?;
+    let load_data = || -> anyhow::Result<_> {
+        let mut data = load_split(args.data_dir.as_deref(), args.split)?;
+        if let Some(n) = limit {
+            data = data.take(n as usize);
+        }
+        Ok(args.shift.apply(data)?)
+    };
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
     let options = MeasureOptions { batch, repeats };
-    let mut report = measure(&model, policy.as_ref(), &data, &options, &device)?;
+    let (mut report, cost) = match (&args.model, &args.stages) {
+        (Some(path), _) => {
+            let device = default_device();
+            let (model, _card) = store::load(path, &device)?;
+            check_policy(&policy_file, &model).map_err(|err| {
+                anyhow!(
+                    "{}: {err} (model {})",
+                    args.policy.display(),
+                    path.display()
+                )
+            })?;
+            let data = load_data()?;
+            let report = measure(&model, policy.as_ref(), &data, &options, &device)?;
+            (report, model.flops_per_exit())
+        }
+        (None, Some(dir)) => {
+            let load = stages::Load {
+                dir,
+                file: &policy_file,
+                policy_path: &args.policy,
+            };
+            stages::measure(&load, policy.as_ref(), &load_data, &options)?
+        }
+        (None, None) => unreachable!("clap requires --model or --stages"),
+    };
     if !args.decisions {
         report.decisions.clear();
     }
@@ -115,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_report(&report, &model.flops_per_exit());
+        print_report(&report, &cost);
     }
     Ok(())
 }
@@ -174,5 +200,63 @@ fn spread_note(early: Option<f64>, full: Option<f64>) -> String {
             100.0 * f
         ),
         _ => String::new(),
+    }
+}
+
+/// `--stages DIR`: the ONNX Runtime backend (crate `pcee-onnx`, feature `onnx`).
+mod stages {
+    use pcee::{ExitPolicy, PolicyFile};
+    use pcee_nn::data::Dataset;
+    use pcee_nn::runtime::{InferReport, MeasureOptions};
+    use std::path::Path;
+
+    /// The stage-graph directory and the policy file it is checked against.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub struct Load<'a> {
+        pub dir: &'a Path,
+        pub file: &'a PolicyFile,
+        pub policy_path: &'a Path,
+    }
+
+    /// The report of `policy` through the graphs of `load.dir` on the images `data` loads
+    /// (after the graphs and the policy check), and the graphs' cumulative FLOPs.
+    #[cfg(feature = "onnx")]
+    pub fn measure(
+        load: &Load<'_>,
+        policy: &dyn ExitPolicy,
+        data: &dyn Fn() -> anyhow::Result<Dataset>,
+        options: &MeasureOptions,
+    ) -> anyhow::Result<(InferReport, Vec<f64>)> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut graphs = pcee_onnx::runtime::OrtStages::load(load.dir, threads)?;
+        let m = graphs.manifest();
+        let (file, what) = (load.file, "the stage graphs");
+        let fit = file
+            .check_classes(m.classes, what)
+            .and_then(|()| file.check_flops(&m.flops, what));
+        fit.map_err(|err| {
+            anyhow::anyhow!(
+                "{}: {err} (stages {})",
+                load.policy_path.display(),
+                load.dir.display()
+            )
+        })?;
+        let flops = m.flops.clone();
+        let report = pcee_onnx::runtime::measure(&mut graphs, policy, &data()?, options)?;
+        Ok((report, flops))
+    }
+
+    /// Without the `onnx` feature: one clear error.
+    #[cfg(not(feature = "onnx"))]
+    pub fn measure(
+        _: &Load<'_>,
+        _: &dyn ExitPolicy,
+        _: &dyn Fn() -> anyhow::Result<Dataset>,
+        _: &MeasureOptions,
+    ) -> anyhow::Result<(InferReport, Vec<f64>)> {
+        anyhow::bail!(
+            "--stages: this pcee was built without ONNX Runtime support; rebuild it with \
+             `--features onnx` (cargo install --locked --path crates/pcee-cli --features onnx)"
+        )
     }
 }

@@ -6,6 +6,8 @@ pub mod curves;
 pub mod demo;
 pub mod diagram;
 pub mod evaluate;
+#[cfg(feature = "onnx")]
+pub mod export;
 pub mod infer;
 pub mod logits;
 pub mod monitor;

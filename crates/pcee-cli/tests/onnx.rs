@@ -1,0 +1,311 @@
+//! `pcee export` and `pcee infer --stages` (feature `onnx`; ORT_DYLIB_PATH must name
+//! libonnxruntime) on a tiny MSDNet trained here on a few hundred real Fashion-MNIST images,
+//! against the burn path: `pcee logits`' logits, `pcee infer --model`'s decisions and
+//! `pcee evaluate`'s exit fractions are the references. Without the feature, only the one-line
+//! error of `--stages` is checked.
+
+mod common;
+
+use common::{assert_error, example, pcee};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pcee-cli-onnx-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let run = pcee(args);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    run.stdout
+}
+
+#[cfg(not(feature = "onnx"))]
+#[test]
+fn stages_need_the_onnx_feature() {
+    let dir = temp_dir("nofeature");
+    let policy = dir.join("policy.json");
+    ok(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        "pcee",
+        "--output",
+        s(&policy),
+    ]);
+    let run = pcee(&["infer", "--stages", s(&dir), "--policy", s(&policy)]);
+    assert_error(
+        &run,
+        "--stages: this pcee was built without ONNX Runtime support",
+    );
+}
+
+#[cfg(feature = "onnx")]
+mod with_ort {
+    use super::*;
+    use pcee::{ExitLogits, LogitsRow};
+    use pcee_nn::data::{load_split, Split};
+    use serde_json::Value;
+
+    const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4, 4], "growth": [2, 2, 2], "bottleneck": [1, 1, 1],
+      "block_layers": [1, 1], "block_first_scale": [0, 1], "reduction": 0.5, "head_channels": 4, "classes": 10}"#;
+    const IMAGES: usize = 300;
+
+    /// Trains the tiny network (1 epoch, 600 images), exports it; returns (model, stages).
+    fn trained(dir: &Path) -> (PathBuf, PathBuf) {
+        let config = dir.join("tiny-config.json");
+        std::fs::write(&config, TINY).unwrap();
+        let model = dir.join("tiny.safetensors");
+        ok(&[
+            "train",
+            "--arch-config",
+            s(&config),
+            "--epochs",
+            "1",
+            "--batch",
+            "32",
+            "--limit",
+            "600",
+            "--out",
+            s(&model),
+        ]);
+        let stages = dir.join("stages");
+        let out = ok(&["export", "--model", s(&model), "--out", s(&stages)]);
+        assert!(
+            out.contains("wrote 2 stage graph(s) and 2 head graph(s), 10 classes"),
+            "{out}"
+        );
+        (model, stages)
+    }
+
+    fn row(l: &ExitLogits, e: usize, i: usize) -> Vec<f32> {
+        match l.logits_of(e, i) {
+            LogitsRow::F32(z) => z.to_vec(),
+            LogitsRow::F64(z) => z.iter().map(|&v| v as f32).collect(),
+        }
+    }
+
+    fn infer(args: &[&str]) -> Value {
+        let mut all = vec![
+            "infer",
+            "--limit",
+            "300",
+            "--repeat",
+            "1",
+            "--json",
+            "--decisions",
+        ];
+        all.extend_from_slice(args);
+        serde_json::from_str(&ok(&all)).unwrap()
+    }
+
+    #[test]
+    fn exported_graphs_agree_with_burn() {
+        let dir = temp_dir("agree");
+        let (model, stages) = trained(&dir);
+        let npz = dir.join("test.npz");
+        ok(&[
+            "logits",
+            "--model",
+            s(&model),
+            "--split",
+            "test",
+            "--limit",
+            "300",
+            "--out",
+            s(&npz),
+        ]);
+        let burn = ExitLogits::read(&npz).unwrap();
+
+        // Every exit's logits through ONNX Runtime, on the same 300 test images.
+        let threads = 2;
+        let mut ort = pcee_onnx::runtime::OrtStages::load(&stages, threads).unwrap();
+        let pre = ort.manifest().preprocessing.clone();
+        let data = load_split(None, Split::Test).unwrap().take(IMAGES);
+        let x: Vec<f32> = data.images.iter().map(|&p| pre.apply(p)).collect();
+        let logits = ort.exit_logits(&x).unwrap();
+        let mut worst = 0.0f32;
+        for (e, exit) in logits.iter().enumerate() {
+            for i in 0..IMAGES {
+                let b = row(&burn, e, i);
+                for (a, b) in exit[i * 10..(i + 1) * 10].iter().zip(&b) {
+                    worst = worst.max((a - b).abs());
+                }
+            }
+        }
+        assert!(worst <= 1e-4, "largest logit difference {worst}");
+
+        // Decisions: confidence thresholding with δ in the widest gap between neighbouring
+        // exit-0 confidences of the middle half (no image within float noise of δ), and PCEE.
+        let score = |z: &[f32]| pcee::ExitScore::from_logits(z).confidence;
+        let mut conf: Vec<f64> = (0..IMAGES).map(|i| score(&row(&burn, 0, i))).collect();
+        conf.sort_by(f64::total_cmp);
+        let i = (IMAGES / 4..3 * IMAGES / 4)
+            .max_by(|&i, &j| (conf[i] - conf[i - 1]).total_cmp(&(conf[j] - conf[j - 1])))
+            .unwrap();
+        assert!(
+            conf[i] - conf[i - 1] > 1e-5,
+            "gap {}",
+            conf[i] - conf[i - 1]
+        );
+        let delta = format!("{}", 0.5 * (conf[i - 1] + conf[i]));
+        for (method, delta) in [("confidence", delta.as_str()), ("pcee", "0.15")] {
+            let policy = dir.join(format!("{method}.json"));
+            ok(&[
+                "calibrate",
+                "--val",
+                s(&npz),
+                "--method",
+                method,
+                "--delta",
+                delta,
+                "--output",
+                s(&policy),
+            ]);
+            let by_burn = infer(&["--model", s(&model), "--policy", s(&policy)]);
+            let by_ort = infer(&["--stages", s(&stages), "--policy", s(&policy)]);
+            let (b, o) = (
+                by_burn["decisions"].as_array().unwrap(),
+                by_ort["decisions"].as_array().unwrap(),
+            );
+            assert_eq!(b.len(), IMAGES);
+            let differ = b
+                .iter()
+                .zip(o)
+                .filter(|(b, o)| b["exit"] != o["exit"] || b["prediction"] != o["prediction"])
+                .count();
+            assert_eq!(differ, 0, "{method}: {differ} decisions differ");
+            for (b, o) in b.iter().zip(o) {
+                let (cb, co) = (
+                    b["confidence"].as_f64().unwrap(),
+                    o["confidence"].as_f64().unwrap(),
+                );
+                assert!((cb - co).abs() < 1e-5, "{method}: confidence {cb} vs {co}");
+            }
+            for key in ["accuracy", "exit_fractions", "mean_flops", "full_flops"] {
+                assert_eq!(by_burn[key], by_ort[key], "{method}: {key}");
+            }
+            // And the offline evaluation of the same logits.
+            let eval: Value = serde_json::from_str(&ok(&[
+                "evaluate",
+                "--policy",
+                s(&policy),
+                "--test",
+                s(&npz),
+                "--json",
+            ]))
+            .unwrap();
+            assert_eq!(
+                eval["exit_fractions"], by_ort["exit_fractions"],
+                "{method}: evaluate"
+            );
+            if method == "confidence" {
+                let at_0 = o.iter().filter(|d| d["exit"] == 0).count();
+                assert_eq!(at_0, IMAGES - i, "the images above δ leave at exit 0");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_stage_directories_are_one_line_errors() {
+        let dir = temp_dir("bad");
+        let (_model, stages) = trained(&dir);
+        let policy = dir.join("other.json");
+        // A policy of another model: the FLOPs disagree.
+        ok(&[
+            "calibrate",
+            "--val",
+            &example("val.npz"),
+            "--method",
+            "pcee",
+            "--output",
+            s(&policy),
+        ]);
+        let run = pcee(&[
+            "infer",
+            "--stages",
+            s(&stages),
+            "--policy",
+            s(&policy),
+            "--limit",
+            "10",
+        ]);
+        assert_error(&run, &format!("{}: ", policy.display()));
+        assert!(run.stderr.contains("the stage graphs"), "{}", run.stderr);
+
+        std::fs::remove_file(stages.join("head-1.onnx")).unwrap();
+        let run = pcee(&["infer", "--stages", s(&stages), "--policy", s(&policy)]);
+        assert_error(
+            &run,
+            &format!(
+                "{}: heads[1].graph: cannot be read",
+                stages.join("head-1.onnx").display()
+            ),
+        );
+
+        let run = pcee(&[
+            "export",
+            "--model",
+            s(&dir.join("missing.safetensors")),
+            "--out",
+            s(&dir.join("x")),
+        ]);
+        assert_error(&run, "");
+        assert!(run.stderr.contains("missing.safetensors"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn without_ort_dylib_path_the_error_says_what_to_set() {
+        let dir = temp_dir("nolib");
+        let (_model, stages) = trained(&dir);
+        let policy = dir.join("p.json");
+        let npz = dir.join("v.npz");
+        ok(&[
+            "logits",
+            "--model",
+            s(&dir.join("tiny.safetensors")),
+            "--split",
+            "val",
+            "--limit",
+            "50",
+            "--out",
+            s(&npz),
+        ]);
+        ok(&[
+            "calibrate",
+            "--val",
+            s(&npz),
+            "--method",
+            "pcee",
+            "--output",
+            s(&policy),
+        ]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pcee"))
+            .args([
+                "infer",
+                "--stages",
+                s(&stages),
+                "--policy",
+                s(&policy),
+                "--limit",
+                "10",
+            ])
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "error: ORT_DYLIB_PATH: not set; expected the path of libonnxruntime.so"
+            ),
+            "{stderr}"
+        );
+    }
+}
