@@ -9,7 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One HTTP/1.1 request on a fresh connection: `(status, body)`.
-fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
@@ -22,7 +28,10 @@ fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[
     stream.read_to_end(&mut reply).unwrap();
     let text = String::from_utf8(reply).unwrap();
     let status = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -39,7 +48,10 @@ fn signal(child: &Child, signal: i32) {
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting until {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting until {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -48,28 +60,66 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    let model = root().join("assets/models/vit-small.safetensors").display().to_string();
+    let model = root()
+        .join("assets/models/vit-small.safetensors")
+        .display()
+        .to_string();
     let (val, policy) = (path("val.npz"), path("policy.json"));
-    let run = pcee(&["logits", "--model", &model, "--split", "val", "--limit", "600", "--out", &val]);
+    let run = pcee(&[
+        "logits", "--model", &model, "--split", "val", "--limit", "600", "--out", &val,
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = pcee(&["calibrate", "--val", &val, "--method", "pcee", "--delta", "0.9", "--output", &policy]);
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &val,
+        "--method",
+        "pcee",
+        "--delta",
+        "0.9",
+        "--output",
+        &policy,
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let n = 64;
     let run = pcee(&[
-        "infer", "--model", &model, "--policy", &policy, "--delta", "0.85", "--limit", &n.to_string(),
-        "--repeat", "1", "--json", "--decisions",
+        "infer",
+        "--model",
+        &model,
+        "--policy",
+        &policy,
+        "--delta",
+        "0.85",
+        "--limit",
+        &n.to_string(),
+        "--repeat",
+        "1",
+        "--json",
+        "--decisions",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let infer = json(&run.stdout);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_pcee"))
-        .args(["serve", "--model", &model, "--policy", &policy, "--addr", "127.0.0.1:0", "--max-wait-ms", "300"])
+        .args([
+            "serve",
+            "--model",
+            &model,
+            "--policy",
+            &policy,
+            "--addr",
+            "127.0.0.1:0",
+            "--max-wait-ms",
+            "300",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let addr: SocketAddr = first
         .strip_prefix("listening on http://")
         .and_then(|rest| rest.split_whitespace().next())
@@ -78,8 +128,16 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
         .unwrap();
 
     // The decisions of `pcee infer` on the same test images and δ.
-    let data = pcee_nn::data::load_split(None, pcee_nn::data::Split::Test).unwrap().take(n);
-    let (status, body) = http(addr, "POST", "/v1/classify?delta=0.85", "application/octet-stream", &data.images);
+    let data = pcee_nn::data::load_split(None, pcee_nn::data::Split::Test)
+        .unwrap()
+        .take(n);
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/classify?delta=0.85",
+        "application/octet-stream",
+        &data.images,
+    );
     assert_eq!(status, 200, "{body}");
     let served = json(&body);
     let results = served["results"].as_array().unwrap();
@@ -88,11 +146,25 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     for (i, (s, d)) in results.iter().zip(decisions).enumerate() {
         assert_eq!(s["exit"], d["exit"], "image {i}");
         assert_eq!(s["class"], d["prediction"], "image {i}");
-        assert_eq!(s["confidence"].as_f64(), d["confidence"].as_f64(), "image {i}");
+        assert_eq!(
+            s["confidence"].as_f64(),
+            d["confidence"].as_f64(),
+            "image {i}"
+        );
     }
 
     // SIGHUP re-reads the policy file.
-    let run = pcee(&["calibrate", "--val", &val, "--method", "confidence", "--delta", "0.9", "--output", &policy]);
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &val,
+        "--method",
+        "confidence",
+        "--delta",
+        "0.9",
+        "--output",
+        &policy,
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     signal(&child, libc::SIGHUP);
     wait_until("the policy is reloaded", || {
@@ -104,10 +176,20 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     let senders: Vec<_> = (0..8)
         .map(|k| {
             let images = data.images[k * 8 * 784..(k + 1) * 8 * 784].to_vec();
-            std::thread::spawn(move || http(addr, "POST", "/v1/classify", "application/octet-stream", &images))
+            std::thread::spawn(move || {
+                http(
+                    addr,
+                    "POST",
+                    "/v1/classify",
+                    "application/octet-stream",
+                    &images,
+                )
+            })
         })
         .collect();
-    wait_until("64 images are admitted", || json(&http(addr, "GET", "/healthz", "text/plain", b"").1)["queued"] == 64);
+    wait_until("64 images are admitted", || {
+        json(&http(addr, "GET", "/healthz", "text/plain", b"").1)["queued"] == 64
+    });
     signal(&child, libc::SIGTERM);
     for sender in senders {
         let (status, body) = sender.join().unwrap();
@@ -116,7 +198,12 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     }
     let status = child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(status.success(), "{status}: {stderr}");
     assert!(stderr.contains("policy reloaded (version 2)"), "{stderr}");
 }

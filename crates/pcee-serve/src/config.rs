@@ -75,11 +75,11 @@ impl Default for ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_batch: 256,
             max_wait: Duration::from_millis(2),
-            stage_wait: Duration::from_millis(20),
+            stage_wait: Duration::from_millis(100),
             queue: 4096,
             threads: None,
             mode: Mode::Stage,
-            max_body: 16 << 20,
+            max_body: 4 << 20,
             max_requests: 1024,
         }
     }

@@ -10,7 +10,7 @@
 //! - [`body`]: the request forms (JSON, raw u8, `.npy`) and their one-line errors;
 //! - [`policy`](mod@policy): the loaded policy and its atomic replacement;
 //! - [`engine`]: admission (bounded), stage queues, the executor thread;
-//! - [`metrics`]: `/metrics`;
+//! - [`metrics`](mod@metrics) — the `/metrics` exposition;
 //! - [`server`]: binding, serving, draining, signals ([`serve`]);
 //! - [`load`]: the load generator behind the `pcee-load` binary.
 //!

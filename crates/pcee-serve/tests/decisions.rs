@@ -93,7 +93,7 @@ async fn each_mode_serves_the_offline_decisions() {
                     "{mode:?} δ {delta}: exits against the offline evaluation"
                 );
                 assert!(
-                    exits.iter().any(|&e| e == 0) && exits.iter().any(|&e| e > 0),
+                    exits.contains(&0) && exits.iter().any(|&e| e > 0),
                     "{exits:?}"
                 );
             }
@@ -210,7 +210,7 @@ async fn json_rows_flat_and_npy_forms_give_the_same_answers() {
     .await;
     let mut npy = b"\x93NUMPY\x01\x00".to_vec();
     let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 28, 28), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

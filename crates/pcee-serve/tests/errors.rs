@@ -85,7 +85,12 @@ async fn malformed_requests_get_400_with_one_line() {
         "at least one image",
     );
     assert_refused(
-        &post(json, "/v1/classify", json_body(&[image.clone()], Some(1.5))).await,
+        &post(
+            json,
+            "/v1/classify",
+            json_body(std::slice::from_ref(&image), Some(1.5)),
+        )
+        .await,
         400,
         "delta: 1.5 is not a valid target accuracy",
     );
@@ -93,7 +98,7 @@ async fn malformed_requests_get_400_with_one_line() {
         &post(
             json,
             "/v1/classify",
-            json_body(&[image.clone()], Some(-0.1)),
+            json_body(std::slice::from_ref(&image), Some(-0.1)),
         )
         .await,
         400,
@@ -113,7 +118,7 @@ async fn malformed_requests_get_400_with_one_line() {
         &post(
             json,
             "/v1/classify?delta=0.9",
-            json_body(&[image.clone()], Some(0.9)),
+            json_body(std::slice::from_ref(&image), Some(0.9)),
         )
         .await,
         400,

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2.0)]
     max_wait_ms: f64,
     /// Longest an image waits in a later stage's queue while other stages run, in ms.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 100.0)]
     stage_wait_ms: f64,
     /// Most images admitted and not yet answered; beyond it, 503 with Retry-After.
     #[arg(long, default_value_t = 4096)]
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, default_value = "stage")]
     mode: Mode,
     /// Largest request body, bytes (or 512K, 16M).
-    #[arg(long, default_value = "16M", value_parser = pcee::logits::parse_bytes)]
+    #[arg(long, default_value = "4M", value_parser = pcee::logits::parse_bytes)]
     max_body: u64,
     /// Most requests being read or waiting at once; beyond it, 503.
     #[arg(long, default_value_t = 1024)]

@@ -9,7 +9,7 @@ use npyz::{NpyFile, Order};
 /// # Errors
 /// [`BodyError`] when the length is not a multiple of 784.
 pub(super) fn raw(bytes: &[u8]) -> Result<Vec<u8>, BodyError> {
-    if bytes.len() % IMAGE_PIXELS != 0 {
+    if !bytes.len().is_multiple_of(IMAGE_PIXELS) {
         return Err(BodyError::new(format!(
             "body of {} bytes; expected raw u8 pixels, a multiple of 784 bytes (28 x 28 per image)",
             bytes.len()
