@@ -207,3 +207,55 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     assert!(status.success(), "{status}: {stderr}");
     assert!(stderr.contains("policy reloaded (version 2)"), "{stderr}");
 }
+
+#[test]
+fn serve_refuses_a_foreign_policy_or_a_missing_model_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("three-exits.json").display().to_string();
+    let val = common::example("val.npz");
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &val,
+        "--method",
+        "pcee",
+        "--output",
+        &policy,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let model = root()
+        .join("assets/models/vit-small.safetensors")
+        .display()
+        .to_string();
+    let run = pcee(&[
+        "serve",
+        "--model",
+        &model,
+        "--policy",
+        &policy,
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    common::assert_error(
+        &run,
+        &format!("{policy}: the policy has 3 exits but the model has 4"),
+    );
+    let run = pcee(&["serve", "--model", "nope.safetensors", "--policy", &policy]);
+    common::assert_error(&run, "nope.json: cannot read the model card");
+    assert_eq!(
+        run.stderr.matches("cannot read the model card").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let run = pcee(&[
+        "serve",
+        "--model",
+        &model,
+        "--policy",
+        &policy,
+        "--max-batch",
+        "0",
+    ]);
+    common::assert_error(&run, "--max-batch: 0 images per batch");
+}

@@ -20,26 +20,26 @@ use tokio::sync::Semaphore;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The model could not be loaded.
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] pcee_nn::NnError),
     /// The policy file is invalid or of another network.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Policy {
         /// The policy file.
         path: String,
-        /// What is wrong.
-        source: PolicyError,
+        /// What is wrong (not a `source`: the message is complete on one line).
+        error: PolicyError,
     },
     /// A setting out of range (names the flag).
     #[error("{0}")]
     Options(String),
     /// Listening or serving failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done (`--addr 127.0.0.1:8080: cannot listen`).
         what: String,
-        /// The error.
-        source: std::io::Error,
+        /// The error (not a `source`: the message is complete on one line).
+        error: std::io::Error,
     },
 }
 
@@ -81,9 +81,9 @@ impl Server {
         check(&options)?;
         let device = pcee_nn::default_device();
         let (model, card) = store::load(model_path, &device)?;
-        let slot = PolicySlot::open(policy_path, &model).map_err(|source| ServeError::Policy {
+        let slot = PolicySlot::open(policy_path, &model).map_err(|error| ServeError::Policy {
             path: policy_path.display().to_string(),
-            source,
+            error,
         })?;
         let metrics = Arc::new(Metrics::new(model.exits()));
         let settings = EngineSettings {
@@ -96,9 +96,9 @@ impl Server {
         let engine = Engine::start(&model, settings, metrics.clone());
         let listener = TcpListener::bind(options.addr)
             .await
-            .map_err(|source| ServeError::Io {
+            .map_err(|error| ServeError::Io {
                 what: format!("--addr {}: cannot listen", options.addr),
-                source,
+                error,
             })?;
         let app = App {
             engine,
@@ -145,9 +145,9 @@ impl Server {
         tokio::task::spawn_blocking(move || app.engine.stop())
             .await
             .expect("the engine stops");
-        served.map_err(|source| ServeError::Io {
+        served.map_err(|error| ServeError::Io {
             what: "serving".into(),
-            source,
+            error,
         })
     }
 }
@@ -198,7 +198,7 @@ pub fn serve(
 ) -> Result<(), ServeError> {
     let io = |what: &str| {
         let what = what.to_string();
-        move |source| ServeError::Io { what, source }
+        move |error| ServeError::Io { what, error }
     };
     if let Some(threads) = options.threads {
         rayon::ThreadPoolBuilder::new()
