@@ -106,7 +106,7 @@ impl OrtStages {
     /// The images as the (only) input of stage 0, checked against the manifest's input shape.
     fn embed(&self, images: &[f32]) -> Result<StateValues> {
         let per: usize = self.manifest.input.shape.iter().product();
-        if images.is_empty() || images.len() % per != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(per) {
             return Err(runtime(
                 "images",
                 format!(
