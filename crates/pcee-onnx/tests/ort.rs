@@ -15,8 +15,16 @@ const N: usize = 64;
 
 fn burn_logits(model: &pcee_nn::Model, x: &[f32]) -> Vec<Vec<f32>> {
     let device = pcee_nn::default_device();
-    let t = Tensor::<4>::from_data(TensorData::new(x.to_vec(), [x.len() / 784, 1, 28, 28]), &device);
-    model.for_inference().forward_all(t).into_iter().map(|l| l.into_data().try_into_vec::<f32>().unwrap()).collect()
+    let t = Tensor::<4>::from_data(
+        TensorData::new(x.to_vec(), [x.len() / 784, 1, 28, 28]),
+        &device,
+    );
+    model
+        .for_inference()
+        .forward_all(t)
+        .into_iter()
+        .map(|l| l.into_data().try_into_vec::<f32>().unwrap())
+        .collect()
 }
 
 #[test]
@@ -31,7 +39,11 @@ fn every_exit_agrees_with_burn_within_1e_4() {
     assert_eq!(got.len(), 2);
     for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g.len(), N * 10);
-        let worst = g.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = g
+            .iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(worst <= 1e-4, "exit {e}: largest difference {worst}");
     }
 }
@@ -49,12 +61,22 @@ fn early_exit_decisions_equal_the_burn_runtime() {
     let first = &burn_logits(&model, &x)[0];
     let ort_first = &ort.exit_logits(&x).unwrap()[0];
     let score = |z: &[f32]| pcee::ExitScore::from_logits(z).confidence;
-    let noise = first.chunks(10).zip(ort_first.chunks(10)).map(|(a, b)| (score(a) - score(b)).abs()).fold(0.0, f64::max);
+    let noise = first
+        .chunks(10)
+        .zip(ort_first.chunks(10))
+        .map(|(a, b)| (score(a) - score(b)).abs())
+        .fold(0.0, f64::max);
     let mut conf: Vec<f64> = first.chunks(10).map(score).collect();
     conf.sort_by(f64::total_cmp);
-    let i = (N / 4..3 * N / 4).max_by(|&i, &j| (conf[i] - conf[i - 1]).total_cmp(&(conf[j] - conf[j - 1]))).unwrap();
+    let i = (N / 4..3 * N / 4)
+        .max_by(|&i, &j| (conf[i] - conf[i - 1]).total_cmp(&(conf[j] - conf[j - 1])))
+        .unwrap();
     let delta = 0.5 * (conf[i - 1] + conf[i]);
-    assert!(conf[i] - conf[i - 1] > 20.0 * noise, "gap {} against noise {noise}", conf[i] - conf[i - 1]);
+    assert!(
+        conf[i] - conf[i - 1] > 20.0 * noise,
+        "gap {} against noise {noise}",
+        conf[i] - conf[i - 1]
+    );
     let policy = ConfidenceThreshold { delta };
     let device = pcee_nn::default_device();
     let t = Tensor::<4>::from_data(TensorData::new(x.clone(), [N, 1, 28, 28]), &device);
@@ -78,5 +100,8 @@ fn a_wrong_number_of_values_is_one_clear_error() {
     let out = exported(&tiny_model(7), &dir);
     let mut ort = OrtStages::load(&out, 2).unwrap();
     let err = ort.exit_logits(&[0.0; 700]).unwrap_err().to_string();
-    assert_eq!(err, "images: 700 values; expected a positive multiple of 784 (images [1, 28, 28] per image)");
+    assert_eq!(
+        err,
+        "images: 700 values; expected a positive multiple of 784 (images [1, 28, 28] per image)"
+    );
 }
