@@ -11,6 +11,7 @@
 //! - [`policy`](mod@policy): the loaded policy and its atomic replacement;
 //! - [`engine`]: admission (bounded), stage queues, the executor thread;
 //! - [`metrics`](mod@metrics) — the `/metrics` exposition;
+//! - [`monitoring`]: the online reliability monitor behind `/v1/feedback` and `/v1/monitor`;
 //! - [`server`]: binding, serving, draining, signals ([`serve`]);
 //! - [`load`]: the load generator behind the `pcee-load` binary.
 //!
@@ -26,6 +27,7 @@ pub mod engine;
 mod http;
 pub mod load;
 pub mod metrics;
+pub mod monitoring;
 pub mod policy;
 pub mod server;
 

@@ -7,11 +7,13 @@ use crate::config::ServeOptions;
 use crate::engine::{Engine, EngineSettings};
 use crate::http::{router, App};
 use crate::metrics::Metrics;
+use crate::monitoring::LiveMonitor;
 use crate::policy::{PolicyError, PolicySlot};
 use pcee_nn::{store, MAX_BATCH};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -61,6 +63,7 @@ impl Reloader {
     /// in force stays).
     pub fn reload(&self) -> Result<u64, PolicyError> {
         let loaded = self.0.slot.reload(&self.0.model)?;
+        self.0.monitor.reset(&loaded);
         self.0.metrics.policy_swaps.inc();
         Ok(loaded.version)
     }
@@ -100,7 +103,10 @@ impl Server {
                 what: format!("--addr {}: cannot listen", options.addr),
                 error,
             })?;
+        let monitor = LiveMonitor::new(&slot.current());
         let app = App {
+            monitor,
+            next_id: AtomicU64::new(0),
             engine,
             slot,
             flops: model.flops_per_exit(),

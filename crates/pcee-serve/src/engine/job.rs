@@ -1,7 +1,7 @@
 //! One admitted request inside the engine: its pixels, its own exit policy (the policy file in
 //! force at admission, at the request's δ), and the decisions gathered for its images.
 
-use pcee::ExitPolicy;
+use pcee::{ExitPolicy, ExitScore};
 use pcee_nn::runtime::Decision;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -14,9 +14,25 @@ pub(crate) struct Job {
     pub pixels: Vec<u8>,
     /// The request's exit rule, asked about each of its images.
     pub policy: Box<dyn ExitPolicy>,
-    decisions: Mutex<Vec<Option<Decision>>>,
+    /// `[exits]` temperatures of the policy, when it scales logits (for the confidences kept).
+    temperatures: Option<Vec<f64>>,
+    /// `[count]` each image's confidence at every exit it passed so far, as the policy reads
+    /// them (temperature-scaled when it is), for the reliability monitor.
+    seen: Mutex<Vec<Vec<f64>>>,
+    decisions: Mutex<Vec<Option<Served>>>,
     left: AtomicUsize,
-    reply: Mutex<Option<oneshot::Sender<Vec<Decision>>>>,
+    reply: Mutex<Option<oneshot::Sender<Vec<Served>>>>,
+}
+
+/// One image's answer: the runtime's [`Decision`] and its confidence at every exit up to and
+/// including the one it left at, as the policy reads them (`[decision.exit + 1]`). In `full`
+/// mode only the last exit's logits are read: the earlier exits get the exit's own confidence.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Exit, class and (raw softmax) confidence.
+    pub decision: Decision,
+    /// `[decision.exit + 1]` confidences, temperature-scaled when the policy is.
+    pub confidences: Vec<f64>,
 }
 
 /// A row of a batch: image `index` of `job`.
@@ -28,11 +44,14 @@ impl Job {
         pixels: Vec<u8>,
         count: usize,
         policy: Box<dyn ExitPolicy>,
-    ) -> (Job, oneshot::Receiver<Vec<Decision>>) {
+        temperatures: Option<Vec<f64>>,
+    ) -> (Job, oneshot::Receiver<Vec<Served>>) {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             pixels,
             policy,
+            temperatures,
+            seen: Mutex::new(vec![Vec::new(); count]),
             decisions: Mutex::new(vec![None; count]),
             left: AtomicUsize::new(count),
             reply: Mutex::new(Some(reply)),
@@ -55,9 +74,36 @@ impl Job {
             .is_none_or(|r| r.is_closed())
     }
 
+    /// Keeps image `index`'s confidence at `exit` from its head's `logits` (scaled by the
+    /// policy's temperature at that exit, when it has one).
+    pub fn saw(&self, index: u32, exit: usize, logits: &[f32]) {
+        let t = self
+            .temperatures
+            .as_ref()
+            .and_then(|t| t.get(exit).copied());
+        let score = match t {
+            Some(t) => ExitScore::from_logits_scaled(logits, t),
+            None => ExitScore::from_logits(logits),
+        };
+        let mut seen = self.seen.lock().expect("seen lock");
+        let row = &mut seen[index as usize];
+        row.truncate(exit);
+        row.push(score.confidence);
+    }
+
     /// Records image `index`'s decision; the last one sends every decision, in request order.
     pub fn answer(&self, index: u32, decision: Decision) {
-        self.decisions.lock().expect("decisions lock")[index as usize] = Some(decision);
+        let mut confidences =
+            std::mem::take(&mut self.seen.lock().expect("seen lock")[index as usize]);
+        confidences.truncate(decision.exit + 1);
+        while confidences.len() <= decision.exit {
+            confidences.push(decision.confidence); // `full` mode: earlier heads not read
+        }
+        let served = Served {
+            decision,
+            confidences,
+        };
+        self.decisions.lock().expect("decisions lock")[index as usize] = Some(served);
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
             let decisions = std::mem::take(&mut *self.decisions.lock().expect("decisions lock"));
             let all = decisions

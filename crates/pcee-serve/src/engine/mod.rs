@@ -18,7 +18,6 @@ use crate::config::Mode;
 use crate::metrics::Metrics;
 use job::Job;
 use pcee::ExitPolicy;
-use pcee_nn::runtime::Decision;
 use pcee_nn::Model;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,8 +53,11 @@ pub struct Overloaded {
     pub asked: usize,
 }
 
-/// What one image got: the runtime's [`Decision`] (exit, class, confidence).
-pub type Ticket = oneshot::Receiver<Vec<Decision>>;
+pub use job::Served;
+
+/// What each image got: the runtime's [`Decision`](pcee_nn::runtime::Decision) (exit, class, confidence) and its
+/// confidences up to its exit ([`Served`]).
+pub type Ticket = oneshot::Receiver<Vec<Served>>;
 
 /// State shared by the request handlers and the executor thread.
 pub(crate) struct Shared {
@@ -101,7 +103,8 @@ impl Engine {
         }
     }
 
-    /// Admits `count` images (`pixels` `[count × 784]`, 0–255), each decided by `policy`; the
+    /// Admits `count` images (`pixels` `[count × 784]`, 0–255), each decided by `policy`
+    /// (whose per-exit `temperatures`, when it has them, scale the confidences kept); the
     /// decisions come back on the ticket in image order. Dropping the ticket abandons the
     /// request: images not yet started are skipped, the others are computed and discarded.
     ///
@@ -113,6 +116,7 @@ impl Engine {
         pixels: Vec<u8>,
         count: usize,
         policy: Box<dyn ExitPolicy>,
+        temperatures: Option<Vec<f64>>,
     ) -> Result<Ticket, Overloaded> {
         let shared = &self.shared;
         let refused = |queued| Overloaded {
@@ -126,7 +130,7 @@ impl Engine {
                 (queued + count <= shared.capacity).then_some(queued + count)
             })
             .map_err(refused)?;
-        let (job, ticket) = Job::new(pixels, count, policy);
+        let (job, ticket) = Job::new(pixels, count, policy, temperatures);
         let job = Arc::new(job);
         let mut inbox = shared.inbox.lock().expect("inbox lock");
         if inbox.stopping {

@@ -41,6 +41,7 @@ pub(crate) fn advance(model: &Model, exit: usize, batch: Batch) -> Advanced {
         .zip(logits.chunks_exact(classes))
         .enumerate()
     {
+        r.0.saw(r.1, exit, z);
         match decide_row(r.0.policy.as_ref(), exit, exits, z) {
             Some(decision) => exited.push((r, decision)),
             None => {

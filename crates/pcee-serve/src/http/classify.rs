@@ -1,24 +1,29 @@
-//! `POST /v1/classify`: decode, admit (or `503`), await the engine's decisions, reply
-//! `{"results": [{"class", "confidence", "exit", "flops"}, …], "delta", "policy_version"}` in
-//! request order.
+//! `POST /v1/classify`: decode, admit (or `503`), await the engine's decisions, hand them to
+//! the reliability monitor, reply
+//! `{"results": [{"id", "class", "confidence", "exit", "flops"}, …], "delta", "policy_version"}`
+//! in request order.
 
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
 use crate::body::{decode, query_delta};
+use crate::engine::Served;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pcee::Delta;
-use pcee_nn::runtime::Decision;
 use serde::Serialize;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// One image's answer.
 #[derive(Debug, Serialize)]
 struct Answer {
+    /// The image's id, unique per server run (given at admission): what `POST /v1/feedback`
+    /// labels.
+    id: u64,
     /// Predicted class at its exit.
     class: u32,
     /// Largest softmax probability at that exit, in [0, 1].
@@ -82,22 +87,42 @@ async fn answer(
     let loaded = app.slot.current();
     let delta = request.delta.unwrap_or(loaded.file.delta);
     let policy = loaded.file.policy(delta);
+    let temperatures = loaded.file.temperatures.clone();
+    let count = request.count;
     let ticket = app
         .engine
-        .submit(request.pixels, request.count, policy)
+        .submit(request.pixels, count, policy, temperatures)
         .map_err(|err| Refusal::unavailable("overloaded", err))?;
-    let decisions = ticket.await.map_err(|_| {
+    let first = app.next_id.fetch_add(count as u64, Ordering::Relaxed);
+    let served = ticket.await.map_err(|_| {
         Refusal::unavailable("stopped", "the engine stopped before answering; retry")
     })?;
+    for (i, s) in served.iter().enumerate() {
+        let d = &s.decision;
+        app.monitor.observe(
+            loaded.version,
+            delta.get(),
+            first + i as u64,
+            d.exit,
+            &s.confidences,
+            d.prediction,
+        );
+    }
     Ok(Answers {
-        results: decisions.iter().map(|d| to_answer(d, &app.flops)).collect(),
+        results: served
+            .iter()
+            .enumerate()
+            .map(|(i, s)| to_answer(first + i as u64, s, &app.flops))
+            .collect(),
         delta,
         policy_version: loaded.version,
     })
 }
 
-fn to_answer(d: &Decision, flops: &[f64]) -> Answer {
+fn to_answer(id: u64, s: &Served, flops: &[f64]) -> Answer {
+    let d = &s.decision;
     Answer {
+        id,
         class: d.prediction,
         confidence: d.confidence,
         exit: d.exit,

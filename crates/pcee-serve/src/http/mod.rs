@@ -3,9 +3,11 @@
 //!
 //! - `POST /v1/classify` — [`classify`]
 //! - `GET /v1/policy`, `PUT /v1/policy` — [`policy`]
+//! - `POST /v1/feedback`, `GET /v1/monitor` — [`feedback`] (the online reliability monitor)
 //! - `GET /healthz`, `GET /metrics` — [`status`]
 
 mod classify;
+mod feedback;
 mod policy;
 mod read;
 mod reply;
@@ -14,10 +16,12 @@ mod status;
 use crate::config::ServeOptions;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
+use crate::monitoring::LiveMonitor;
 use crate::policy::PolicySlot;
 use axum::routing::{get, post};
 use axum::Router;
 use pcee_nn::Model;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -36,6 +40,10 @@ pub(crate) struct App {
     pub options: ServeOptions,
     /// Requests being read or waiting (bounds the bodies held in memory).
     pub in_flight: Semaphore,
+    /// The online reliability monitor of the policy in force.
+    pub monitor: LiveMonitor,
+    /// The id of the next image admitted (ids are unique per server run).
+    pub next_id: AtomicU64,
 }
 
 /// The router over `app`.
@@ -43,6 +51,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/v1/classify", post(classify::classify))
         .route("/v1/policy", get(policy::show).put(policy::replace))
+        .route("/v1/feedback", post(feedback::feedback))
+        .route("/v1/monitor", get(feedback::monitor))
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .fallback(status::not_found)

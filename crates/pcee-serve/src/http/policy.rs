@@ -31,6 +31,7 @@ pub(crate) async fn replace(
     .await;
     match result {
         Ok(loaded) => {
+            app.monitor.reset(&loaded);
             app.metrics.policy_swaps.inc();
             json(StatusCode::OK, &summary(&app, &loaded))
         }

@@ -1,0 +1,159 @@
+//! The server's online reliability monitor: one [`pcee::monitor::Monitor`] of the policy in
+//! force, at its δ, with [`MonitorConfig::default`]; a new one replaces it whenever the policy
+//! is swapped (`PUT /v1/policy`, `SIGHUP`). Every answered image is observed with its id; a
+//! label posted later (`POST /v1/feedback`) is checked by the monitor, which does every
+//! statistic. Nothing is re-calibrated automatically.
+//!
+//! Only images decided by the policy the monitor watches, at its δ, are observed: an image
+//! decided at another `?delta=`, or by a policy swapped out since, has no decision waiting for
+//! a label.
+
+use crate::policy::LoadedPolicy;
+use pcee::monitor::{Alarm, ExitState, Monitor, MonitorConfig};
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// The monitor of the policy in force (of version `version`).
+pub struct LiveMonitor {
+    inner: Mutex<Watch>,
+}
+
+struct Watch {
+    version: u64,
+    monitor: Monitor,
+}
+
+/// `GET /v1/monitor`: the monitor's state now.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitorReport {
+    /// Version of the policy monitored.
+    pub policy_version: u64,
+    /// δ the policy is monitored at.
+    pub delta: f64,
+    /// Labels received since the monitor was (re-)created.
+    pub labelled: u64,
+    /// `[exits]` per exit: images exited, labelled, live accuracy, its bound, drift, alarm.
+    pub exits: Vec<ExitState>,
+    /// Every alarm so far, in order.
+    pub alarms: Vec<Alarm>,
+}
+
+/// Why a label was refused; the index is the label's position in the request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("labels[{index}].{field}: {what}")]
+pub struct FeedbackError {
+    /// Position of the label in the request.
+    pub index: usize,
+    /// `id` or `label`.
+    pub field: &'static str,
+    /// What is wrong.
+    pub what: String,
+}
+
+fn watch(loaded: &LoadedPolicy) -> Watch {
+    let monitor = Monitor::new(
+        &loaded.file,
+        loaded.file.delta.get(),
+        MonitorConfig::default(),
+    )
+    .expect("a valid policy's δ and the default settings are in range");
+    Watch {
+        version: loaded.version,
+        monitor,
+    }
+}
+
+impl LiveMonitor {
+    /// A monitor of `loaded`.
+    pub fn new(loaded: &LoadedPolicy) -> LiveMonitor {
+        LiveMonitor {
+            inner: Mutex::new(watch(loaded)),
+        }
+    }
+
+    /// Starts over on the policy `loaded` (after a swap), unless it already watches it.
+    pub fn reset(&self, loaded: &LoadedPolicy) {
+        let mut inner = self.inner.lock().expect("monitor lock");
+        if inner.version < loaded.version {
+            *inner = watch(loaded);
+        }
+    }
+
+    /// Observes image `id`, decided by policy `version` at `delta`, that left at `exit` with
+    /// `confidences` `[exit + 1]` predicting `prediction`; ignored when it was decided by
+    /// another policy or δ than the monitor's.
+    pub fn observe(
+        &self,
+        version: u64,
+        delta: f64,
+        id: u64,
+        exit: usize,
+        confidences: &[f64],
+        prediction: u32,
+    ) {
+        let mut inner = self.inner.lock().expect("monitor lock");
+        if inner.version != version || inner.monitor.delta() != delta {
+            return;
+        }
+        inner
+            .monitor
+            .observe(id, exit, confidences, prediction)
+            .expect("the engine gives a confidence at every exit passed");
+    }
+
+    /// Hands the monitor the true labels `(id, label)`, in order, after checking every label is
+    /// below `classes` (none is taken otherwise); returns the alarms they raised. An id without
+    /// a decision waiting stops there: the labels before it are taken (the error says how many).
+    ///
+    /// # Errors
+    /// [`FeedbackError`] for the first label out of range, or the first id without a decision
+    /// waiting for its label (never observed, forgotten, already labelled, or of a policy
+    /// swapped out).
+    pub fn label(
+        &self,
+        labels: &[(u64, i64)],
+        classes: usize,
+    ) -> Result<Vec<Alarm>, FeedbackError> {
+        for (index, &(_, label)) in labels.iter().enumerate() {
+            if !(0..classes as i64).contains(&label) {
+                return Err(FeedbackError {
+                    index,
+                    field: "label",
+                    what: format!("{label} is not a class; expected 0 to {}", classes - 1),
+                });
+            }
+        }
+        let mut inner = self.inner.lock().expect("monitor lock");
+        let mut alarms = Vec::new();
+        for (index, &(id, label)) in labels.iter().enumerate() {
+            match inner.monitor.label(id, label as u32) {
+                Ok(raised) => alarms.extend(raised),
+                Err(err) => {
+                    let taken = match index {
+                        0 => String::new(),
+                        1 => "; the label before it was taken".into(),
+                        n => format!("; the {n} labels before it were taken"),
+                    };
+                    return Err(FeedbackError {
+                        index,
+                        field: "id",
+                        what: format!("{err}{taken}"),
+                    });
+                }
+            }
+        }
+        Ok(alarms)
+    }
+
+    /// The monitor's state now.
+    pub fn report(&self) -> MonitorReport {
+        let inner = self.inner.lock().expect("monitor lock");
+        MonitorReport {
+            policy_version: inner.version,
+            delta: inner.monitor.delta(),
+            labelled: inner.monitor.labelled(),
+            exits: inner.monitor.state(),
+            alarms: inner.monitor.alarms().to_vec(),
+        }
+    }
+}
