@@ -260,3 +260,37 @@ fn diagram_prints_the_ece_of_both_binnings_and_trials_take_mass() {
     ]);
     assert_eq!(bad.code, 2, "a usage error: {}", bad.stderr);
 }
+
+#[test]
+fn calibrate_says_how_many_equal_mass_bins_each_exit_got() {
+    // 2 000 validation samples cannot fill 5 000 equal-mass bins: each exit gets at most 2 000
+    // (one per distinct confidence), and the summary says so instead of "5000 bins".
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json").display().to_string();
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        "pcee",
+        "--bins",
+        "5000",
+        "--output",
+        &out,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = run.stdout.lines().next().unwrap();
+    assert!(line.contains("5000 bins asked (mass), per exit "), "{line}");
+    let per_exit: Vec<usize> = line
+        .split("per exit ")
+        .nth(1)
+        .unwrap()
+        .split(", ")
+        .take(3)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        per_exit.iter().all(|&b| (1..=2000).contains(&b)),
+        "{per_exit:?}"
+    );
+}

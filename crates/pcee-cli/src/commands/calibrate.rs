@@ -162,14 +162,29 @@ fn flag(option: &str) -> &'static str {
     }
 }
 
+/// `10 bins (width)`, or with equal-mass bins the bins each exit got, e.g.
+/// `10 bins asked (mass), per exit 10, 10, 7` when ties merged some.
+fn bins_line(policy: &PolicyFile) -> String {
+    let per_exit: Vec<usize> = policy.diagrams().iter().map(|d| d.bins()).collect();
+    if per_exit.iter().all(|&b| b == policy.bins()) {
+        return format!("{} bins ({})", policy.bins(), policy.binning);
+    }
+    let list: Vec<String> = per_exit.iter().map(usize::to_string).collect();
+    format!(
+        "{} bins asked ({}), per exit {}",
+        policy.bins(),
+        policy.binning,
+        list.join(", ")
+    )
+}
+
 fn print_summary(args: &Args, policy: &PolicyFile) {
     println!(
-        "wrote {}: method {}, δ = {}, {} bins ({}), {} exits, calibrated on {} samples of {}",
+        "wrote {}: method {}, δ = {}, {}, {} exits, calibrated on {} samples of {}",
         args.output.display(),
         policy.method,
         policy.delta,
-        policy.bins(),
-        policy.binning,
+        bins_line(policy),
         policy.exit_count(),
         policy.samples,
         policy.source
