@@ -117,7 +117,7 @@ fn print_report(args: &Args, r: &ReplayReport) -> anyhow::Result<()> {
         "exit",
         "exited",
         "labelled",
-        "live accuracy",
+        "live accuracy (last window)",
         "upper bound",
         "drift (PSI)",
         "alarmed",
@@ -142,13 +142,14 @@ fn print_report(args: &Args, r: &ReplayReport) -> anyhow::Result<()> {
             c.at + 1,
             c.rest
         );
-        println!("  policy as loaded:          {}", outcome(&c.static_policy));
-        println!(
-            "  re-calibrated on the last {} labelled images: {}",
-            c.window,
-            outcome(&c.recalibrated)
-        );
-        println!("  confidence, τ = δ:         {}", outcome(&c.confidence));
+        let recalibrated = format!("re-calibrated on the last {} labelled:", c.window);
+        for (name, o) in [
+            ("policy as loaded:", &c.static_policy),
+            (recalibrated.as_str(), &c.recalibrated),
+            ("confidence, τ = δ:", &c.confidence),
+        ] {
+            println!("  {name:<40} {}", outcome(o));
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub struct Args {
     /// Fraction of the samples used for calibration in each split, in (0, 1)
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     cal_fraction: f64,
-    /// Comma-separated methods METHOD[+ts][+crc|+ucb]: +ts fits per-exit temperatures on the calibration part, +crc/+ucb choose the method's δ by risk control for the target accuracy δ
+    /// Comma-separated methods METHOD[+ts][+target|+crc|+ucb]: +ts fits per-exit temperatures on the calibration part; +target chooses the method's δ as the cheapest reaching the target accuracy δ on the calibration part (no guarantee), +crc/+ucb by risk control
     #[arg(
         long,
         default_value = "confidence,confidence+ts,pcee,pcee-ws,pcee-lcb,pcee+crc,pcee+ucb"
