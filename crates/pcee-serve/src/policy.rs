@@ -49,9 +49,9 @@ impl PolicySlot {
     /// # Errors
     /// [`PolicyError`] when the file is not a valid policy or does not fit the model.
     pub fn open(path: &Path, model: &Model) -> Result<PolicySlot, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|err| {
-            PolicyError::Invalid(format!("{}: cannot read the file: {err}", path.display()))
-        })?;
+        // The caller names the file (`ServeError::Policy`), so the message does not repeat it.
+        let bytes = std::fs::read(path)
+            .map_err(|err| PolicyError::Invalid(format!("cannot read the file: {err}")))?;
         let loaded = parse(&bytes, path.display().to_string(), 1, model)?;
         Ok(PolicySlot {
             current: RwLock::new(Arc::new(loaded)),
