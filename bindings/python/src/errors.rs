@@ -4,24 +4,11 @@
 
 use pcee::logits::Problem;
 use pcee::policy_file::PolicyFileError;
+use pcee::text::one_line;
 use pcee::LogitsError;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::PyErr;
 use std::fmt::Display;
-
-/// `message` with its control characters escaped, so an error is one line (as the CLI's `main`).
-pub fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
 
 /// `ValueError("<what>: <err>")`: a bad argument (`what` is its keyword, e.g. `delta`) or bad
 /// data (`what` names the file or `logits`).

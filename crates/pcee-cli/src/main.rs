@@ -11,6 +11,7 @@ mod shift;
 mod staging;
 
 use clap::{Parser, Subcommand};
+use pcee::text::one_line;
 use std::process::ExitCode;
 
 /// Performance Control Early Exiting: deploy a large early-exit network at the cost of a small one,
@@ -85,21 +86,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `message` with its control characters escaped (a newline in a file name becomes `\n`), so an
-/// error is always exactly one line.
-fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// A clap error: help and version print as clap does; a usage error (unknown flag, a value that

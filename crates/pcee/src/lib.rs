@@ -29,6 +29,7 @@ pub mod score_table;
 pub mod stats;
 pub mod sweep;
 pub mod temperature;
+pub mod text;
 pub mod trials;
 
 pub use bins::Binning;
