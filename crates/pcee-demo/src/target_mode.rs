@@ -8,12 +8,11 @@
 //! violation rate (splits whose test accuracy is below A) over [`SPLITS`] random splits of the
 //! pooled validation and test images, each with the sizes of the real split ([`run_trials`]).
 
-use pcee::calibrate::CalibrateOptions;
 use pcee::certify::CertifySplit;
 use pcee::choose::risk::Loss;
 use pcee::policy::MethodParams;
 use pcee::trials::{run_trials, TrialConfig, TrialMethod, TrialRow};
-use pcee::{evaluate, Binning, Delta, ExitLogits, PolicyFile, ScoreTable};
+use pcee::{evaluate, Binning, ExitLogits, PolicyFile, ScoreTable};
 use serde::Serialize;
 
 /// Random calibration/test splits of the violation rate.
@@ -131,15 +130,7 @@ fn row(
     config: &TrialConfig,
     trial: &TrialRow,
 ) -> TargetModeRow {
-    let options = CalibrateOptions {
-        method: m.method,
-        bins: config.bins,
-        binning: config.binning,
-        params: config.params.clone(),
-        temperature: false,
-        delta: Delta::new(a).expect("targets lie in [0, 1]"),
-        choice: m.choice(a, config.loss, ALPHA, CertifySplit::default()),
-    };
+    let options = config.calibrate_options(m, a, CertifySplit::default());
     let flops = val.flops();
     let (delta, outcome) = match PolicyFile::calibrate(val, "validation", &options) {
         Ok(p) => (

@@ -43,6 +43,30 @@ pub struct TrialConfig {
     pub certify_fraction: f64,
 }
 
+impl TrialConfig {
+    /// How trial method `m` calibrates for the grid value `delta` (a fraction in [0, 1]) with
+    /// these bins, binning, parameters and loss; risk control splits as `certify`.
+    ///
+    /// # Panics
+    /// When `delta` is outside [0, 1].
+    pub fn calibrate_options(
+        &self,
+        m: &TrialMethod,
+        delta: f64,
+        certify: CertifySplit,
+    ) -> CalibrateOptions {
+        CalibrateOptions {
+            method: m.method,
+            bins: self.bins,
+            binning: self.binning,
+            params: self.params.clone(),
+            temperature: m.temperature,
+            delta: Delta::new(delta).expect("trial δ lie in [0, 1]"),
+            choice: m.choice(delta, self.loss, self.params.alpha, certify),
+        }
+    }
+}
+
 /// Why trials cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrialError {
@@ -253,16 +277,7 @@ fn policy_for(
         .certify
         .as_ref()
         .map_or_else(CertifySplit::default, |part| part.split);
-    let choice = m.choice(delta, config.loss, config.params.alpha, certify);
-    let options = CalibrateOptions {
-        method: m.method,
-        bins: config.bins,
-        binning: config.binning,
-        params: config.params.clone(),
-        temperature: m.temperature,
-        delta: Delta::new(delta).expect("trial δ lie in [0, 1]"),
-        choice,
-    };
+    let options = config.calibrate_options(m, delta, certify);
     match PolicyFile::calibrate_on(set, &options) {
         Ok(policy) => (policy.policy(policy.delta), policy.delta.get(), false),
         Err(_) => {
