@@ -12,11 +12,21 @@
 #     MSDNet in both NCHW and channels_last), pcee first in odd repetitions, PyTorch first in
 #     even ones; PyTorch's figure is its best way;
 #  6. prints one table (medians over repetitions) and writes it to OUT/table.md, OUT/results.json.
+# ONNX Runtime rows (unless --no-onnx; bench/onnx/): the venv also gets bench/onnx/requirements.txt
+# (onnx, onnxruntime), pcee is built with `--features onnx`, and per model the PyTorch twin is
+# exported with examples/python/export_stages.py (stage graphs + the whole network as one graph,
+# opset 17) into OUT/onnx/; agreement adds bench/onnx/pytorch_agree.py (pcee-ORT early exit vs
+# the twin's own in PyTorch, logits ORT vs PyTorch); timing adds (a) ONNX Runtime's own Python
+# session on the full graph (bench/onnx/ort_bench.py, intra-op threads = THREADS) and (b) pcee's
+# ORT backend, `pcee infer --stages OUT/onnx/NAME.stages --json` (early exit and full depth; it
+# uses one intra-op thread per core, so THREADS should be nproc), ORT_DYLIB_PATH = the venv's
+# onnxruntime library unless set. The four runners go in one order in odd repetitions and in
+# the reverse order in even ones.
 #
 # Usage: bench/compare.sh [--reps 3] [--rounds 3] [--images 2048] [--images1 200]
 #          [--agree-images 1000] [--deltas 0.9] [--batches "1 256"] [--threads N]
 #          [--models "PATH.safetensors ..."] [--omp-passive] [--tch-bin PATH] [--malloc-tuned]
-#          [--out bench/out]
+#          [--no-onnx] [--out bench/out]
 #   --rounds       timed rounds inside each process (pcee infer --repeat, bench.py --repeat)
 #   --images       test images timed at batch > 1; --images1: at batch 1
 #   --omp-passive  OMP_WAIT_POLICY=PASSIVE for PyTorch and the tch build (use when the cores are shared: libgomp's
@@ -25,6 +35,7 @@
 #   --malloc-tuned also runs pcee with glibc's mmap/trim thresholds raised (GLIBC_TUNABLES), so
 #                  freed tensor buffers are reused instead of unmapped and page-faulted afresh
 #                  on every op — an extra column (see bench/README.md, "Where pcee loses")
+#   --no-onnx      leave out the ONNX Runtime rows (no onnx/onnxruntime install, no onnx feature)
 # Defaults take about 10 minutes on 2 idle cores. Heavy work runs under `nice` only if you ask
 # (e.g. `nice -n 19 bench/compare.sh`). Errors: one line on stderr, exit code 1.
 set -euo pipefail
@@ -35,7 +46,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 REPS=3 ROUNDS=3 IMAGES=2048 IMAGES1=200 AGREE=1000 DELTAS="0.9" BATCHES="1 256"
-THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN="" MALLOC_TUNED=0
+THREADS="$(nproc)" OUT="bench/out" OMP_PASSIVE=0 TCH_BIN="" MALLOC_TUNED=0 ONNX=1
 MODELS="assets/models/msdnet-small.safetensors assets/models/msdnet-large.safetensors assets/models/vit-small.safetensors"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,7 +63,8 @@ while [ $# -gt 0 ]; do
     --omp-passive) OMP_PASSIVE=1; shift ;;
     --tch-bin) TCH_BIN="$2"; shift 2 ;;
     --malloc-tuned) MALLOC_TUNED=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --no-onnx) ONNX=0; shift ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) die "$1: unknown option; see bench/compare.sh --help" ;;
   esac
 done
@@ -78,18 +90,39 @@ if [ ! -f "$MARK" ]; then
 fi
 PY="$VENV/bin/python"
 "$PY" -c "import torch, safetensors, numpy" 2>/dev/null || die "$VENV: torch/safetensors/numpy do not import; delete $VENV and rerun"
+if [ "$ONNX" = 1 ]; then
+  OREQ="bench/onnx/requirements.txt"
+  OMARK="$VENV/.installed-onnx-$(sha256sum "$OREQ" | cut -c1-16)"
+  if [ ! -f "$OMARK" ]; then
+    echo "== installing $OREQ into $VENV (onnx, onnxruntime)" >&2
+    "$VENV/bin/pip" install --quiet -r "$OREQ" || die "$OREQ: pip install failed"
+    touch "$OMARK"
+  fi
+  "$PY" -c "import onnx, onnxruntime" 2>/dev/null || die "$VENV: onnx/onnxruntime do not import; rerun after: $VENV/bin/pip install -r $OREQ"
+  if [ -z "${ORT_DYLIB_PATH:-}" ]; then
+    ORT_DYLIB_PATH="$("$PY" -c 'import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')"
+  fi
+  [ -f "$ORT_DYLIB_PATH" ] || die "$ORT_DYLIB_PATH: ORT_DYLIB_PATH is not a file; expected libonnxruntime.so"
+  export ORT_DYLIB_PATH
+fi
 
 # 2. The pcee binary.
 PCEE="${PCEE_BIN:-${CARGO_TARGET_DIR:-target}/release/pcee}"
 if [ ! -x "$PCEE" ]; then
   command -v cargo >/dev/null || die "cargo: not found; expected a Rust toolchain to build pcee (or set PCEE_BIN)"
+  FEATURES=(); [ "$ONNX" = 1 ] && FEATURES=(--features onnx)
   echo "== building pcee (release; ~11 min from clean on 2 cores)" >&2
-  cargo build --release -p pcee-cli >&2 || die "cargo build --release -p pcee-cli failed"
+  cargo build --release -p pcee-cli "${FEATURES[@]}" >&2 || die "cargo build --release -p pcee-cli ${FEATURES[*]} failed"
 fi
 [ -x "$PCEE" ] || die "$PCEE: no pcee binary after the build"
+if [ "$ONNX" = 1 ] && ! "$PCEE" export --help >/dev/null 2>&1; then
+  die "$PCEE: built without the onnx feature; rebuild with cargo build --release -p pcee-cli --features onnx (or pass --no-onnx)"
+fi
+[ "$ONNX" = 1 ] && [ "$THREADS" != "$(nproc)" ] && \
+  echo "warning: --threads $THREADS but pcee's ORT backend uses one intra-op thread per core ($(nproc))" >&2
 
-mkdir -p "$OUT/runs" "$OUT/policies"
-rm -f "$OUT"/runs/*.json "$OUT"/*.agree.json
+mkdir -p "$OUT/runs" "$OUT/policies" "$OUT/onnx"
+rm -f "$OUT"/runs/*.json "$OUT"/*.agree.json "$OUT"/*.onnx-agree.json
 export RAYON_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
 TORCH_ENV=(env)
 [ "$OMP_PASSIVE" = 1 ] && TORCH_ENV=(env OMP_WAIT_POLICY=PASSIVE)
@@ -116,6 +149,19 @@ for m in $MODELS; do
   "$PY" bench/pytorch/agree.py --model "$m" --logits "$OUT/$name.test.npz" --threads "$THREADS" \
     --policy "$pol" --delta "$first_delta" --decisions "$OUT/$name.decisions.json" \
     --json "$OUT/$name.agree.json" >&2 || die "$name: PyTorch and pcee logits disagree (see $OUT/$name.agree.json)"
+  stages="$OUT/onnx/$name.stages" fullg="$OUT/onnx/$name.full.onnx"
+  if [ "$ONNX" = 1 ]; then
+    # The PyTorch twin as ONNX (recomputed when the model or the exporter is newer).
+    if [ ! -f "$stages/pcee-stages.json" ] || [ ! -f "$fullg" ] || [ "$m" -nt "$fullg" ] \
+       || [ examples/python/export_stages.py -nt "$fullg" ]; then
+      echo "== $name: torch.onnx.export of the PyTorch twin (stage graphs and full graph)" >&2
+      "$PY" examples/python/export_stages.py --model "$m" --out "$stages" --full "$fullg" >&2 \
+        || die "$name: examples/python/export_stages.py failed"
+    fi
+    "$PY" bench/onnx/pytorch_agree.py --model "$m" --stages "$stages" --policy "$pol" --delta "$first_delta" \
+      --limit "$AGREE" --threads "$THREADS" --pcee "$PCEE" --model-decisions \
+      --json "$OUT/$name.onnx-agree.json" >&2 || die "$name: pcee-ORT and PyTorch disagree (see $OUT/$name.onnx-agree.json)"
+  fi
   # 5. Timing.
   for d in $DELTAS; do
     for b in $BATCHES; do
@@ -144,16 +190,31 @@ for m in $MODELS; do
               --json "$tag.torch-cl.json" >/dev/null
           fi
         }
+        run_pcee_ort() {
+          "$PCEE" infer --stages "$stages" --policy "$pol" --delta "$d" --batch "$b" --limit "$n" \
+            --repeat "$ROUNDS" --json > "$tag.ort.json"
+        }
+        run_ort_py() {
+          "$PY" bench/onnx/ort_bench.py --full-graph "$fullg" --batch "$b" --limit "$n" \
+            --repeat "$ROUNDS" --threads "$THREADS" --json "$tag.ortpy.json" >/dev/null
+        }
+        runners=(run_pcee run_torch)
+        [ "$ONNX" = 1 ] && runners=(run_pcee run_torch run_pcee_ort run_ort_py)
         echo "== $name δ=$d batch=$b images=$n repetition $r/$REPS" >&2
-        if [ $((r % 2)) = 1 ]; then run_pcee; run_torch; else run_torch; run_pcee; fi
+        if [ $((r % 2)) = 1 ]; then
+          for f in "${runners[@]}"; do "$f"; done
+        else
+          for ((i = ${#runners[@]} - 1; i >= 0; i--)); do "${runners[$i]}"; done
+        fi
       done
     done
   done
 done
 
 TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
+ORT_VERSION="$([ "$ONNX" = 1 ] && "$PY" -c 'import onnxruntime; print("onnxruntime " + onnxruntime.__version__)' || echo "")"
 cat > "$OUT/conditions.json" <<EOF
-{"threads": $THREADS, "torch": "torch $TORCH_VERSION", "omp_wait_policy": "$([ "$OMP_PASSIVE" = 1 ] && echo PASSIVE || echo default)",
+{"threads": $THREADS, "torch": "torch $TORCH_VERSION", "onnxruntime": "$ORT_VERSION", "omp_wait_policy": "$([ "$OMP_PASSIVE" = 1 ] && echo PASSIVE || echo default)",
  "load_before": "$LOAD_BEFORE", "load_after": "$(load)", "seconds": $(( $(date +%s) - START )),
  "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')", "date": "$(date -u +%FT%TZ)"}
 EOF
