@@ -80,13 +80,20 @@ pub(super) struct CalibrationJson {
 }
 
 impl PolicyFile {
+    /// The policy as the pretty JSON text of a policy file (docs/design.md §4), newline-ended:
+    /// exactly what [`PolicyFile::write`] writes.
+    pub fn to_json_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&to_json(self)).expect("a policy serialises");
+        text.push('\n');
+        text
+    }
+
     /// Writes the policy as pretty JSON (docs/design.md §4), atomically.
     ///
     /// # Errors
     /// [`PolicyFileError`] when the file cannot be written.
     pub fn write(&self, path: &Path) -> Result<(), PolicyFileError> {
-        let mut text = serde_json::to_string_pretty(&to_json(self)).expect("a policy serialises");
-        text.push('\n');
+        let text = self.to_json_text();
         crate::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(|err| PolicyFileError {
             path: path.to_path_buf(),
             what: format!("cannot write the file: {err}"),
@@ -103,13 +110,25 @@ impl PolicyFile {
     /// without `mass` binning, not strictly increasing from 0 to 1 or not one more than the
     /// counts, classes = 0, a content hash not of the form `sha256:<64 hex digits>`.
     pub fn read(path: &Path) -> Result<Self, PolicyFileError> {
-        let error = |what: String| PolicyFileError {
+        let bytes = std::fs::read(path).map_err(|err| PolicyFileError {
             path: path.to_path_buf(),
+            what: format!("cannot read the file: {err}"),
+        })?;
+        Self::from_json_bytes(&bytes, path)
+    }
+
+    /// Parses and checks a policy file's bytes (e.g. a request body) exactly as
+    /// [`PolicyFile::read`] does a file; `origin` names them in errors (a path, or e.g.
+    /// `PUT /v1/policy`).
+    ///
+    /// # Errors
+    /// [`PolicyFileError`] as [`PolicyFile::read`], except the unreadable file.
+    pub fn from_json_bytes(bytes: &[u8], origin: &Path) -> Result<Self, PolicyFileError> {
+        let error = |what: String| PolicyFileError {
+            path: origin.to_path_buf(),
             what,
         };
-        let bytes =
-            std::fs::read(path).map_err(|err| error(format!("cannot read the file: {err}")))?;
-        let value = strict_value(&bytes).map_err(|err| {
+        let value = strict_value(bytes).map_err(|err| {
             error(format!(
                 "not valid JSON ({err}); expected a pcee policy file"
             ))
