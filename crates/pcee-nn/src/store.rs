@@ -95,6 +95,14 @@ fn weights_bytes(model: &Model) -> std::result::Result<Vec<u8>, String> {
 /// or weights that do not match the configuration (the first missing, unexpected or mis-shaped
 /// tensor is named).
 pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
+    if !path.is_file() {
+        return Err(NnError::model(
+            path,
+            "no such file; expected model weights (.safetensors) written by `pcee train`, with \
+             its .json card beside it"
+                .to_string(),
+        ));
+    }
     let card = read_card(path)?;
     let bytes = read_bounded(path, ReadLimits::default().max_bytes).map_err(|e| {
         NnError::model(

@@ -42,6 +42,16 @@ impl std::str::FromStr for Split {
     }
 }
 
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Split::Train => "train",
+            Split::Val => "val",
+            Split::Test => "test",
+        })
+    }
+}
+
 /// Images and labels of one split: `images` holds `len() × 28 × 28` bytes (row-major, 0 = black).
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -76,7 +86,11 @@ impl Dataset {
         &self.images[i * size..(i + 1) * size]
     }
 
-    fn subset(&self, indices: &[usize]) -> Dataset {
+    /// The images (and labels) `indices`, in that order.
+    ///
+    /// # Panics
+    /// When an index is out of range.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
         let images = indices
             .iter()
             .flat_map(|&i| self.image(i).iter().copied())
