@@ -5,6 +5,7 @@
 //! directory; an earlier export at `out` (a directory holding a manifest) is replaced.
 
 use crate::error::{OnnxError, Result};
+use crate::vit;
 use crate::manifest::{Manifest, Preprocessing, TensorSpec, FORMAT, MANIFEST_FILE, VERSION};
 use crate::msdnet::{self, INPUT, INPUT_SHAPE};
 use pcee_nn::data::{PIXEL_MEAN, PIXEL_STD};
@@ -12,22 +13,20 @@ use pcee_nn::{Model, Network};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-/// Writes `model` (pcee's MSDNet, BatchNorm folded) as stage graphs and a manifest into the
-/// directory `out`; `source` is recorded in the manifest. Returns the manifest written.
+/// Writes `model` (pcee's MSDNet with BatchNorm folded, or its ViT) as stage graphs and a
+/// manifest into the directory `out`; `source` is recorded in the manifest. Returns the
+/// manifest written. The graphs are built by [`msdnet::graphs`] or [`vit::graphs`].
 ///
 /// # Errors
-/// [`OnnxError::Unsupported`] for a ViT (not exported yet), [`OnnxError::Io`] when the
-/// directory cannot be written, [`OnnxError::Invalid`] when `out` exists and is not an earlier
-/// export, or when the written directory fails validation (a bug).
+/// [`OnnxError::Io`] when the directory cannot be written, [`OnnxError::Invalid`] when `out`
+/// exists and is not an earlier export, or when the written directory fails validation (a
+/// bug).
 pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manifest> {
-    let Network::MsdNet(net) = model.network() else {
-        return Err(OnnxError::Unsupported {
-            what: source.unwrap_or_else(|| "the model".into()),
-            reason: "a ViT; only MSDNet models are exported so far".into(),
-        });
-    };
     check_target(out)?;
-    let (stages, heads) = msdnet::graphs(&net.weights());
+    let (stages, heads) = match model.network() {
+        Network::MsdNet(net) => msdnet::graphs(&net.weights()),
+        Network::Vit(net) => vit::graphs(&net.weights()),
+    };
     let manifest = Manifest {
         format: FORMAT.into(),
         version: VERSION,

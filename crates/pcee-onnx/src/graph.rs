@@ -1,6 +1,6 @@
 //! A small builder of ONNX graphs over the generated message types ([`crate::proto`]): float32
-//! tensors with a symbolic batch dimension, initializers, and the handful of operators the
-//! exporters use. Encoding is prost's ([`prost::Message::encode_to_vec`]).
+//! tensors with a symbolic batch dimension, float32 and int64 initializers, and the handful of
+//! operators the exporters use. Encoding is prost's ([`prost::Message::encode_to_vec`]).
 
 use crate::proto::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
@@ -54,6 +54,25 @@ impl GraphBuilder {
             name: Some(name.clone()),
             dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: Some(DataType::Float as i32),
+            raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..Default::default()
+        });
+        name
+    }
+
+    /// An int64 constant of `dims` holding `data` (row-major; `dims = []` for a scalar), for
+    /// the shape and index operands of `Reshape`, `Expand`, `Gather`, `Concat`; returns its
+    /// name.
+    ///
+    /// # Panics
+    /// When `data.len()` is not the product of `dims`.
+    pub fn constant_i64(&mut self, dims: &[usize], data: &[i64]) -> String {
+        assert_eq!(data.len(), dims.iter().product::<usize>(), "constant size");
+        let name = self.fresh("c");
+        self.initializers.push(TensorProto {
+            name: Some(name.clone()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Int64 as i32),
             raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
             ..Default::default()
         });
@@ -125,6 +144,16 @@ pub fn int(name: &str, value: i64) -> AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::Int as i32),
         i: Some(value),
+        ..Default::default()
+    }
+}
+
+/// A float attribute (stored as float32, as ONNX does).
+pub fn float(name: &str, value: f32) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Float as i32),
+        f: Some(value),
         ..Default::default()
     }
 }

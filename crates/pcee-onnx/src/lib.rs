@@ -9,9 +9,9 @@
 //! - [`manifest`]: the manifest's types, reading and checking it;
 //! - [`validate`](mod@validate): a whole directory against its manifest (every graph present,
 //!   tensor names and shapes as declared, one clear error per defect);
-//! - [`export`](mod@export): `pcee export` — pcee's own MSDNet (BatchNorm folded) written as
-//!   such a directory ([`msdnet`] builds the graphs, [`graph`] is the small builder over the
-//!   official ONNX message types of [`proto`]);
+//! - [`export`](mod@export): `pcee export` — pcee's own MSDNet (BatchNorm folded) and ViT
+//!   written as such a directory ([`msdnet`] and [`vit`] build the graphs, [`graph`] is the
+//!   small builder over the official ONNX message types of [`proto`]);
 //! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
 //!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
 
@@ -26,6 +26,7 @@ pub mod proto;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod validate;
+pub mod vit;
 
 pub use error::{OnnxError, Result};
 pub use export::export;

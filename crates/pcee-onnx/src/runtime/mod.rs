@@ -6,13 +6,18 @@
 //! process-wide environment with one intra-op thread pool (the runtime's threads) is shared by
 //! every session; there is one session per stage graph and per head graph ([`OrtStages`]).
 //!
+//! - [`state`](mod@state): the per-stage interface — a batch's state between stages
+//!   ([`OrtState`]), [`OrtStages::embed`], [`OrtStages::stage`], [`OrtStages::head`],
+//!   [`OrtState::select`], [`OrtState::concat`] — for runtimes that batch rows their own way
+//!   (`pcee serve --stages`);
 //! - [`run`](mod@run): early exit on one batch ([`OrtStages::early_exit_batch`]) with the burn
 //!   runtime's per-sample rule ([`pcee_nn::runtime::decide_row`]) and batch shrinking by
-//!   gathering the surviving rows of every state tensor;
+//!   gathering the surviving rows of every state tensor, built from that interface;
 //! - [`measure`](mod@measure): `pcee infer --stages`, timed against the full network.
 
 pub mod measure;
 pub mod run;
+pub mod state;
 
 use crate::error::{OnnxError, Result};
 use crate::manifest::Manifest;
@@ -22,6 +27,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 pub use measure::measure;
+pub use state::OrtState;
 
 /// The environment variable naming the ONNX Runtime shared library.
 pub const DYLIB_VAR: &str = "ORT_DYLIB_PATH";

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod model;
+pub mod weights;
 
 pub use config::VitConfig;
 pub use model::Vit;

@@ -12,28 +12,28 @@ use burn::tensor::{Device, Tensor};
 /// between stages is the token tensor `[B, T, d]` (token 0 = class token).
 #[derive(Module, Debug)]
 pub struct Vit {
-    patch_embed: Conv2d,
-    class_token: Param<Tensor<3>>,
-    positions: Param<Tensor<3>>,
-    blocks: Vec<VitBlock>,
-    heads: Vec<VitHead>,
+    pub(crate) patch_embed: Conv2d,
+    pub(crate) class_token: Param<Tensor<3>>,
+    pub(crate) positions: Param<Tensor<3>>,
+    pub(crate) blocks: Vec<VitBlock>,
+    pub(crate) heads: Vec<VitHead>,
 }
 
 /// A pre-norm transformer block: `x + MHSA(LN(x))`, then `x + MLP(LN(x))` with GELU.
 #[derive(Module, Debug)]
 pub struct VitBlock {
-    norm1: LayerNorm,
-    attention: MultiHeadAttention,
-    norm2: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
+    pub(crate) norm1: LayerNorm,
+    pub(crate) attention: MultiHeadAttention,
+    pub(crate) norm2: LayerNorm,
+    pub(crate) fc1: Linear,
+    pub(crate) fc2: Linear,
 }
 
 /// An exit: LayerNorm then linear on the class token.
 #[derive(Module, Debug)]
 pub struct VitHead {
-    norm: LayerNorm,
-    linear: Linear,
+    pub(crate) norm: LayerNorm,
+    pub(crate) linear: Linear,
 }
 
 impl VitConfig {
