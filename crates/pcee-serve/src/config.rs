@@ -67,6 +67,10 @@ pub struct ServeOptions {
     /// Most requests read or waiting at once (`--max-requests`); beyond it, `503` at once, so
     /// that request bodies in memory stay bounded by `max_requests × max_body`.
     pub max_requests: usize,
+    /// Automatic re-calibration (`--recalibrate N`, off when `None`): at the monitor's first
+    /// alarm, the policy is re-calibrated from the last `N` labelled images and swapped in
+    /// ([`crate::recalibration`]).
+    pub recalibrate: Option<usize>,
 }
 
 impl Default for ServeOptions {
@@ -81,6 +85,7 @@ impl Default for ServeOptions {
             mode: Mode::Stage,
             max_body: 4 << 20,
             max_requests: 1024,
+            recalibrate: None,
         }
     }
 }

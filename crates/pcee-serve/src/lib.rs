@@ -12,12 +12,15 @@
 //! - [`engine`]: admission (bounded), stage queues, the executor thread;
 //! - [`metrics`](mod@metrics) — the `/metrics` exposition;
 //! - [`monitoring`]: the online reliability monitor behind `/v1/feedback` and `/v1/monitor`;
+//! - [`recalibration`]: opt-in automatic re-calibration at the monitor's first alarm;
 //! - [`server`]: binding, serving, draining, signals ([`serve`]);
 //! - [`load`]: the load generator behind the `pcee-load` binary.
 //!
 //! No algorithm lives in the HTTP layer: every exit decision is
 //! [`pcee_nn::runtime::decide_row`] (the runtime's per-sample rule over
-//! [`pcee::ExitPolicy::stops_on_scored_logits`]), and stages run through [`pcee_nn::Model`].
+//! [`pcee::ExitPolicy::stops_on_scored_logits`]), and stages run through the
+//! engine's [`engine::Backend`]: a [`pcee_nn::Model`] on burn or, with the cargo feature `onnx`,
+//! a stage-graph directory in ONNX Runtime (`pcee serve --stages`).
 
 #![warn(missing_docs)]
 
@@ -29,7 +32,8 @@ pub mod load;
 pub mod metrics;
 pub mod monitoring;
 pub mod policy;
+pub mod recalibration;
 pub mod server;
 
 pub use config::{Mode, ServeOptions};
-pub use server::{serve, Reloader, ServeError, Server};
+pub use server::{serve, serve_source, Reloader, ServeError, Server, Source};

@@ -2,7 +2,8 @@
 //! force, at its δ, with [`MonitorConfig::default`]; a new one replaces it whenever the policy
 //! is swapped (`PUT /v1/policy`, `SIGHUP`). Every answered image is observed with its id; a
 //! label posted later (`POST /v1/feedback`) is checked by the monitor, which does every
-//! statistic. Nothing is re-calibrated automatically.
+//! statistic. Re-calibration, when asked for (`--recalibrate N`), is
+//! [`crate::recalibration`]'s.
 //!
 //! Only images decided by the policy the monitor watches, at its δ, are observed: an image
 //! decided at another `?delta=`, or by a policy swapped out since, has no decision waiting for
@@ -44,6 +45,8 @@ pub struct MonitorReport {
 pub struct FeedbackError {
     /// Position of the label in the request.
     pub index: usize,
+    /// Labels taken before it (the monitor counted them).
+    pub taken: usize,
     /// `id` or `label`.
     pub field: &'static str,
     /// What is wrong.
@@ -81,7 +84,7 @@ impl LiveMonitor {
 
     /// Observes image `id`, decided by policy `version` at `delta`, that left at `exit` with
     /// `confidences` `[exit + 1]` predicting `prediction`; ignored when it was decided by
-    /// another policy or δ than the monitor's.
+    /// another policy or δ than the monitor's. Returns whether it was observed.
     pub fn observe(
         &self,
         version: u64,
@@ -90,15 +93,21 @@ impl LiveMonitor {
         exit: usize,
         confidences: &[f64],
         prediction: u32,
-    ) {
+    ) -> bool {
         let mut inner = self.inner.lock().expect("monitor lock");
         if inner.version != version || inner.monitor.delta() != delta {
-            return;
+            return false;
         }
         inner
             .monitor
             .observe(id, exit, confidences, prediction)
             .expect("the engine gives a confidence at every exit passed");
+        true
+    }
+
+    /// The version of the policy monitored.
+    pub fn version(&self) -> u64 {
+        self.inner.lock().expect("monitor lock").version
     }
 
     /// Hands the monitor the true labels `(id, label)`, in order, after checking every label is
@@ -118,6 +127,7 @@ impl LiveMonitor {
             if !(0..classes as i64).contains(&label) {
                 return Err(FeedbackError {
                     index,
+                    taken: 0,
                     field: "label",
                     what: format!("{label} is not a class; expected 0 to {}", classes - 1),
                 });
@@ -136,6 +146,7 @@ impl LiveMonitor {
                     };
                     return Err(FeedbackError {
                         index,
+                        taken: index,
                         field: "id",
                         what: format!("{err}{taken}"),
                     });

@@ -1,12 +1,10 @@
 //! The loaded policy and its atomic replacement: `PUT /v1/policy` and `SIGHUP` build a new
-//! [`LoadedPolicy`], check it against the model ([`pcee_nn::runtime::check_policy`]) and only
+//! [`LoadedPolicy`], check it against the model ([`ServedNetwork::check_policy`]) and only
 //! then swap it in. A request reads the current one once, at admission, and keeps it (its
 //! `Arc`) to the end, so no request is ever decided by two policies.
 
+use crate::engine::ServedNetwork;
 use pcee::PolicyFile;
-use pcee_nn::runtime::check_policy;
-use pcee_nn::Model;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -48,7 +46,7 @@ impl PolicySlot {
     ///
     /// # Errors
     /// [`PolicyError`] when the file is not a valid policy or does not fit the model.
-    pub fn open(path: &Path, model: &Model) -> Result<PolicySlot, PolicyError> {
+    pub fn open(path: &Path, model: &ServedNetwork) -> Result<PolicySlot, PolicyError> {
         // The caller names the file (`ServeError::Policy`), so the message does not repeat it.
         let bytes = std::fs::read(path)
             .map_err(|err| PolicyError::Invalid(format!("cannot read the file: {err}")))?;
@@ -74,20 +72,49 @@ impl PolicySlot {
         &self,
         bytes: &[u8],
         origin: &str,
-        model: &Model,
+        model: &ServedNetwork,
     ) -> Result<Arc<LoadedPolicy>, PolicyError> {
+        let swapped = self.swap(None, bytes, origin, model)?;
+        Ok(swapped.expect("an unconditional swap happens"))
+    }
+
+    /// Replaces the policy as [`PolicySlot::replace`] does, but only while version `expected`
+    /// is in force: `Ok(None)` when another replacement came first (nothing is swapped).
+    ///
+    /// # Errors
+    /// [`PolicyError`] as [`PolicySlot::replace`].
+    pub fn replace_if_current(
+        &self,
+        expected: u64,
+        bytes: &[u8],
+        origin: &str,
+        model: &ServedNetwork,
+    ) -> Result<Option<Arc<LoadedPolicy>>, PolicyError> {
+        self.swap(Some(expected), bytes, origin, model)
+    }
+
+    fn swap(
+        &self,
+        expected: Option<u64>,
+        bytes: &[u8],
+        origin: &str,
+        model: &ServedNetwork,
+    ) -> Result<Option<Arc<LoadedPolicy>>, PolicyError> {
         let _one_at_a_time = self.replacing.lock().expect("replace lock");
-        let version = self.current().version + 1;
-        let loaded = Arc::new(parse(bytes, origin.to_string(), version, model)?);
+        let version = self.current().version;
+        if expected.is_some_and(|e| e != version) {
+            return Ok(None);
+        }
+        let loaded = Arc::new(parse(bytes, origin.to_string(), version + 1, model)?);
         *self.current.write().expect("policy lock") = loaded.clone();
-        Ok(loaded)
+        Ok(Some(loaded))
     }
 
     /// Re-reads the file given at start-up (`SIGHUP`), as [`PolicySlot::replace`].
     ///
     /// # Errors
     /// [`PolicyError`] when the file cannot be read, is not a valid policy or does not fit.
-    pub fn reload(&self, model: &Model) -> Result<Arc<LoadedPolicy>, PolicyError> {
+    pub fn reload(&self, model: &ServedNetwork) -> Result<Arc<LoadedPolicy>, PolicyError> {
         let bytes = std::fs::read(&self.path).map_err(|err| {
             PolicyError::Invalid(format!(
                 "{}: cannot read the file: {err}",
@@ -98,20 +125,18 @@ impl PolicySlot {
     }
 }
 
-/// Parses a policy file's bytes with the core's strict reader (through a temporary file: the
-/// core reads policies from paths) and checks it against `model`.
+/// Parses a policy file's bytes with the core's strict reader and checks it against `model`.
 fn parse(
     bytes: &[u8],
     origin: String,
     version: u64,
-    model: &Model,
+    model: &ServedNetwork,
 ) -> Result<LoadedPolicy, PolicyError> {
-    let mut temp = tempfile::NamedTempFile::new()
-        .map_err(|err| PolicyError::Invalid(format!("cannot stage the policy: {err}")))?;
-    temp.write_all(bytes)
-        .map_err(|err| PolicyError::Invalid(format!("cannot stage the policy: {err}")))?;
-    let file = PolicyFile::read(temp.path()).map_err(|err| PolicyError::Invalid(err.what))?;
-    check_policy(&file, model).map_err(|err| PolicyError::OtherModel(err.to_string()))?;
+    let file = PolicyFile::from_json_bytes(bytes, Path::new(&origin))
+        .map_err(|err| PolicyError::Invalid(err.what))?;
+    model
+        .check_policy(&file)
+        .map_err(|err| PolicyError::OtherModel(err.to_string()))?;
     let json =
         serde_json::from_slice(bytes).map_err(|err| PolicyError::Invalid(err.to_string()))?;
     Ok(LoadedPolicy {

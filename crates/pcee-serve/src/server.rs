@@ -1,14 +1,16 @@
 //! Starting, running and stopping the server: [`Server::bind`] loads the model and the policy
-//! and listens; [`Server::run`] serves until its shutdown future resolves, then drains (every
+//! and listens ([`Server::bind_source`]: a model or, with the cargo feature `onnx`, a
+//! stage-graph directory run with ONNX Runtime); [`Server::run`] serves until its shutdown future resolves, then drains (every
 //! accepted request is answered) and stops the engine; [`serve`] is `pcee serve`: the same,
 //! with `SIGTERM`/`SIGINT` as shutdown and `SIGHUP` re-reading the policy file.
 
 use crate::config::ServeOptions;
-use crate::engine::{Engine, EngineSettings};
+use crate::engine::{BurnBackend, Engine, EngineSettings, ServedNetwork};
 use crate::http::{router, App};
 use crate::metrics::Metrics;
 use crate::monitoring::LiveMonitor;
 use crate::policy::{PolicyError, PolicySlot};
+use crate::recalibration::Recalibrator;
 use pcee_nn::{store, MAX_BATCH};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +26,11 @@ pub enum ServeError {
     /// The model could not be loaded.
     #[error(transparent)]
     Model(#[from] pcee_nn::NnError),
+    /// The stage-graph directory could not be loaded (names the file and field; not a
+    /// `source`: the message is complete on one line).
+    #[cfg(feature = "onnx")]
+    #[error("{0}")]
+    Stages(pcee_onnx::OnnxError),
     /// The policy file is invalid or of another network.
     #[error("{path}: {error}")]
     Policy {
@@ -43,6 +50,29 @@ pub enum ServeError {
         /// The error (not a `source`: the message is complete on one line).
         error: std::io::Error,
     },
+}
+
+/// Where the served network comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A burn model: weights `.safetensors` with the `.json` card beside them (`--model`).
+    Model(&'a Path),
+    /// A stage-graph directory (`pcee export`) run with ONNX Runtime (`--stages`; needs
+    /// `ORT_DYLIB_PATH`), one session per graph, `--threads` intra-op threads (default: one
+    /// per core).
+    #[cfg(feature = "onnx")]
+    Stages(&'a Path),
+}
+
+impl Source<'_> {
+    /// The model file or the directory.
+    pub fn path(&self) -> &Path {
+        match *self {
+            Source::Model(p) => p,
+            #[cfg(feature = "onnx")]
+            Source::Stages(p) => p,
+        }
+    }
 }
 
 /// A bound server, not yet serving.
@@ -81,14 +111,35 @@ impl Server {
         policy_path: &Path,
         options: ServeOptions,
     ) -> Result<Server, ServeError> {
+        Server::bind_source(Source::Model(model_path), policy_path, options).await
+    }
+
+    /// As [`Server::bind`], on a model or a stage-graph directory; the policy is checked
+    /// against the model card or the manifest (classes, exits, FLOPs).
+    ///
+    /// # Errors
+    /// As [`Server::bind`]; for a directory, any defect of it or of ONNX Runtime
+    /// ([`ServeError::Stages`], naming the file and field).
+    pub async fn bind_source(
+        source: Source<'_>,
+        policy_path: &Path,
+        options: ServeOptions,
+    ) -> Result<Server, ServeError> {
         check(&options)?;
-        let device = pcee_nn::default_device();
-        let (model, card) = store::load(model_path, &device)?;
-        let slot = PolicySlot::open(policy_path, &model).map_err(|error| ServeError::Policy {
+        let (network, backend, preset) = load(source, &options)?;
+        let slot = PolicySlot::open(policy_path, &network).map_err(|error| ServeError::Policy {
             path: policy_path.display().to_string(),
             error,
         })?;
-        let metrics = Arc::new(Metrics::new(model.exits()));
+        if let Some(n) = options.recalibrate {
+            let bins = slot.current().file.bins();
+            if n < bins {
+                return Err(ServeError::Options(format!(
+                    "--recalibrate: {n} labelled images; expected at least the policy's {bins} bins"
+                )));
+            }
+        }
+        let metrics = Arc::new(Metrics::new(network.exits()));
         let settings = EngineSettings {
             mode: options.mode,
             max_batch: options.max_batch,
@@ -96,7 +147,7 @@ impl Server {
             stage_wait: options.stage_wait,
             capacity: options.queue,
         };
-        let engine = Engine::start(&model, settings, metrics.clone());
+        let engine = backend.start(settings, metrics.clone());
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|error| ServeError::Io {
@@ -106,13 +157,14 @@ impl Server {
         let monitor = LiveMonitor::new(&slot.current());
         let app = App {
             monitor,
+            recalibrator: options.recalibrate.map(Recalibrator::new),
             next_id: AtomicU64::new(0),
             engine,
             slot,
-            flops: model.flops_per_exit(),
-            model,
-            model_path: model_path.display().to_string(),
-            preset: card.preset,
+            flops: network.flops_per_exit(),
+            model: network,
+            model_path: source.path().display().to_string(),
+            preset,
             metrics,
             in_flight: Semaphore::new(options.max_requests),
             options,
@@ -158,6 +210,47 @@ impl Server {
     }
 }
 
+/// A loaded backend, before its executor thread starts.
+enum Loaded {
+    Burn(BurnBackend),
+    #[cfg(feature = "onnx")]
+    Ort(crate::engine::OrtBackend),
+}
+
+impl Loaded {
+    fn start(self, settings: EngineSettings, metrics: Arc<Metrics>) -> Engine {
+        match self {
+            Loaded::Burn(b) => Engine::start_with(b, settings, metrics),
+            #[cfg(feature = "onnx")]
+            Loaded::Ort(b) => Engine::start_with(b, settings, metrics),
+        }
+    }
+}
+
+/// The network of `source`, its backend, and the model card's preset name.
+#[cfg_attr(not(feature = "onnx"), allow(unused_variables))]
+fn load(
+    source: Source<'_>,
+    options: &ServeOptions,
+) -> Result<(ServedNetwork, Loaded, Option<String>), ServeError> {
+    match source {
+        Source::Model(path) => {
+            let (model, card) = store::load(path, &pcee_nn::default_device())?;
+            let backend = BurnBackend::new(&model);
+            Ok((ServedNetwork::model(model), Loaded::Burn(backend), card.preset))
+        }
+        #[cfg(feature = "onnx")]
+        Source::Stages(dir) => {
+            let threads = options.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            let (network, backend) =
+                crate::engine::network::open_stages(dir, threads).map_err(ServeError::Stages)?;
+            Ok((network, Loaded::Ort(backend), None))
+        }
+    }
+}
+
 fn check(options: &ServeOptions) -> Result<(), ServeError> {
     let bad = |flag: &str, value: usize, expected: &str| {
         Err(ServeError::Options(format!(
@@ -184,6 +277,9 @@ fn check(options: &ServeOptions) -> Result<(), ServeError> {
     if options.max_requests == 0 {
         return bad("--max-requests", 0, "at least 1");
     }
+    if options.recalibrate == Some(0) {
+        return bad("--recalibrate", 0, "at least 1 labelled image");
+    }
     if options.threads == Some(0) {
         return bad("--threads", 0, "at least 1");
     }
@@ -198,6 +294,19 @@ fn check(options: &ServeOptions) -> Result<(), ServeError> {
 /// As [`Server::bind`] and [`Server::run`]; also when the threads or signals cannot be set up.
 pub fn serve(
     model_path: &Path,
+    policy_path: &Path,
+    options: ServeOptions,
+    on_ready: impl FnOnce(SocketAddr, &ServeOptions),
+) -> Result<(), ServeError> {
+    serve_source(Source::Model(model_path), policy_path, options, on_ready)
+}
+
+/// As [`serve`], on a model or a stage-graph directory ([`Server::bind_source`]).
+///
+/// # Errors
+/// As [`serve`].
+pub fn serve_source(
+    source: Source<'_>,
     policy_path: &Path,
     options: ServeOptions,
     on_ready: impl FnOnce(SocketAddr, &ServeOptions),
@@ -222,7 +331,7 @@ pub fn serve(
         let mut terminate = signal(SignalKind::terminate()).map_err(io("SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("SIGINT"))?;
         let mut hangup = signal(SignalKind::hangup()).map_err(io("SIGHUP"))?;
-        let server = Server::bind(model_path, policy_path, options.clone()).await?;
+        let server = Server::bind_source(source, policy_path, options.clone()).await?;
         let reloader = server.reloader();
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {

@@ -4,45 +4,8 @@
 //! classes are refused with one-line errors; a policy swap starts a new monitor.
 mod common;
 
-use common::{classify_raw, fixture, options, pixels, request, start};
-use serde_json::{json, Value};
-use std::net::SocketAddr;
-
-/// `(id, exit)` of every result of a 200 classify reply.
-fn ids_and_exits(reply: &common::Reply) -> Vec<(u64, usize)> {
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    reply.json()["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_u64().unwrap(),
-                r["exit"].as_u64().unwrap() as usize,
-            )
-        })
-        .collect()
-}
-
-async fn feedback(addr: SocketAddr, labels: &[(u64, i64)]) -> common::Reply {
-    let labels: Vec<Value> = labels
-        .iter()
-        .map(|&(id, label)| json!({"id": id, "label": label}))
-        .collect();
-    let body = serde_json::to_vec(&json!({ "labels": labels })).unwrap();
-    request(addr, "POST", "/v1/feedback", Some("application/json"), body).await
-}
-
-async fn monitor(addr: SocketAddr) -> Value {
-    let reply = request(addr, "GET", "/v1/monitor", None, Vec::new()).await;
-    assert_eq!(reply.status, 200);
-    reply.json()
-}
+use common::{classify_raw, feedback, fixture, ids_and_exits, monitor, options, pixels, request, start};
+use serde_json::Value;
 
 fn per_exit(state: &Value, field: &str) -> Vec<u64> {
     state["exits"]

@@ -1,17 +1,26 @@
 //! `pcee serve`: the early-exit inference server (crate `pcee-serve`): parse, call, print.
 
 use crate::inputs;
-use pcee_serve::{serve, Mode, ServeOptions};
+use pcee_serve::{serve_source, Mode, ServeOptions, Source};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Serve a model over HTTP with real early exit: per-request δ, stage-level batching.
 #[derive(clap::Args)]
 pub struct Args {
     /// Model weights (.safetensors) with its .json card beside it.
-    #[arg(long, value_name = "FILE")]
-    model: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "stages",
+        conflicts_with = "stages"
+    )]
+    model: Option<PathBuf>,
+    /// Instead of --model: a stage-graph directory (`pcee export`), run with ONNX Runtime
+    /// (needs a pcee built with `--features onnx` and ORT_DYLIB_PATH naming libonnxruntime).
+    #[arg(long, value_name = "DIR")]
+    stages: Option<PathBuf>,
     /// Policy file calibrated on this model's validation logits (re-read on SIGHUP).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
@@ -42,10 +51,19 @@ pub struct Args {
     /// Most requests being read or waiting at once; beyond it, 503.
     #[arg(long, default_value_t = 1024)]
     max_requests: u64,
+    /// Automatic re-calibration: at the monitor's first alarm, re-calibrate the policy from the
+    /// last N labelled images (POST /v1/feedback) and swap it in [default: off].
+    #[arg(long, value_name = "N")]
+    recalibrate: Option<u64>,
 }
 
 /// Runs `pcee serve` until SIGTERM or SIGINT (then drains and exits 0).
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let source = match (&args.model, &args.stages) {
+        (Some(path), _) => Source::Model(path),
+        (None, Some(dir)) => stages(dir)?,
+        (None, None) => unreachable!("clap requires --model or --stages"),
+    };
     let options = ServeOptions {
         addr: args.addr,
         max_batch: inputs::batch("--max-batch", args.max_batch)?,
@@ -56,8 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         mode: args.mode,
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         max_requests: inputs::at_least_one("--max-requests", args.max_requests)? as usize,
+        recalibrate: args
+            .recalibrate
+            .map(|n| inputs::at_least_one("--recalibrate", n).map(|n| n as usize))
+            .transpose()?,
     };
-    serve(&args.model, &args.policy, options, |addr, o| {
+    serve_source(source, &args.policy, options, |addr, o| {
         println!(
             "listening on http://{addr} (mode {}, max batch {}, max wait {:?}, queue {})",
             o.mode.name(),
@@ -70,6 +92,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// `--stages DIR`: the ONNX Runtime backend (feature `onnx`).
+#[cfg(feature = "onnx")]
+fn stages(dir: &Path) -> anyhow::Result<Source<'_>> {
+    Ok(Source::Stages(dir))
+}
+
+/// Without the `onnx` feature: the one line `pcee infer --stages` gives.
+#[cfg(not(feature = "onnx"))]
+fn stages(_: &Path) -> anyhow::Result<Source<'_>> {
+    anyhow::bail!(
+        "--stages: this pcee was built without ONNX Runtime support; rebuild it with \
+         `--features onnx` (cargo install --locked --path crates/pcee-cli --features onnx)"
+    )
 }
 
 fn millis(flag: &str, ms: f64) -> anyhow::Result<Duration> {

@@ -1,52 +1,51 @@
 //! The executor thread: moves admitted images out of the inbox, asks [`schedule::next`] what to
-//! run, runs it ([`step::advance`], [`pcee_nn::runtime::full_batch`]) and answers the rows that
-//! exit. It alone owns the later stages' queues.
+//! run, runs it on its [`Backend`] ([`step::advance`], [`Backend::full`]) and answers the rows
+//! that exit. It alone owns the backend and the later stages' queues. A failed backend step
+//! costs the requests of its rows (never answered: their clients hear that the engine stopped
+//! before answering), one line on stderr, and nothing else.
 
-use super::gather::{concat, images_of, split};
+use super::backend::Backend;
+use super::gather::pixels_of;
 use super::job::RowRef;
 use super::schedule::{next, Action, QueueView, Rule};
-use super::step::{advance, Batch};
+use super::step::{advance, Batch, Failed};
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
-use pcee_nn::burn::tensor::Device;
-use pcee_nn::runtime::{full_batch, Decision};
-use pcee_nn::Model;
+use pcee_nn::runtime::Decision;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Rows waiting for a later stage: a batch's survivors, kept together.
-struct Chunk {
-    batch: Batch,
+struct Chunk<S> {
+    batch: Batch<S>,
     entered: Instant,
 }
 
-struct Executor {
-    model: Model,
-    device: Device,
+struct Executor<B: Backend> {
+    backend: B,
     settings: EngineSettings,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     /// Stage 0: admitted images and when they arrived.
     input: VecDeque<(RowRef, Instant)>,
     /// Stages 1..L: chunks waiting, and their row counts.
-    stages: Vec<VecDeque<Chunk>>,
+    stages: Vec<VecDeque<Chunk<B::State>>>,
     stage_rows: Vec<usize>,
 }
 
 /// Runs until the engine stops and every admitted image is answered.
-pub(super) fn run(
-    model: Model,
+pub(super) fn run<B: Backend>(
+    backend: B,
     settings: EngineSettings,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
 ) {
-    let exits = model.exits();
+    let exits = backend.exits();
     let mut executor = Executor {
-        model,
-        device: pcee_nn::default_device(),
+        backend,
         settings,
         shared,
         metrics,
@@ -57,7 +56,7 @@ pub(super) fn run(
     executor.serve();
 }
 
-impl Executor {
+impl<B: Backend> Executor<B> {
     fn serve(&mut self) {
         loop {
             let stopping = self.take_arrivals();
@@ -146,42 +145,45 @@ impl Executor {
             return;
         }
         let started = Instant::now();
-        let images = images_of(&rows, &self.device);
+        let images = self.backend.input(pixels_of(&rows));
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
-        match self.settings.mode {
-            Mode::Full => self.run_full(rows, images),
-            Mode::Shrink => {
-                let mut batch = Some(Batch {
-                    state: self.model.embed(images),
-                    rows,
-                });
-                for e in 0..self.model.exits() {
-                    let Some(b) = batch.take() else { break };
-                    batch = self.stage(e, b);
-                }
+        let images = match images {
+            Ok(images) => images,
+            Err(error) => return self.fail(Failed { error, rows }, "the images"),
+        };
+        if self.settings.mode == Mode::Full {
+            return self.run_full(rows, images);
+        }
+        let state = match self.backend.embed(images) {
+            Ok(state) => state,
+            Err(error) => return self.fail(Failed { error, rows }, "the stem"),
+        };
+        let batch = Batch { state, rows };
+        if self.settings.mode == Mode::Shrink {
+            let mut batch = Some(batch);
+            for e in 0..self.backend.exits() {
+                let Some(b) = batch.take() else { break };
+                batch = self.stage(e, b);
             }
-            Mode::Stage => {
-                let batch = Batch {
-                    state: self.model.embed(images),
-                    rows,
-                };
-                if let Some(rest) = self.stage(0, batch) {
-                    self.push(1, rest);
-                }
-            }
+        } else if let Some(rest) = self.stage(0, batch) {
+            self.push(1, rest);
         }
     }
 
-    fn run_full(&mut self, rows: Vec<RowRef>, images: pcee_nn::burn::tensor::Tensor<4>) {
+    fn run_full(&mut self, rows: Vec<RowRef>, images: B::Input) {
         let started = Instant::now();
-        let decisions = full_batch(&self.model, images);
-        for e in 0..self.model.exits() {
+        let exits = self.backend.exits();
+        let decisions = self.backend.full(images);
+        for e in 0..exits {
             self.metrics.batch_size(e, rows.len());
         }
-        self.metrics.busy(self.model.exits() - 1, started.elapsed());
-        self.answer(rows.into_iter().zip(decisions).collect());
+        self.metrics.busy(exits - 1, started.elapsed());
+        match decisions {
+            Ok(decisions) => self.answer(rows.into_iter().zip(decisions).collect()),
+            Err(error) => self.fail(Failed { error, rows }, "the full network"),
+        }
     }
 
     /// A later stage `s` on up to a full batch of its queue.
@@ -195,44 +197,77 @@ impl Executor {
             };
             let room = self.settings.max_batch - rows.len();
             if chunk.batch.rows.len() > room {
-                let (head, tail) = split(chunk.batch.state, room);
                 let tail_rows = chunk.batch.rows.split_off(room);
-                self.stages[s].push_front(Chunk {
-                    batch: Batch {
-                        state: tail,
-                        rows: tail_rows,
-                    },
-                    entered: chunk.entered,
-                });
-                chunk.batch.state = head;
+                match self.backend.split(chunk.batch.state, room) {
+                    Ok((head, tail)) => {
+                        self.stages[s].push_front(Chunk {
+                            batch: Batch {
+                                state: tail,
+                                rows: tail_rows,
+                            },
+                            entered: chunk.entered,
+                        });
+                        chunk.batch.state = head;
+                    }
+                    Err(error) => {
+                        let mut lost = std::mem::take(&mut chunk.batch.rows);
+                        lost.extend(tail_rows);
+                        self.stage_rows[s] -= lost.len();
+                        self.fail(Failed { error, rows: lost }, "splitting a queued chunk");
+                        continue;
+                    }
+                }
             }
             self.stage_rows[s] -= chunk.batch.rows.len();
             states.push(chunk.batch.state);
             rows.extend(chunk.batch.rows);
         }
-        let batch = Batch {
-            state: concat(states),
-            rows,
-        };
+        if rows.is_empty() {
+            return;
+        }
+        let state = self.backend.concat(states);
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
+        let batch = match state {
+            Ok(state) => Batch { state, rows },
+            Err(error) => return self.fail(Failed { error, rows }, "gathering a batch"),
+        };
         if let Some(rest) = self.stage(s, batch) {
             self.push(s + 1, rest);
         }
     }
 
     /// Runs stage `e` on `batch`, answers the rows that exit, returns the others.
-    fn stage(&mut self, e: usize, batch: Batch) -> Option<Batch> {
+    fn stage(&mut self, e: usize, batch: Batch<B::State>) -> Option<Batch<B::State>> {
         let started = Instant::now();
         self.metrics.batch_size(e, batch.rows.len());
-        let advanced = advance(&self.model, e, batch);
+        let advanced = advance(&mut self.backend, e, batch);
         self.metrics.busy(e, started.elapsed());
         self.answer(advanced.exited);
+        if let Some(failed) = advanced.failed {
+            self.fail(failed, &format!("stage {e}"));
+        }
         advanced.rest
     }
 
-    fn push(&mut self, s: usize, batch: Batch) {
+    /// Gives up on the requests of `failed.rows` ([`super::job::Job::fail`]): counted out of
+    /// the engine, their clients told the engine stopped before answering; one line on stderr.
+    fn fail(&self, failed: Failed, what: &str) {
+        let Failed { error, rows } = failed;
+        self.shared
+            .in_system
+            .fetch_sub(rows.len(), Ordering::AcqRel);
+        eprintln!(
+            "error: {what}: {error}; {} image(s) not answered",
+            rows.len()
+        );
+        for (job, _) in rows {
+            job.fail();
+        }
+    }
+
+    fn push(&mut self, s: usize, batch: Batch<B::State>) {
         self.stage_rows[s] += batch.rows.len();
         self.stages[s].push_back(Chunk {
             batch,

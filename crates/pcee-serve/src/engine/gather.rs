@@ -1,25 +1,18 @@
-//! Forming a stage's batch: images into the normalised input tensor (the runtime's own
-//! [`images_tensor`]), and the states of several chunks concatenated along the batch, or one
-//! chunk's state split in two.
+//! Forming a stage's batch: the raw pixels of its rows (normalised by the backend,
+//! [`super::backend::Backend::input`]), and, for burn's [`State`], the states of several chunks
+//! concatenated along the batch, or one chunk's state split in two.
 
 use super::job::RowRef;
-use pcee_nn::burn::tensor::{Device, Tensor};
-use pcee_nn::data::{images_tensor, Dataset};
+use pcee_nn::burn::tensor::Tensor;
 use pcee_nn::State;
 
-/// The normalised images `[B, 1, 28, 28]` of `rows`, exactly as the offline runtime makes them
-/// ([`images_tensor`] on a data set of these images).
-pub(crate) fn images_of(rows: &[RowRef], device: &Device) -> Tensor<4> {
-    let mut images = Vec::with_capacity(rows.len() * crate::body::IMAGE_PIXELS);
+/// The raw pixels `[B × 784]` (0–255) of `rows`, in order.
+pub(crate) fn pixels_of(rows: &[RowRef]) -> Vec<u8> {
+    let mut pixels = Vec::with_capacity(rows.len() * crate::body::IMAGE_PIXELS);
     for (job, index) in rows {
-        images.extend_from_slice(job.image(*index));
+        pixels.extend_from_slice(job.image(*index));
     }
-    let data = Dataset {
-        images,
-        labels: vec![0; rows.len()],
-    };
-    let all: Vec<usize> = (0..rows.len()).collect();
-    images_tensor(&data, &all, None, device)
+    pixels
 }
 
 /// The states `[B_i, …]` of several chunks as one `[Σ B_i, …]`, in order (no copy for one).

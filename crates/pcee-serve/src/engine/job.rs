@@ -91,6 +91,13 @@ impl Job {
         row.push(score.confidence);
     }
 
+    /// Gives up on the request (a backend step failed on one of its images): its answer is
+    /// never sent, so its client hears that the engine stopped before answering; its images
+    /// not yet started are skipped as an abandoned request's are.
+    pub fn fail(&self) {
+        drop(self.reply.lock().expect("reply lock").take());
+    }
+
     /// Records image `index`'s decision; the last one sends every decision, in request order.
     pub fn answer(&self, index: u32, decision: Decision) {
         let mut confidences =

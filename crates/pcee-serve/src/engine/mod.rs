@@ -1,5 +1,6 @@
-//! The engine: admitted images wait in stage 0's queue; one executor thread runs the model
-//! (its kernels already use every core) and, in `stage` mode, keeps one queue per later stage,
+//! The engine: admitted images wait in stage 0's queue; one executor thread runs the network
+//! through its [`Backend`] (burn's [`pcee_nn::Model`] or, with the cargo feature `onnx`, ONNX
+//! Runtime sessions over a stage-graph directory; its kernels already use every core) and, in `stage` mode, keeps one queue per later stage,
 //! so every stage runs on batches re-formed from whatever rows reached it, across requests and
 //! δ ([`schedule`] says which queue next). `shrink` and `full` run each batch through the
 //! whole network. Every exit decision is the runtime's per-row rule
@@ -8,15 +9,21 @@
 //! Memory stays bounded: at most `queue` images are admitted and not yet answered; a request
 //! that would pass it is refused ([`Overloaded`]) before anything is queued.
 
+pub mod backend;
 mod executor;
 mod gather;
 mod job;
+pub mod network;
 mod schedule;
 mod step;
 
 use crate::config::Mode;
 use crate::metrics::Metrics;
+pub use backend::{Backend, BackendError, BurnBackend};
+#[cfg(feature = "onnx")]
+pub use backend::OrtBackend;
 use job::Job;
+pub use network::{Mismatch, ServedNetwork};
 use pcee::ExitPolicy;
 use pcee_nn::Model;
 use std::collections::VecDeque;
@@ -82,6 +89,16 @@ pub struct Engine {
 impl Engine {
     /// Starts the executor thread on `model` (prepared with [`Model::for_inference`] here).
     pub fn start(model: &Model, settings: EngineSettings, metrics: Arc<Metrics>) -> Engine {
+        Engine::start_with(BurnBackend::new(model), settings, metrics)
+    }
+
+    /// Starts the executor thread on `backend` (which moves to that thread; `metrics` must
+    /// have been made for its number of exits).
+    pub fn start_with<B: Backend>(
+        backend: B,
+        settings: EngineSettings,
+        metrics: Arc<Metrics>,
+    ) -> Engine {
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox {
                 rows: VecDeque::new(),
@@ -91,11 +108,10 @@ impl Engine {
             in_system: AtomicUsize::new(0),
             capacity: settings.capacity,
         });
-        let model = model.for_inference();
         let for_thread = shared.clone();
         let thread = std::thread::Builder::new()
             .name("pcee-executor".into())
-            .spawn(move || executor::run(model, settings, for_thread, metrics))
+            .spawn(move || executor::run(backend, settings, for_thread, metrics))
             .expect("spawn the executor thread");
         Engine {
             shared,

@@ -6,7 +6,7 @@
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
-use crate::body::{decode, query_delta};
+use crate::body::{decode, query_delta, IMAGE_PIXELS};
 use crate::engine::Served;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -89,6 +89,7 @@ async fn answer(
     let policy = loaded.file.policy(delta);
     let temperatures = loaded.file.temperatures.clone();
     let count = request.count;
+    let kept = app.recalibrator.as_ref().map(|_| request.pixels.clone());
     let ticket = app
         .engine
         .submit(request.pixels, count, policy, temperatures)
@@ -99,14 +100,18 @@ async fn answer(
     })?;
     for (i, s) in served.iter().enumerate() {
         let d = &s.decision;
-        app.monitor.observe(
+        let id = first + i as u64;
+        let watched = app.monitor.observe(
             loaded.version,
             delta.get(),
-            first + i as u64,
+            id,
             d.exit,
             &s.confidences,
             d.prediction,
         );
+        if let (true, Some(r), Some(pixels)) = (watched, &app.recalibrator, &kept) {
+            r.keep(loaded.version, id, &pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
+        }
     }
     Ok(Answers {
         results: served

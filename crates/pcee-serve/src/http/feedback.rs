@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use crate::monitoring::MonitorReport;
+use crate::recalibration::{recalibrated, RecalibrationRecord};
 use pcee::monitor::Alarm;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -31,6 +33,20 @@ struct Accepted {
     accepted: usize,
     /// The alarms these labels raised.
     alarms: Vec<Alarm>,
+    /// The automatic re-calibration an alarm started, when one did (`--recalibrate N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recalibration: Option<RecalibrationRecord>,
+}
+
+/// `GET /v1/monitor`: the monitor's report, with the re-calibration settings and history.
+#[derive(Debug, Serialize)]
+struct MonitorView {
+    #[serde(flatten)]
+    report: MonitorReport,
+    /// `N` of `--recalibrate N`, or `null` when automatic re-calibration is off.
+    recalibrate: Option<usize>,
+    /// Every automatic re-calibration so far, in order.
+    recalibrations: Vec<RecalibrationRecord>,
 }
 
 pub(crate) async fn feedback(
@@ -44,13 +60,23 @@ pub(crate) async fn feedback(
         let request: Feedback = serde_path_to_error::deserialize(&mut de)
             .map_err(|err| Refusal::bad_request(format!("feedback: {err}")))?;
         let labels: Vec<(u64, i64)> = request.labels.iter().map(|l| (l.id, l.label)).collect();
-        let alarms = app
-            .monitor
-            .label(&labels, app.model.classes())
-            .map_err(Refusal::bad_request)?;
+        let version = app.monitor.version();
+        let outcome = app.monitor.label(&labels, app.model.classes());
+        let taken = outcome.as_ref().map_or_else(|e| e.taken, |_| labels.len());
+        if let Some(r) = &app.recalibrator {
+            for &(id, label) in &labels[..taken] {
+                r.labelled(version, id, label as u8);
+            }
+        }
+        let alarms = outcome.map_err(Refusal::bad_request)?;
+        let recalibration = match alarms.first() {
+            Some(alarm) => recalibrate_now(&app, version, alarm.labelled).await,
+            None => None,
+        };
         Ok::<_, Refusal>(Accepted {
             accepted: labels.len(),
             alarms,
+            recalibration,
         })
     }
     .await;
@@ -63,6 +89,65 @@ pub(crate) async fn feedback(
     }
 }
 
+/// At the first alarm on policy `version`: re-calibrates from the labelled window and swaps the
+/// new policy in, unless re-calibration is off, already done for this version, or the policy
+/// was replaced meanwhile ([`crate::recalibration`]).
+async fn recalibrate_now(
+    app: &Arc<App>,
+    version: u64,
+    labelled: u64,
+) -> Option<RecalibrationRecord> {
+    let window = app.recalibrator.as_ref()?.take(version)?;
+    let loaded = app.slot.current();
+    if loaded.version != version {
+        return None;
+    }
+    let size = window.labels.len();
+    let worker = app.clone();
+    let swapped = tokio::task::spawn_blocking(move || {
+        let text = recalibrated(&worker.model, &loaded.file, loaded.file.delta, window)?;
+        worker
+            .slot
+            .replace_if_current(version, text.as_bytes(), ORIGIN, &worker.model)
+            .map_err(|err| format!("the re-calibrated policy: {err}"))
+    })
+    .await
+    .unwrap_or_else(|err| Err(format!("the re-calibration stopped: {err}")));
+    let (to_version, error) = match swapped {
+        Ok(Some(fresh)) => {
+            app.monitor.reset(&fresh);
+            app.metrics.policy_swaps.inc();
+            (Some(fresh.version), None)
+        }
+        Ok(None) => return None,
+        Err(err) => {
+            app.metrics.error("recalibration");
+            (None, Some(err))
+        }
+    };
+    let record = RecalibrationRecord {
+        labelled,
+        window: size,
+        from_version: version,
+        to_version,
+        error,
+    };
+    app.recalibrator.as_ref()?.record(record.clone());
+    Some(record)
+}
+
+/// The `origin` of a policy swapped in by automatic re-calibration (`GET /v1/policy`).
+const ORIGIN: &str = "automatic re-calibration";
+
 pub(crate) async fn monitor(State(app): State<Arc<App>>) -> Response {
-    json(StatusCode::OK, &app.monitor.report())
+    let view = MonitorView {
+        report: app.monitor.report(),
+        recalibrate: app.recalibrator.as_ref().map(|r| r.window()),
+        recalibrations: app
+            .recalibrator
+            .as_ref()
+            .map(|r| r.history())
+            .unwrap_or_default(),
+    };
+    json(StatusCode::OK, &view)
 }

@@ -14,13 +14,13 @@ mod reply;
 mod status;
 
 use crate::config::ServeOptions;
-use crate::engine::Engine;
+use crate::engine::{Engine, ServedNetwork};
 use crate::metrics::Metrics;
 use crate::monitoring::LiveMonitor;
 use crate::policy::PolicySlot;
+use crate::recalibration::Recalibrator;
 use axum::routing::{get, post};
 use axum::Router;
-use pcee_nn::Model;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -30,7 +30,7 @@ pub(crate) struct App {
     pub engine: Engine,
     pub slot: PolicySlot,
     /// The model as loaded (for policy checks and its FLOPs; the engine runs its own copy).
-    pub model: Model,
+    pub model: ServedNetwork,
     /// Cumulative FLOPs per image of each exit.
     pub flops: Vec<f64>,
     /// The weights file and its preset name, for `GET /v1/policy`.
@@ -44,6 +44,8 @@ pub(crate) struct App {
     pub monitor: LiveMonitor,
     /// The id of the next image admitted (ids are unique per server run).
     pub next_id: AtomicU64,
+    /// Automatic re-calibration, when asked for (`--recalibrate N`).
+    pub recalibrator: Option<Recalibrator>,
 }
 
 /// The router over `app`.

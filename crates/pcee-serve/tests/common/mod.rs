@@ -249,3 +249,39 @@ pub fn metric(text: &str, line_start: &str) -> Option<f64> {
             .and_then(|rest| rest.trim().parse().ok())
     })
 }
+
+/// `(id, exit)` of every result of a 200 classify reply.
+pub fn ids_and_exits(reply: &Reply) -> Vec<(u64, usize)> {
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["exit"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect()
+}
+
+pub async fn feedback(addr: SocketAddr, labels: &[(u64, i64)]) -> Reply {
+    let labels: Vec<serde_json::Value> = labels
+        .iter()
+        .map(|&(id, label)| serde_json::json!({"id": id, "label": label}))
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "labels": labels })).unwrap();
+    request(addr, "POST", "/v1/feedback", Some("application/json"), body).await
+}
+
+pub async fn monitor(addr: SocketAddr) -> serde_json::Value {
+    let reply = request(addr, "GET", "/v1/monitor", None, Vec::new()).await;
+    assert_eq!(reply.status, 200);
+    reply.json()
+}

@@ -1,0 +1,455 @@
+//! `pcee serve --stages DIR`: the server on a stage-graph directory through ONNX Runtime
+//! (feature `onnx`; ORT_DYLIB_PATH must name libonnxruntime). The shipped msdnet-small is
+//! exported once; over loopback, in every mode, with requests of different δ sharing one
+//! batch, the served decisions equal `pcee infer --stages --decisions` bit for bit; a foreign
+//! policy is refused at start-up and by `PUT /v1/policy` naming the manifest's field; SIGHUP
+//! re-reads the policy; SIGTERM drains. Without the feature, only the one-line error of
+//! `--stages` is checked.
+
+mod common;
+
+use common::{assert_error, example, pcee};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pcee-cli-serve-onnx-{name}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let run = pcee(args);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn model_and_stages_conflict() {
+    let run = pcee(&[
+        "serve", "--model", "m.safetensors", "--stages", "dir", "--policy", "p.json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--stages"), "{}", run.stderr);
+}
+
+#[cfg(not(feature = "onnx"))]
+#[test]
+fn stages_need_the_onnx_feature() {
+    let dir = temp_dir("nofeature");
+    let policy = dir.join("policy.json");
+    ok(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        "pcee",
+        "--output",
+        s(&policy),
+    ]);
+    let run = pcee(&["serve", "--stages", s(&dir), "--policy", s(&policy)]);
+    assert_error(
+        &run,
+        "--stages: this pcee was built without ONNX Runtime support; rebuild it with `--features onnx`",
+    );
+}
+
+#[cfg(feature = "onnx")]
+mod with_ort {
+    use super::*;
+    use serde_json::Value;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Images per request, and the δ of each request (all in one stage-0 batch).
+    const PER_REQUEST: usize = 40;
+    const DELTAS: [f64; 3] = [0.6, 0.85, 0.97];
+
+    /// One HTTP/1.1 request on a fresh connection: `(status, body)`.
+    fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(body).unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let text = String::from_utf8(reply).unwrap();
+        let status = text[9..12].parse().unwrap();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    fn signal(child: &Child, signal: i32) {
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    }
+
+    /// Polls `done` every 10 ms for at most 60 s.
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting until {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The value of the metric line starting with `line_start`.
+    fn metric(text: &str, line_start: &str) -> Option<f64> {
+        text.lines().find_map(|l| {
+            l.strip_prefix(line_start)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+    }
+
+    /// `pcee serve --stages` started with `args`; its address from the first stdout line.
+    fn start(stages: &Path, policy: &Path, args: &[&str]) -> (Child, SocketAddr) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pcee"))
+            .args(["serve", "--stages", s(stages), "--policy", s(policy)])
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .parse()
+            .unwrap();
+        (child, addr)
+    }
+
+    /// SIGTERM, then exit 0; returns stderr.
+    fn stop(mut child: Child) -> String {
+        signal(&child, libc::SIGTERM);
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{status}: {stderr}");
+        stderr
+    }
+
+    /// `pcee infer --stages` on the first `n` test images: its `decisions`.
+    fn infer(stages: &Path, policy: &Path, delta: Option<f64>, n: usize) -> Vec<Value> {
+        let delta = delta.map(|d| d.to_string());
+        let n = n.to_string();
+        let mut args = vec![
+            "infer",
+            "--stages",
+            s(stages),
+            "--policy",
+            s(policy),
+            "--limit",
+            &n,
+            "--repeat",
+            "1",
+            "--json",
+            "--decisions",
+        ];
+        if let Some(d) = &delta {
+            args.extend(["--delta", d]);
+        }
+        json(&ok(&args))["decisions"].as_array().unwrap().clone()
+    }
+
+    /// `policy` with every exit but the last never firing (no correct sample in any bin): under
+    /// it, `pcee infer` decides every image at the last exit, what `--mode full` serves.
+    fn never_early(policy: &Path, out: &Path) {
+        let mut file = json(&std::fs::read_to_string(policy).unwrap());
+        let exits = file["exits"].as_array_mut().unwrap();
+        let last = exits.len() - 1;
+        for exit in &mut exits[..last] {
+            let bins = exit["correct"].as_array().unwrap().len();
+            exit["correct"] = serde_json::json!(vec![0; bins]);
+        }
+        std::fs::write(out, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    }
+
+    /// The exported msdnet-small, its validation logits, a PCEE policy of it and a foreign
+    /// policy (3 exits), made once per test binary.
+    struct Setup {
+        dir: PathBuf,
+        stages: PathBuf,
+        val: PathBuf,
+        policy: PathBuf,
+        foreign: PathBuf,
+    }
+
+    fn setup() -> &'static Setup {
+        static SETUP: std::sync::OnceLock<Setup> = std::sync::OnceLock::new();
+        SETUP.get_or_init(|| {
+            let dir = temp_dir("fixture");
+            let model = common::root().join("assets/models/msdnet-small.safetensors");
+            let stages = dir.join("stages");
+            ok(&["export", "--model", s(&model), "--out", s(&stages)]);
+            let val = dir.join("val.npz");
+            ok(&[
+                "logits",
+                "--model",
+                s(&model),
+                "--split",
+                "val",
+                "--limit",
+                "600",
+                "--out",
+                s(&val),
+            ]);
+            let policy = dir.join("policy.json");
+            ok(&[
+                "calibrate",
+                "--val",
+                s(&val),
+                "--method",
+                "pcee",
+                "--delta",
+                "0.9",
+                "--output",
+                s(&policy),
+            ]);
+            let foreign = dir.join("foreign.json");
+            ok(&[
+                "calibrate",
+                "--val",
+                &example("val.npz"),
+                "--method",
+                "pcee",
+                "--output",
+                s(&foreign),
+            ]);
+            Setup {
+                dir,
+                stages,
+                val,
+                policy,
+                foreign,
+            }
+        })
+    }
+
+    #[test]
+    fn every_mode_serves_infer_stages_decisions_with_mixed_delta_in_one_batch() {
+        let t = setup();
+        let n = PER_REQUEST * DELTAS.len();
+        let test = pcee_nn::data::load_split(None, pcee_nn::data::Split::Test)
+            .unwrap()
+            .take(n);
+        let by_delta: Vec<Vec<Value>> = DELTAS
+            .iter()
+            .map(|&d| infer(&t.stages, &t.policy, Some(d), n))
+            .collect();
+        let never = t.dir.join("never-early.json");
+        never_early(&t.policy, &never);
+        let at_last = infer(&t.stages, &never, None, n);
+        assert!(at_last.iter().all(|d| d["exit"] == 3), "{at_last:?}");
+        let early = by_delta[0].iter().filter(|d| d["exit"] != 3).count();
+        assert!(early > 0, "δ {}: no image left before the last exit", DELTAS[0]);
+
+        for mode in ["stage", "shrink", "full"] {
+            // One full stage-0 batch of the three requests (a long window; --max-batch = n).
+            let (child, addr) = start(
+                &t.stages,
+                &t.policy,
+                &[
+                    "--mode",
+                    mode,
+                    "--max-batch",
+                    &n.to_string(),
+                    "--max-wait-ms",
+                    "20000",
+                ],
+            );
+            let senders: Vec<_> = DELTAS
+                .iter()
+                .enumerate()
+                .map(|(k, &d)| {
+                    let images =
+                        test.images[k * PER_REQUEST * 784..(k + 1) * PER_REQUEST * 784].to_vec();
+                    std::thread::spawn(move || {
+                        http(addr, "POST", &format!("/v1/classify?delta={d}"), &images)
+                    })
+                })
+                .collect();
+            let replies: Vec<_> = senders.into_iter().map(|h| h.join().unwrap()).collect();
+            for (k, (status, body)) in replies.iter().enumerate() {
+                assert_eq!(*status, 200, "{mode}: {body}");
+                let reply = json(body);
+                assert_eq!(reply["delta"].as_f64(), Some(DELTAS[k]), "{mode}");
+                let results = reply["results"].as_array().unwrap();
+                assert_eq!(results.len(), PER_REQUEST);
+                let expected = if mode == "full" {
+                    &at_last
+                } else {
+                    &by_delta[k]
+                };
+                for (i, r) in results.iter().enumerate() {
+                    let d = &expected[k * PER_REQUEST + i];
+                    let what = format!("{mode}, δ {}, image {}", DELTAS[k], k * PER_REQUEST + i);
+                    assert_eq!(r["exit"], d["exit"], "{what}");
+                    assert_eq!(r["class"], d["prediction"], "{what}");
+                    // Bit for bit: the same f64 (serde_json prints the shortest round trip).
+                    assert_eq!(r["confidence"].as_f64(), d["confidence"].as_f64(), "{what}");
+                }
+            }
+            let (_, text) = http(addr, "GET", "/metrics", b"");
+            assert_eq!(
+                metric(&text, "pcee_stage_batch_size_count{stage=\"0\"}"),
+                Some(1.0),
+                "{mode}: the three requests shared one batch\n{text}"
+            );
+            let answered: f64 = (0..4)
+                .map(|e| metric(&text, &format!("pcee_images_total{{exit=\"{e}\"}}")).unwrap())
+                .sum();
+            assert_eq!(answered, n as f64, "{mode}\n{text}");
+            let (_, shown) = http(addr, "GET", "/v1/policy", b"");
+            let shown = json(&shown);
+            assert_eq!(shown["mode"], mode);
+            assert_eq!(shown["model"]["path"], s(&t.stages));
+            assert_eq!(shown["model"]["exits"], 4);
+            stop(child);
+        }
+    }
+
+    #[test]
+    fn foreign_policies_are_refused_naming_the_manifest_and_sighup_and_sigterm_work() {
+        let t = setup();
+        // This test's own policy file, re-written for SIGHUP.
+        let policy = temp_dir("sighup").join("policy.json");
+        std::fs::copy(&t.policy, &policy).unwrap();
+        let manifest = t.stages.join("pcee-stages.json");
+        // At start-up: one line naming the policy file, the clause, and the manifest's field.
+        let run = pcee(&[
+            "serve",
+            "--stages",
+            s(&t.stages),
+            "--policy",
+            s(&t.foreign),
+            "--addr",
+            "127.0.0.1:0",
+        ]);
+        assert_error(
+            &run,
+            &format!(
+                "{}: the policy has 3 exits but the manifest has 4",
+                t.foreign.display()
+            ),
+        );
+        assert!(
+            run.stderr
+                .trim_end()
+                .ends_with(&format!("({}: heads)", manifest.display())),
+            "{}",
+            run.stderr
+        );
+
+        // A directory without a manifest: its path, once, on one line.
+        let missing = t.dir.join("no-such-stages");
+        let run = pcee(&[
+            "serve",
+            "--stages",
+            s(&missing),
+            "--policy",
+            s(&policy),
+        ]);
+        assert_error(
+            &run,
+            &format!("{}: ", missing.join("pcee-stages.json").display()),
+        );
+        assert_eq!(run.stderr.matches("os error").count(), 1, "{}", run.stderr);
+
+        let (child, addr) = start(&t.stages, &policy, &[]);
+        // PUT of a foreign policy: 400, the old policy stays.
+        let (status, body) = http(
+            addr,
+            "PUT",
+            "/v1/policy",
+            &std::fs::read(&t.foreign).unwrap(),
+        );
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("the manifest has 4"), "{body}");
+        assert!(body.contains("pcee-stages.json: heads"), "{body}");
+        let (_, shown) = http(addr, "GET", "/v1/policy", b"");
+        assert_eq!(json(&shown)["version"], 1);
+
+        // SIGHUP re-reads the policy file (now confidence thresholding).
+        ok(&[
+            "calibrate",
+            "--val",
+            s(&t.val),
+            "--method",
+            "confidence",
+            "--output",
+            s(&policy),
+        ]);
+        signal(&child, libc::SIGHUP);
+        wait_until("the policy is reloaded", || {
+            let shown = json(&http(addr, "GET", "/v1/policy", b"").1);
+            shown["version"] == 2 && shown["method"] == "confidence"
+        });
+        let test = pcee_nn::data::load_split(None, pcee_nn::data::Split::Test)
+            .unwrap()
+            .take(8);
+        let (status, body) = http(addr, "POST", "/v1/classify", &test.images);
+        assert_eq!(status, 200, "{body}");
+        let reply = json(&body);
+        assert_eq!(reply["policy_version"], 2);
+        let expected = infer(&t.stages, &policy, None, 8);
+        for (r, d) in reply["results"].as_array().unwrap().iter().zip(&expected) {
+            assert_eq!(r["exit"], d["exit"]);
+            assert_eq!(r["confidence"].as_f64(), d["confidence"].as_f64());
+        }
+        let stderr = stop(child);
+        assert!(stderr.contains("policy reloaded (version 2)"), "{stderr}");
+    }
+
+    #[test]
+    fn without_ort_dylib_path_the_error_says_what_to_set() {
+        let t = setup();
+        let out = Command::new(env!("CARGO_BIN_EXE_pcee"))
+            .args(["serve", "--stages", s(&t.stages), "--policy", s(&t.policy)])
+            .args(["--addr", "127.0.0.1:0"])
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "error: ORT_DYLIB_PATH: not set; expected the path of libonnxruntime.so"
+            ),
+            "{stderr}"
+        );
+    }
+}

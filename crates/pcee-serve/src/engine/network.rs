@@ -1,0 +1,235 @@
+//! The network a server serves as everything outside the executor sees it, whatever backend
+//! runs it ([`ServedNetwork`]): its exits, classes and cumulative FLOPs, the check that a
+//! policy belongs to it (against the model card for burn, against the manifest for a
+//! stage-graph directory), and every exit's logits on a few images (for re-calibration).
+
+use pcee::policy_file::FitError;
+use pcee::PolicyFile;
+use pcee_nn::data::Dataset;
+use pcee_nn::{ExitOutputs, Model};
+
+/// A policy of another network: the core's [`FitError`], and for a stage-graph directory the
+/// manifest file and field it disagrees with. One line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// What differs (`has 3 exits but the manifest has 4; …`).
+    pub fit: FitError,
+    /// `DIR/pcee-stages.json: flops[1]` for a stage-graph directory; `None` for a model.
+    pub field: Option<String>,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            None => write!(f, "{}", self.fit),
+            Some(field) => write!(f, "{} ({field})", self.fit),
+        }
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+/// The served network: what `GET /v1/policy` shows, what a policy is checked against, and
+/// (for re-calibration) the whole network on a few images, outside the executor.
+pub struct ServedNetwork {
+    exits: usize,
+    classes: usize,
+    flops: Vec<f64>,
+    kind: Kind,
+}
+
+enum Kind {
+    /// A burn model as loaded ([`pcee_nn::exit_logits`] prepares it for inference).
+    Model(Model),
+    /// A stage-graph directory (its manifest path names the fields in errors).
+    #[cfg(feature = "onnx")]
+    Stages(stages::Graphs),
+}
+
+impl std::fmt::Debug for ServedNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedNetwork")
+            .field("exits", &self.exits)
+            .field("classes", &self.classes)
+            .field("flops", &self.flops)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServedNetwork {
+    /// A burn model (kept for [`ServedNetwork::exit_logits`]).
+    pub fn model(model: Model) -> ServedNetwork {
+        ServedNetwork {
+            exits: model.exits(),
+            classes: model.classes(),
+            flops: model.flops_per_exit(),
+            kind: Kind::Model(model),
+        }
+    }
+
+    /// Number of exits L.
+    pub fn exits(&self) -> usize {
+        self.exits
+    }
+
+    /// Number of classes C.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Cumulative FLOPs per image of each exit, heads included (`[exits]`).
+    pub fn flops_per_exit(&self) -> Vec<f64> {
+        self.flops.clone()
+    }
+
+    /// Checks that `policy` was calibrated for this network: the same classes (when the policy
+    /// records them), the same number of exits, the same cumulative FLOPs at every exit (a
+    /// relative [`pcee::policy_file::FLOPS_TOLERANCE`]) — for a model as
+    /// [`pcee_nn::runtime::check_policy`] does, for stage graphs against the manifest.
+    ///
+    /// # Errors
+    /// The first [`Mismatch`].
+    pub fn check_policy(&self, policy: &PolicyFile) -> Result<(), Mismatch> {
+        let what = match &self.kind {
+            Kind::Model(_) => "the model",
+            #[cfg(feature = "onnx")]
+            Kind::Stages(_) => "the manifest",
+        };
+        let fit = policy
+            .check_classes(self.classes, what)
+            .and_then(|()| policy.check_flops(&self.flops, what));
+        fit.map_err(|fit| {
+            let field = match &self.kind {
+                Kind::Model(_) => None,
+                #[cfg(feature = "onnx")]
+                Kind::Stages(g) => Some(g.field_of(&fit)),
+            };
+            Mismatch { fit, field }
+        })
+    }
+
+    /// Every exit's logits of `data`'s images, `batch` images at a time (labels and FLOPs
+    /// carried over): `pcee logits` for a model; for stage graphs, their own sessions (loaded
+    /// on first use, apart from the executor's).
+    ///
+    /// # Errors
+    /// One line when a backend step fails.
+    pub fn exit_logits(&self, data: &Dataset, batch: usize) -> Result<ExitOutputs, String> {
+        match &self.kind {
+            Kind::Model(model) => Ok(pcee_nn::exit_logits(
+                model,
+                data,
+                batch,
+                &pcee_nn::default_device(),
+            )),
+            #[cfg(feature = "onnx")]
+            Kind::Stages(g) => g.exit_logits(data, batch, &self.flops),
+        }
+    }
+}
+
+#[cfg(feature = "onnx")]
+pub use stages::open_stages;
+
+#[cfg(feature = "onnx")]
+mod stages {
+    use super::{Kind, ServedNetwork};
+    use crate::engine::OrtBackend;
+    use pcee::policy_file::FitError;
+    use pcee_nn::data::Dataset;
+    use pcee_nn::ExitOutputs;
+    use pcee_onnx::runtime::OrtStages;
+    use pcee_onnx::{OnnxError, MANIFEST_FILE};
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, OnceLock};
+
+    /// The directory, for errors and for a second set of sessions.
+    pub(super) struct Graphs {
+        dir: PathBuf,
+        threads: usize,
+        sessions: OnceLock<Result<Mutex<OrtStages>, String>>,
+    }
+
+    impl Graphs {
+        /// `DIR/pcee-stages.json: <field>` of what `fit` found different.
+        pub(super) fn field_of(&self, fit: &FitError) -> String {
+            let field = match fit {
+                FitError::Exits { .. } => "heads".to_string(),
+                FitError::Flops { exit, .. } => format!("flops[{exit}]"),
+                FitError::Classes { .. } => "classes".to_string(),
+            };
+            format!("{}: {field}", self.dir.join(MANIFEST_FILE).display())
+        }
+
+        pub(super) fn exit_logits(
+            &self,
+            data: &Dataset,
+            batch: usize,
+            flops: &[f64],
+        ) -> Result<ExitOutputs, String> {
+            let sessions = self
+                .sessions
+                .get_or_init(|| {
+                    OrtStages::load(&self.dir, self.threads)
+                        .map(Mutex::new)
+                        .map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let mut graphs = sessions.lock().map_err(|_| "a failed pass".to_string())?;
+            let pre = graphs.manifest().preprocessing.clone();
+            let exits = graphs.manifest().exits();
+            let classes = graphs.manifest().classes;
+            let n = data.len();
+            let mut per_exit = vec![Vec::with_capacity(n * classes); exits];
+            for images in data.images.chunks(batch.max(1) * crate::body::IMAGE_PIXELS) {
+                let x: Vec<f32> = images.iter().map(|&p| pre.apply(p)).collect();
+                let logits = graphs.exit_logits(&x).map_err(|e| e.to_string())?;
+                for (all, exit) in per_exit.iter_mut().zip(logits) {
+                    all.extend(exit);
+                }
+            }
+            Ok(ExitOutputs {
+                shape: [exits, n, classes],
+                logits: per_exit.concat(),
+                labels: data.labels.iter().map(|&l| i64::from(l)).collect(),
+                flops: flops.to_vec(),
+            })
+        }
+    }
+
+    /// Loads the stage-graph directory `dir` ([`OrtStages::load`], `threads` intra-op threads)
+    /// for `pcee serve --stages`: the backend the executor runs and the network the server
+    /// describes. The input must be one 28 × 28 grey image (`[1, 28, 28]` or `[784]`), what
+    /// every request carries.
+    ///
+    /// # Errors
+    /// Any error of [`OrtStages::load`]; [`OnnxError::Invalid`] naming `input.shape` for
+    /// another input.
+    pub fn open_stages(dir: &Path, threads: usize) -> Result<(ServedNetwork, OrtBackend), OnnxError> {
+        let stages = OrtStages::load(dir, threads)?;
+        let m = stages.manifest();
+        let per: usize = m.input.shape.iter().product();
+        if per != crate::body::IMAGE_PIXELS {
+            return Err(OnnxError::invalid(
+                dir.join(MANIFEST_FILE),
+                "input.shape",
+                format!(
+                    "{:?}; expected one 28 × 28 grey image ([1, 28, 28]), what pcee serve takes",
+                    m.input.shape
+                ),
+            ));
+        }
+        let network = ServedNetwork {
+            exits: m.exits(),
+            classes: m.classes,
+            flops: m.flops.clone(),
+            kind: Kind::Stages(Graphs {
+                dir: dir.to_path_buf(),
+                threads,
+                sessions: OnceLock::new(),
+            }),
+        };
+        Ok((network, OrtBackend::new(stages)))
+    }
+}
