@@ -200,3 +200,22 @@ pub fn file_name(path: &Path) -> String {
         |n| n.to_string_lossy().into_owned(),
     )
 }
+
+/// The first `limit` images of `data` (all without `--limit`), the split named `split`.
+///
+/// # Errors
+/// `--limit` above the split's size: one line, rather than silently fewer images.
+pub fn take_limit(
+    data: pcee_nn::data::Dataset,
+    limit: Option<u64>,
+    split: pcee_nn::data::Split,
+) -> anyhow::Result<pcee_nn::data::Dataset> {
+    match limit {
+        Some(n) if n > data.len() as u64 => Err(anyhow!(
+            "--limit: {n} images; the {split} split has {}",
+            data.len()
+        )),
+        Some(n) => Ok(data.take(n as usize)),
+        None => Ok(data),
+    }
+}

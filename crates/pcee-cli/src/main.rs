@@ -56,7 +56,7 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_broken_pipe();
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
@@ -86,6 +86,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line, with negative numbers read as values everywhere (`--bins -1` is then
+/// refused as a value out of range, naming the flag, not as an unknown argument `-1`).
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command().mut_subcommands(|sub| sub.allow_negative_numbers(true));
+    Cli::from_arg_matches(&command.try_get_matches()?)
 }
 
 /// A clap error: help and version print as clap does; a usage error (unknown flag, a value that

@@ -515,3 +515,73 @@ fn a_multi_file_output_leaves_no_staging_directory_behind() {
         ]
     );
 }
+
+/// A flag the chosen calibration would not use is refused by name, and no policy is written.
+#[test]
+fn calibrate_refuses_flags_it_would_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    let val = example("val.npz");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["calibrate", "--val", &val, "--output", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        pcee(&args)
+    };
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--method", "pcee", "--delta", "0.8", "--target-accuracy", "0.9"],
+            "error: --delta: not used with --target-accuracy, which chooses δ; remove it",
+        ),
+        (
+            &["--method", "pcee", "--delta", "0.8", "--budget-flops", "1e6"],
+            "error: --delta: not used with --budget-flops, which chooses δ; remove it",
+        ),
+        (
+            &["--method", "pcee", "--window", "2"],
+            "error: --window: not used by this method; it applies to --method pcee-ws; remove it",
+        ),
+        (
+            &["--method", "pcee-ws", "--correction", "bonferroni"],
+            "error: --correction: not used by this method; it applies to --method pcee-lcb; remove it",
+        ),
+        (
+            &["--method", "pcee", "--alpha", "0.1"],
+            "error: --alpha: not used here; it applies to --method pcee-lcb and --guarantee ucb; remove it",
+        ),
+        (
+            &["--method", "pcee", "--target-accuracy", "0.9", "--alpha", "0.1", "--guarantee", "crc"],
+            "error: --alpha: not used here; it applies to --method pcee-lcb and --guarantee ucb; remove it",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let r = run(extra);
+        assert_error(&r, expected.strip_prefix("error: ").unwrap());
+        assert_eq!(r.stderr.trim_end(), expected, "{extra:?}");
+        assert!(!out.exists(), "{extra:?}: no policy written");
+    }
+    // The same flags where they apply: accepted.
+    for extra in [
+        &["--method", "pcee-ws", "--window", "2"][..],
+        &["--method", "pcee-lcb", "--alpha", "0.1", "--correction", "bonferroni"],
+        &["--method", "pcee", "--target-accuracy", "0.8", "--alpha", "0.1", "--guarantee", "ucb"],
+    ] {
+        let r = run(extra);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+    }
+}
+
+/// A negative number is read as the flag's value and refused as one, naming the flag.
+#[test]
+fn a_negative_number_is_a_bad_value_not_an_unknown_argument() {
+    let val = example("val.npz");
+    let run = pcee(&[
+        "calibrate", "--val", &val, "--method", "pcee", "--bins", "-1", "--output", "p.json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: invalid value '-1' for '--bins <BINS>'"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}

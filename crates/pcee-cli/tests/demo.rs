@@ -167,7 +167,7 @@ fn demo_writes_a_report_consistent_with_evaluate() {
     assert!(!mode.is_empty());
     for row in mode.iter().filter(|r| r["method"] != "pcee+ucb") {
         let target = row["target"].as_f64().unwrap().to_string();
-        let mut args = vec!["--delta", "0.5"];
+        let mut args = vec![];
         match row["method"].as_str().unwrap() {
             "confidence" => args = vec!["--method", "confidence", "--delta", &target],
             "pcee" => args = vec!["--method", "pcee", "--delta", &target],

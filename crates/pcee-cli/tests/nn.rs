@@ -372,9 +372,22 @@ fn bad_flags_and_data_directories_are_one_line_errors() {
             s(&dir.join("v.npz")),
         ]),
         &format!(
-            "{}: cannot read the model card",
-            dir.join("m.json").display()
+            "{}: no such file; expected model weights (.safetensors)",
+            out.display()
         ),
     );
+    assert!(!out.exists());
+}
+
+/// `--limit` above the split's size is refused, not silently cut to the split.
+#[test]
+fn a_limit_above_the_split_is_refused() {
+    let dir = temp_dir("limit");
+    let model = common::root().join("assets/models/msdnet-small.safetensors");
+    let out = dir.join("v.npz");
+    let run = pcee(&[
+        "logits", "--model", s(&model), "--split", "val", "--limit", "5001", "--out", s(&out),
+    ]);
+    assert_error(&run, "--limit: 5001 images; the val split has 5000");
     assert!(!out.exists());
 }

@@ -27,18 +27,18 @@ pub struct Args {
     bins: usize,
     #[arg(long, help = inputs::BINNING_HELP, default_value_t = inputs::default_binning(), value_parser = ["width", "mass"])]
     binning: String,
-    /// PCEE-WS smoothing window w: bins b−w..b+w are pooled
-    #[arg(long, default_value_t = 1)]
-    window: usize,
-    /// Default target accuracy δ in [0, 1] stored in the policy (replaced by the chosen δ with --budget-flops or --target-accuracy)
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    delta: f64,
-    /// Level α in (0, 1): of pcee-lcb's Clopper–Pearson lower bound, and of the ucb guarantee
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    alpha: f64,
-    /// pcee-lcb: none (each bin's bound at level 1 − α: per bin) or bonferroni (at 1 − α/m over the m non-empty bins of the exits before the last: with probability 1 − α no bin below δ fires)
-    #[arg(long, default_value = "none")]
-    correction: Correction,
+    /// PCEE-WS smoothing window w: bins b−w..b+w are pooled [default: 1]
+    #[arg(long)]
+    window: Option<usize>,
+    /// Default target accuracy δ in [0, 1] stored in the policy [default: 0.9] (not with --budget-flops or --target-accuracy, which choose δ)
+    #[arg(long, allow_negative_numbers = true)]
+    delta: Option<f64>,
+    /// Level α in (0, 1): of pcee-lcb's Clopper–Pearson lower bound, and of the ucb guarantee [default: 0.05]
+    #[arg(long, allow_negative_numbers = true)]
+    alpha: Option<f64>,
+    /// pcee-lcb: none (each bin's bound at level 1 − α: per bin) or bonferroni (at 1 − α/m over the m non-empty bins of the exits before the last: with probability 1 − α no bin below δ fires) [default: none]
+    #[arg(long)]
+    correction: Option<Correction>,
     /// Fit a temperature per exit on the validation logits (minimum NLL) and score with it
     #[arg(long)]
     temperature: bool,
@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long, value_parser = ["crc", "ucb"], requires = "target_accuracy")]
     guarantee: Option<String>,
     /// Risk control: the loss, wrong (wrong at the exit) or gap (wrong at the exit, right at the last exit)
-    #[arg(long, default_value = "wrong", value_parser = ["wrong", "gap"])]
+    #[arg(long, default_value = "wrong", value_parser = ["wrong", "gap"], requires = "guarantee")]
     loss: String,
     /// Risk control: share of the validation samples, in (0, 1), held out to certify δ; the rest builds the diagrams and temperatures (plain confidence without --temperature certifies on all)
     #[arg(
@@ -88,16 +88,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let method = inputs::method("--method", &args.method, &offered)?;
     let bins = inputs::bins(args.bins)?;
     inputs::output_file("--output", &args.output, "json", &[&args.val])?;
-    let delta = inputs::delta("--delta", args.delta)?;
-    let alpha = inputs::alpha("--alpha", args.alpha)?;
+    check_applicable(&args, method)?;
+    let delta = inputs::delta("--delta", args.delta.unwrap_or(0.9))?;
+    let alpha = inputs::alpha("--alpha", args.alpha.unwrap_or(0.05))?;
     let options = CalibrateOptions {
         method,
         bins,
         binning: inputs::binning(&args.binning)?,
         params: MethodParams {
-            window: args.window,
+            window: args.window.unwrap_or(1),
             alpha,
-            correction: args.correction,
+            correction: args.correction.unwrap_or(Correction::None),
             thresholds: Vec::new(),
         },
         temperature: args.temperature,
@@ -118,6 +119,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?);
     policy.write(&args.output)?;
     print_summary(&args, &policy);
+    Ok(())
+}
+
+/// Refuses a flag the calibration would not use, rather than ignoring it silently.
+fn check_applicable(args: &Args, method: Method) -> anyhow::Result<()> {
+    let unused = |flag: &str, why: &str| Err(anyhow!("{flag}: not used {why}; remove it"));
+    if args.delta.is_some() && (args.budget_flops.is_some() || args.target_accuracy.is_some()) {
+        let mode = if args.budget_flops.is_some() { "--budget-flops" } else { "--target-accuracy" };
+        return unused("--delta", &format!("with {mode}, which chooses δ"));
+    }
+    if args.window.is_some() && method != Method::PceeWs {
+        return unused("--window", "by this method; it applies to --method pcee-ws");
+    }
+    if args.correction.is_some() && method != Method::PceeLcb {
+        return unused("--correction", "by this method; it applies to --method pcee-lcb");
+    }
+    let ucb = args.guarantee.as_deref() == Some("ucb");
+    if args.alpha.is_some() && method != Method::PceeLcb && !ucb {
+        return unused("--alpha", "here; it applies to --method pcee-lcb and --guarantee ucb");
+    }
     Ok(())
 }
 

@@ -94,10 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => policy_file.delta,
     };
     let load_data = || -> anyhow::Result<_> {
-        let mut data = load_split(args.data_dir.as_deref(), args.split)?;
-        if let Some(n) = limit {
-            data = data.take(n as usize);
-        }
+        let data = load_split(args.data_dir.as_deref(), args.split)?;
+        let data = inputs::take_limit(data, limit, args.split)?;
         Ok(args.shift.apply(data)?)
     };
     let target = policy_file.target_accuracy(delta, args.delta.is_some());

@@ -46,10 +46,8 @@ pub fn run(args: Args) -> Result<()> {
     crate::inputs::output_file("--out", &args.out, "npz", &[&args.model, &card])?;
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
-    let mut data = load_split(args.data_dir.as_deref(), args.split)?;
-    if let Some(n) = limit {
-        data = data.take(n as usize);
-    }
+    let data = load_split(args.data_dir.as_deref(), args.split)?;
+    let data = crate::inputs::take_limit(data, limit, args.split)?;
     let data = args.shift.apply(data)?;
     let outputs = exit_logits(&model, &data, batch, &device);
     let accuracy = outputs.accuracy();

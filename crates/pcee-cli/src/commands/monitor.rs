@@ -54,6 +54,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let window = inputs::at_least_one("--window", args.window)? as usize;
     let alpha = inputs::alpha("--alpha", args.alpha)?;
     let recalibrate = args.recalibrate.unwrap_or(window as u64) as usize;
+    let bins = policy.bins();
+    anyhow::ensure!(
+        recalibrate == 0 || recalibrate >= bins,
+        "--recalibrate: {recalibrate} labelled images; expected 0 (never) or at least the \
+         policy's {bins} bins"
+    );
     let replays = args
         .replays
         .map(|r| inputs::count_up_to("--replays", r, 100_000))
