@@ -12,10 +12,8 @@ use common::{assert_error, example, pcee};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "pcee-cli-serve-onnx-{name}-{}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("pcee-cli-serve-onnx-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -33,7 +31,13 @@ fn ok(args: &[&str]) -> String {
 #[test]
 fn model_and_stages_conflict() {
     let run = pcee(&[
-        "serve", "--model", "m.safetensors", "--stages", "dir", "--policy", "p.json",
+        "serve",
+        "--model",
+        "m.safetensors",
+        "--stages",
+        "dir",
+        "--policy",
+        "p.json",
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--stages"), "{}", run.stderr);
@@ -274,7 +278,11 @@ mod with_ort {
         let at_last = infer(&t.stages, &never, None, n);
         assert!(at_last.iter().all(|d| d["exit"] == 3), "{at_last:?}");
         let early = by_delta[0].iter().filter(|d| d["exit"] != 3).count();
-        assert!(early > 0, "δ {}: no image left before the last exit", DELTAS[0]);
+        assert!(
+            early > 0,
+            "δ {}: no image left before the last exit",
+            DELTAS[0]
+        );
 
         for mode in ["stage", "shrink", "full"] {
             // One full stage-0 batch of the three requests (a long window; --max-batch = n).
@@ -375,13 +383,7 @@ mod with_ort {
 
         // A directory without a manifest: its path, once, on one line.
         let missing = t.dir.join("no-such-stages");
-        let run = pcee(&[
-            "serve",
-            "--stages",
-            s(&missing),
-            "--policy",
-            s(&policy),
-        ]);
+        let run = pcee(&["serve", "--stages", s(&missing), "--policy", s(&policy)]);
         assert_error(
             &run,
             &format!("{}: ", missing.join("pcee-stages.json").display()),

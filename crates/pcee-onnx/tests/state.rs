@@ -58,8 +58,11 @@ fn misuse_is_an_error() {
     assert!(err(s0.select(&[3])).contains("row 3; expected below 3"));
     assert!(err(OrtState::concat(vec![])).contains("no states"));
     let s1 = ort.stage(0, s0.select(&[0, 1]).unwrap()).unwrap();
-    assert!(err(OrtState::concat(vec![s0.select(&[2]).unwrap(), s1.select(&[0]).unwrap()]))
-        .contains("expected before stage 0"));
+    assert!(err(OrtState::concat(vec![
+        s0.select(&[2]).unwrap(),
+        s1.select(&[0]).unwrap()
+    ]))
+    .contains("expected before stage 0"));
     assert!(ort.head(1, &s1).unwrap_err().to_string().contains("head 1"));
     assert!(err(ort.stage(1, s0)).contains("stage 1 on a state before stage 0"));
     assert!(err(ort.stage(5, s1)).contains("stage 5"));

@@ -237,7 +237,11 @@ fn load(
         Source::Model(path) => {
             let (model, card) = store::load(path, &pcee_nn::default_device())?;
             let backend = BurnBackend::new(&model);
-            Ok((ServedNetwork::model(model), Loaded::Burn(backend), card.preset))
+            Ok((
+                ServedNetwork::model(model),
+                Loaded::Burn(backend),
+                card.preset,
+            ))
         }
         #[cfg(feature = "onnx")]
         Source::Stages(dir) => {

@@ -162,7 +162,10 @@ impl OrtStages {
             ));
         }
         let rows = images.len() / per;
-        let values = vec![tensor(dims(rows, &self.manifest.input.shape), images.to_vec())?];
+        let values = vec![tensor(
+            dims(rows, &self.manifest.input.shape),
+            images.to_vec(),
+        )?];
         Ok(OrtState {
             values,
             rows,

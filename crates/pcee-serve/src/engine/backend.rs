@@ -223,7 +223,10 @@ mod ort {
         }
 
         fn input(&mut self, pixels: Vec<u8>) -> Result<Vec<f32>, BackendError> {
-            Ok(pixels.iter().map(|&p| self.preprocessing.apply(p)).collect())
+            Ok(pixels
+                .iter()
+                .map(|&p| self.preprocessing.apply(p))
+                .collect())
         }
 
         fn embed(&mut self, input: Vec<f32>) -> Result<OrtState, BackendError> {

@@ -19,9 +19,9 @@ mod step;
 
 use crate::config::Mode;
 use crate::metrics::Metrics;
-pub use backend::{Backend, BackendError, BurnBackend};
 #[cfg(feature = "onnx")]
 pub use backend::OrtBackend;
+pub use backend::{Backend, BackendError, BurnBackend};
 use job::Job;
 pub use network::{Mismatch, ServedNetwork};
 use pcee::ExitPolicy;

@@ -206,7 +206,10 @@ mod stages {
     /// # Errors
     /// Any error of [`OrtStages::load`]; [`OnnxError::Invalid`] naming `input.shape` for
     /// another input.
-    pub fn open_stages(dir: &Path, threads: usize) -> Result<(ServedNetwork, OrtBackend), OnnxError> {
+    pub fn open_stages(
+        dir: &Path,
+        threads: usize,
+    ) -> Result<(ServedNetwork, OrtBackend), OnnxError> {
         let stages = OrtStages::load(dir, threads)?;
         let m = stages.manifest();
         let per: usize = m.input.shape.iter().product();

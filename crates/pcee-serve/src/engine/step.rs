@@ -61,7 +61,11 @@ pub(crate) fn advance<B: Backend>(
     let mut exited = Vec::new();
     let mut kept: Vec<usize> = Vec::new();
     let mut survivors = Vec::new();
-    for (row, (r, z)) in rows.into_iter().zip(logits.chunks_exact(classes)).enumerate() {
+    for (row, (r, z)) in rows
+        .into_iter()
+        .zip(logits.chunks_exact(classes))
+        .enumerate()
+    {
         r.0.saw(r.1, exit, z);
         match decide_row(r.0.policy.as_ref(), exit, exits, z) {
             Some(decision) => exited.push((r, decision)),
