@@ -73,7 +73,7 @@ impl Policy {
     fn stops<'py>(
         &self,
         py: Python<'py>,
-        exit: usize,
+        exit: i64,
         logits: &Bound<'py, PyAny>,
         delta: Option<f64>,
     ) -> PyResult<Bound<'py, PyArray1<bool>>> {

@@ -70,18 +70,18 @@ fn decide(
 pub fn stops<'py>(
     py: Python<'py>,
     policy: &Policy,
-    exit: usize,
+    exit: i64,
     logits: &Bound<'py, PyAny>,
     delta: Option<f64>,
 ) -> PyResult<Bound<'py, PyArray1<bool>>> {
     let exits = policy.file.exit_count();
-    if exit >= exits {
+    let Some(exit) = usize::try_from(exit).ok().filter(|&e| e < exits) else {
         let what = format!(
             "{exit}; expected an exit index from 0 to {} (the policy has {exits} exits)",
             exits - 1
         );
         return Err(value_error("exit", what));
-    }
+    };
     let array = float32(logits)?;
     let classes = classes_of(policy, array.shape())?;
     let compiled;

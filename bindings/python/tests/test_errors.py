@@ -74,7 +74,7 @@ def test_bad_arguments_raise_the_clis_message_with_the_keyword(cli, tmp_path):
         (["--bins", "4294967296"], {"bins": 4294967296}),
         (["--method", "fancy"], {"method": "fancy"}),
         (["--method", "oracle"], {"method": "oracle"}),
-        (["--alpha", "1"], {"alpha": 1.0}),
+        (["--method", "pcee-lcb", "--alpha", "1"], {"method": "pcee-lcb", "alpha": 1.0}),
         (["--budget-flops", "2"], {"budget_flops": 2.0}),
         (["--target-accuracy", "1.5"], {"target_accuracy": 1.5}),
         (["--target-accuracy", "0.9999"], {"target_accuracy": 0.9999}),

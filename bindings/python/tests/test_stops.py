@@ -107,6 +107,7 @@ def test_stops_takes_views_lists_other_floats_and_empty_batches():
     "exit,logits,message",
     [
         (3, np.zeros((2, 10), np.float32), "exit: 3; expected an exit index from 0 to 2 (the policy has 3 exits)"),
+        (-1, np.zeros((2, 10), np.float32), "exit: -1; expected an exit index from 0 to 2 (the policy has 3 exits)"),
         (0, np.zeros(10, np.float32), "logits: has shape [10]; expected [batch, classes], one exit head's logits"),
         (0, np.zeros((2, 0), np.float32), "logits: has no classes (shape [2, 0]); expected at least 1"),
         (

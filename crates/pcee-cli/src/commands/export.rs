@@ -20,6 +20,15 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
+    // The ViT graphs agree with burn on a tiny 2-head ViT (crates/pcee-onnx/tests/vit.rs) but
+    // not on the shipped 4-head vit-small (bench/onnx/agree.sh: logits off by up to 12): refused
+    // rather than written wrong until that is found.
+    anyhow::ensure!(
+        matches!(model.network(), pcee_nn::Network::MsdNet(_)),
+        "{}: a ViT; its ONNX export disagrees with burn on vit-small (known bug), so only MSDNet \
+         models are exported for now",
+        args.model.display()
+    );
     let source = args.model.display().to_string();
     let manifest = pcee_onnx::export(&model, Some(source), &args.out)?;
     println!(
