@@ -523,7 +523,13 @@ fn calibrate_refuses_flags_it_would_ignore() {
     let out = dir.path().join("p.json");
     let val = example("val.npz");
     let run = |extra: &[&str]| {
-        let mut args = vec!["calibrate", "--val", &val, "--output", out.to_str().unwrap()];
+        let mut args = vec![
+            "calibrate",
+            "--val",
+            &val,
+            "--output",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         pcee(&args)
     };
@@ -562,8 +568,24 @@ fn calibrate_refuses_flags_it_would_ignore() {
     // The same flags where they apply: accepted.
     for extra in [
         &["--method", "pcee-ws", "--window", "2"][..],
-        &["--method", "pcee-lcb", "--alpha", "0.1", "--correction", "bonferroni"],
-        &["--method", "pcee", "--target-accuracy", "0.8", "--alpha", "0.1", "--guarantee", "ucb"],
+        &[
+            "--method",
+            "pcee-lcb",
+            "--alpha",
+            "0.1",
+            "--correction",
+            "bonferroni",
+        ],
+        &[
+            "--method",
+            "pcee",
+            "--target-accuracy",
+            "0.8",
+            "--alpha",
+            "0.1",
+            "--guarantee",
+            "ucb",
+        ],
     ] {
         let r = run(extra);
         assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
@@ -575,11 +597,20 @@ fn calibrate_refuses_flags_it_would_ignore() {
 fn a_negative_number_is_a_bad_value_not_an_unknown_argument() {
     let val = example("val.npz");
     let run = pcee(&[
-        "calibrate", "--val", &val, "--method", "pcee", "--bins", "-1", "--output", "p.json",
+        "calibrate",
+        "--val",
+        &val,
+        "--method",
+        "pcee",
+        "--bins",
+        "-1",
+        "--output",
+        "p.json",
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.starts_with("error: invalid value '-1' for '--bins <BINS>'"),
+        run.stderr
+            .starts_with("error: invalid value '-1' for '--bins <BINS>'"),
         "{}",
         run.stderr
     );

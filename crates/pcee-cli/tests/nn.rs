@@ -386,7 +386,15 @@ fn a_limit_above_the_split_is_refused() {
     let model = common::root().join("assets/models/msdnet-small.safetensors");
     let out = dir.join("v.npz");
     let run = pcee(&[
-        "logits", "--model", s(&model), "--split", "val", "--limit", "5001", "--out", s(&out),
+        "logits",
+        "--model",
+        s(&model),
+        "--split",
+        "val",
+        "--limit",
+        "5001",
+        "--out",
+        s(&out),
     ]);
     assert_error(&run, "--limit: 5001 images; the val split has 5000");
     assert!(!out.exists());

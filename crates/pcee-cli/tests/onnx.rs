@@ -180,10 +180,13 @@ mod with_ort {
             let file: Value =
                 serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
             let at_edge = |d: &Value| {
-                let (e, c) = (d["exit"].as_u64().unwrap() as usize, d["confidence"].as_f64().unwrap());
-                file["exits"][e]["edges"]
-                    .as_array()
-                    .is_some_and(|edges| edges.iter().any(|x| (x.as_f64().unwrap() - c).abs() < 1e-4))
+                let (e, c) = (
+                    d["exit"].as_u64().unwrap() as usize,
+                    d["confidence"].as_f64().unwrap(),
+                );
+                file["exits"][e]["edges"].as_array().is_some_and(|edges| {
+                    edges.iter().any(|x| (x.as_f64().unwrap() - c).abs() < 1e-4)
+                })
             };
             let differ: Vec<_> = b
                 .iter()
@@ -191,10 +194,18 @@ mod with_ort {
                 .filter(|(b, o)| b["exit"] != o["exit"] || b["prediction"] != o["prediction"])
                 .collect();
             for (b, o) in &differ {
-                let early = if b["exit"].as_u64() <= o["exit"].as_u64() { b } else { o };
+                let early = if b["exit"].as_u64() <= o["exit"].as_u64() {
+                    b
+                } else {
+                    o
+                };
                 assert!(at_edge(early), "{method}: {b} vs {o}, not at a bin edge");
             }
-            assert!(differ.len() <= 2, "{method}: {} decisions differ", differ.len());
+            assert!(
+                differ.len() <= 2,
+                "{method}: {} decisions differ",
+                differ.len()
+            );
             for (b, o) in b.iter().zip(o).filter(|(b, o)| b["exit"] == o["exit"]) {
                 let (cb, co) = (
                     b["confidence"].as_f64().unwrap(),

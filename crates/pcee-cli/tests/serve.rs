@@ -241,7 +241,10 @@ fn serve_refuses_a_foreign_policy_or_a_missing_model_in_one_line() {
         &format!("{policy}: the policy has 3 exits but the model has 4"),
     );
     let run = pcee(&["serve", "--model", "nope.safetensors", "--policy", &policy]);
-    common::assert_error(&run, "nope.safetensors: no such file; expected model weights");
+    common::assert_error(
+        &run,
+        "nope.safetensors: no such file; expected model weights",
+    );
     assert_eq!(
         run.stderr.matches("nope.safetensors").count(),
         1,

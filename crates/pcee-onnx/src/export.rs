@@ -5,9 +5,9 @@
 //! directory; an earlier export at `out` (a directory holding a manifest) is replaced.
 
 use crate::error::{OnnxError, Result};
-use crate::vit;
 use crate::manifest::{Manifest, Preprocessing, TensorSpec, FORMAT, MANIFEST_FILE, VERSION};
 use crate::msdnet::{self, INPUT, INPUT_SHAPE};
+use crate::vit;
 use pcee_nn::data::{PIXEL_MEAN, PIXEL_STD};
 use pcee_nn::{Model, Network};
 use prost::Message;

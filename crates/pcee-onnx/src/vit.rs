@@ -135,13 +135,19 @@ fn attention(g: &mut GraphBuilder, a: &AttentionWeights, h: &str) -> String {
     let q = heads(&a.query, &[0, 2, 1, 3]); // [B, H, T, d_k]
     let k_t = heads(&a.key, &[0, 2, 3, 1]); // [B, H, d_k, T]
     let v = heads(&a.value, &[0, 2, 1, 3]); // [B, H, T, d_k]
-    let scores = g.node("MatMul", &[&q, &k_t], vec![], None); // [B, H, T, T]
-    // burn divides by √d_k computed in float32.
+
+    // Scores [B, H, T, T], divided (as burn does) by √d_k computed in float32.
+    let scores = g.node("MatMul", &[&q, &k_t], vec![], None);
     let scale = g.constant(&[], &[(d_k as f32).sqrt()]);
     let scores = g.node("Div", &[&scores, &scale], vec![], None);
     let weights = g.node("Softmax", &[&scores], vec![int("axis", -1)], None);
     let context = g.node("MatMul", &[&weights, &v], vec![], None); // [B, H, T, d_k]
-    let context = g.node("Transpose", &[&context], vec![ints("perm", &[0, 2, 1, 3])], None);
+    let context = g.node(
+        "Transpose",
+        &[&context],
+        vec![ints("perm", &[0, 2, 1, 3])],
+        None,
+    );
     let merge = g.constant_i64(&[3], &[0, 0, d as i64]);
     let context = g.node("Reshape", &[&context, &merge], vec![], None); // [B, T, d]
     linear(g, &a.output, &context)

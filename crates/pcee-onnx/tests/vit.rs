@@ -256,7 +256,10 @@ mod with_ort {
         let pcee = Pcee::new(&diagrams, delta, 0);
         let decisions = same_decisions(model, &mut ort, &pcee, &x);
         let at_0 = decisions.iter().filter(|d| d.exit == 0).count();
-        assert!(0 < at_0 && at_0 < n, "δ {delta}: {at_0} of {n} leave at exit 0");
+        assert!(
+            0 < at_0 && at_0 < n,
+            "δ {delta}: {at_0} of {n} leave at exit 0"
+        );
 
         // Confidence thresholding, δ in the widest gap between neighbouring exit-0 confidences
         // of the middle half (no image within float noise of δ).
@@ -268,7 +271,11 @@ mod with_ort {
         let i = (n / 4..3 * n / 4)
             .max_by(|&i, &j| (conf[i] - conf[i - 1]).total_cmp(&(conf[j] - conf[j - 1])))
             .unwrap();
-        assert!(conf[i] - conf[i - 1] > 1e-5, "gap {}", conf[i] - conf[i - 1]);
+        assert!(
+            conf[i] - conf[i - 1] > 1e-5,
+            "gap {}",
+            conf[i] - conf[i - 1]
+        );
         let policy = ConfidenceThreshold {
             delta: 0.5 * (conf[i - 1] + conf[i]),
         };

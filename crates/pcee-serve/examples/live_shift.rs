@@ -98,7 +98,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let test = load_split(None, Split::Test)?;
     let shift = Shift {
-        corruption: args.corruption.parse().map_err(|e: String| anyhow!("--corruption: {e}"))?,
+        corruption: args
+            .corruption
+            .parse()
+            .map_err(|e: String| anyhow!("--corruption: {e}"))?,
         severity: args.severity,
         seed: args.seed,
     };
@@ -126,8 +129,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     for (phase, data) in [&clean, &shifted].into_iter().enumerate() {
         for start in (0..data.len()).step_by(args.batch) {
             let end = (start + args.batch).min(data.len());
-            let reply = post(addr, "/v1/classify", "application/octet-stream",
-                data.images[start * 784..end * 784].to_vec()).await?;
+            let reply = post(
+                addr,
+                "/v1/classify",
+                "application/octet-stream",
+                data.images[start * 784..end * 784].to_vec(),
+            )
+            .await?;
             let version = reply["policy_version"].as_u64().context("policy_version")?;
             let results = reply["results"].as_array().context("results")?;
             let mut labels = Vec::new();
@@ -164,8 +172,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let (lo, hi) = interval(t.correct, t.images);
         println!(
             "| {} | {version} | {} | {:.1} % [{:.1}, {:.1}] | {:.1} % |",
-            ["clean", "shifted"][*phase], t.images,
-            100.0 * t.correct as f64 / t.images as f64, 100.0 * lo, 100.0 * hi,
+            ["clean", "shifted"][*phase],
+            t.images,
+            100.0 * t.correct as f64 / t.images as f64,
+            100.0 * lo,
+            100.0 * hi,
             100.0 * t.flops / t.images as f64 / full_flops
         );
     }
@@ -186,7 +197,12 @@ fn interval(k: u64, n: u64) -> (f64, f64) {
 }
 
 /// POSTs `body` and returns the JSON reply of a 200.
-async fn post(addr: SocketAddr, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+async fn post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<Value> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

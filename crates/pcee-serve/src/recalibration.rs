@@ -126,15 +126,14 @@ impl Recalibrator {
         if kept.labelled.is_empty() {
             return None;
         }
-        let (images, labels) = kept
-            .labelled
-            .iter()
-            .map(|(p, l)| (p.as_slice(), *l))
-            .fold((Vec::new(), Vec::new()), |(mut ps, mut ls), (p, l)| {
+        let (images, labels) = kept.labelled.iter().map(|(p, l)| (p.as_slice(), *l)).fold(
+            (Vec::new(), Vec::new()),
+            |(mut ps, mut ls), (p, l)| {
                 ps.extend_from_slice(p);
                 ls.push(l);
                 (ps, ls)
-            });
+            },
+        );
         Some(Window { images, labels })
     }
 

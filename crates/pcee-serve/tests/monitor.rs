@@ -4,7 +4,9 @@
 //! classes are refused with one-line errors; a policy swap starts a new monitor.
 mod common;
 
-use common::{classify_raw, feedback, fixture, ids_and_exits, monitor, options, pixels, request, start};
+use common::{
+    classify_raw, feedback, fixture, ids_and_exits, monitor, options, pixels, request, start,
+};
 use serde_json::Value;
 
 fn per_exit(state: &Value, field: &str) -> Vec<u64> {

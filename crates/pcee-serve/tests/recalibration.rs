@@ -72,18 +72,29 @@ async fn the_first_alarm_swaps_in_a_policy_calibrated_on_the_last_labelled_image
     let wrong = |i: usize| (f.test.labels[i] + 1) % 10;
     let mut posted = 0;
     let record = loop {
-        assert!(posted < served.len(), "no alarm after {posted} wrong labels");
+        assert!(
+            posted < served.len(),
+            "no alarm after {posted} wrong labels"
+        );
         let chunk: Vec<(u64, i64)> = (posted..posted + CHUNK)
             .map(|i| (served[i].0, i64::from(wrong(i))))
             .collect();
         posted += CHUNK;
         let reply = feedback(addr, &chunk).await;
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
         let body = reply.json();
         if !body["alarms"].as_array().unwrap().is_empty() {
             break body["recalibration"].clone();
         }
-        assert!(body.get("recalibration").is_none(), "no alarm, no re-calibration");
+        assert!(
+            body.get("recalibration").is_none(),
+            "no alarm, no re-calibration"
+        );
     };
     assert_eq!(record["window"].as_u64(), Some(WINDOW as u64));
     assert_eq!(record["from_version"].as_u64(), Some(1));
@@ -93,12 +104,17 @@ async fn the_first_alarm_swaps_in_a_policy_calibrated_on_the_last_labelled_image
     // The policy in force is the core's calibration of the last WINDOW labelled images.
     let window: Vec<usize> = (posted - WINDOW..posted).collect();
     let labels: Vec<u8> = window.iter().map(|&i| wrong(i)).collect();
-    let policy = request(addr, "GET", "/v1/policy", None, Vec::new()).await.json();
+    let policy = request(addr, "GET", "/v1/policy", None, Vec::new())
+        .await
+        .json();
     assert_eq!(policy["version"].as_u64(), Some(2));
     assert_eq!(policy["origin"].as_str(), Some("automatic re-calibration"));
     assert_eq!(policy["delta"].as_f64(), Some(0.9));
     let expected = calibrated_here(&window, &labels);
-    assert_eq!(policy["file"]["calibration"]["samples"].as_u64(), Some(WINDOW as u64));
+    assert_eq!(
+        policy["file"]["calibration"]["samples"].as_u64(),
+        Some(WINDOW as u64)
+    );
     assert_eq!(exits(&policy["file"]), exits(&expected));
     assert_eq!(policy["file"]["method"], expected["method"]);
 
@@ -108,7 +124,11 @@ async fn the_first_alarm_swaps_in_a_policy_calibrated_on_the_last_labelled_image
     assert_eq!(after["labelled"].as_u64(), Some(0));
     assert_eq!(after["recalibrations"].as_array().unwrap().len(), 1);
     if let Some(&(id, _)) = served.get(posted) {
-        assert_eq!(feedback(addr, &[(id, 0)]).await.status, 400, "an id of policy 1");
+        assert_eq!(
+            feedback(addr, &[(id, 0)]).await.status,
+            400,
+            "an id of policy 1"
+        );
     }
     server.stop().await.unwrap();
 }

@@ -126,18 +126,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn check_applicable(args: &Args, method: Method) -> anyhow::Result<()> {
     let unused = |flag: &str, why: &str| Err(anyhow!("{flag}: not used {why}; remove it"));
     if args.delta.is_some() && (args.budget_flops.is_some() || args.target_accuracy.is_some()) {
-        let mode = if args.budget_flops.is_some() { "--budget-flops" } else { "--target-accuracy" };
+        let mode = if args.budget_flops.is_some() {
+            "--budget-flops"
+        } else {
+            "--target-accuracy"
+        };
         return unused("--delta", &format!("with {mode}, which chooses δ"));
     }
     if args.window.is_some() && method != Method::PceeWs {
         return unused("--window", "by this method; it applies to --method pcee-ws");
     }
     if args.correction.is_some() && method != Method::PceeLcb {
-        return unused("--correction", "by this method; it applies to --method pcee-lcb");
+        return unused(
+            "--correction",
+            "by this method; it applies to --method pcee-lcb",
+        );
     }
     let ucb = args.guarantee.as_deref() == Some("ucb");
     if args.alpha.is_some() && method != Method::PceeLcb && !ucb {
-        return unused("--alpha", "here; it applies to --method pcee-lcb and --guarantee ucb");
+        return unused(
+            "--alpha",
+            "here; it applies to --method pcee-lcb and --guarantee ucb",
+        );
     }
     Ok(())
 }

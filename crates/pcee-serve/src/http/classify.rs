@@ -110,7 +110,11 @@ async fn answer(
             d.prediction,
         );
         if let (true, Some(r), Some(pixels)) = (watched, &app.recalibrator, &kept) {
-            r.keep(loaded.version, id, &pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
+            r.keep(
+                loaded.version,
+                id,
+                &pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS],
+            );
         }
     }
     Ok(Answers {

@@ -4,12 +4,12 @@
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
+use crate::monitoring::MonitorReport;
+use crate::recalibration::{recalibrated, RecalibrationRecord};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::monitoring::MonitorReport;
-use crate::recalibration::{recalibrated, RecalibrationRecord};
 use pcee::monitor::Alarm;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

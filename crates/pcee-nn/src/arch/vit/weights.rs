@@ -242,7 +242,9 @@ mod tests {
     fn the_layer_norm_epsilon_is_the_one_burn_applies() {
         let vit = tiny();
         let device = crate::default_device();
-        let x: Vec<f32> = (0..8).map(|i| if i % 2 == 0 { 5e-4 } else { -5e-4 }).collect();
+        let x: Vec<f32> = (0..8)
+            .map(|i| if i % 2 == 0 { 5e-4 } else { -5e-4 })
+            .collect();
         let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, 8]), &device);
         let got = values(vit.blocks[0].norm1.forward(input));
         let n = &vit.weights().blocks[0].norm1;
@@ -253,8 +255,7 @@ mod tests {
             .sum::<f64>()
             / 8.0;
         for (i, g) in got.iter().enumerate() {
-            let want = (f64::from(x[i]) - mean) / (var + n.epsilon).sqrt()
-                * f64::from(n.gamma[i])
+            let want = (f64::from(x[i]) - mean) / (var + n.epsilon).sqrt() * f64::from(n.gamma[i])
                 + f64::from(n.beta[i]);
             assert!((f64::from(*g) - want).abs() < 1e-4, "{i}: {g} vs {want}");
         }
