@@ -46,8 +46,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Run a model with real early exit on a split and time it against the full network.
     Infer(commands::infer::Args),
-    /// Write a trained model as ONNX stage graphs with a pcee-stages.json manifest.
-    #[cfg(feature = "onnx")]
+    /// Write a trained model as ONNX stage graphs with a pcee-stages.json manifest (needs a
+    /// build with the cargo feature `onnx`).
     Export(commands::export::Args),
     Trials(commands::trials::Args),
     Serve(commands::serve::Args),
@@ -72,7 +72,6 @@ fn main() -> ExitCode {
         Command::Logits(args) => commands::logits::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
-        #[cfg(feature = "onnx")]
         Command::Export(args) => commands::export::run(args),
         Command::Trials(args) => commands::trials::run(args),
         Command::Serve(args) => commands::serve::run(args),

@@ -6,7 +6,6 @@ pub mod curves;
 pub mod demo;
 pub mod diagram;
 pub mod evaluate;
-#[cfg(feature = "onnx")]
 pub mod export;
 pub mod infer;
 pub mod logits;
