@@ -172,6 +172,16 @@ async fn malformed_requests_get_400_with_one_line() {
         404,
         "no route /v2/nothing",
     );
+    assert_refused(
+        &request(addr, "DELETE", "/v1/policy", None, vec![]).await,
+        405,
+        "DELETE /v1/policy: method not allowed; expected GET or PUT",
+    );
+    assert_refused(
+        &request(addr, "GET", "/v1/classify", None, vec![]).await,
+        405,
+        "expected POST",
+    );
 
     // Still serving.
     assert_eq!(

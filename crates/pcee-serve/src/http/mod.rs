@@ -58,5 +58,6 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .fallback(status::not_found)
+        .method_not_allowed_fallback(status::method_not_allowed)
         .with_state(app)
 }

@@ -3,7 +3,7 @@
 use super::reply::{json, Refusal};
 use super::App;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
@@ -27,15 +27,43 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
+/// Every route with its methods, for the messages of [`not_found`] and
+/// [`method_not_allowed`] (the router in [`super::router`] is the authority).
+const ROUTES: [(&str, &str); 6] = [
+    ("/v1/classify", "POST"),
+    ("/v1/policy", "GET or PUT"),
+    ("/v1/feedback", "POST"),
+    ("/v1/monitor", "GET"),
+    ("/healthz", "GET"),
+    ("/metrics", "GET"),
+];
+
 /// `404` with a one-line JSON error naming the routes.
 pub(crate) async fn not_found(uri: Uri) -> Response {
+    let routes: Vec<String> = ROUTES.iter().map(|(p, m)| format!("{m} {p}")).collect();
     Refusal::new(
         StatusCode::NOT_FOUND,
         "not_found",
         format!(
-            "no route {}; expected POST /v1/classify, GET or PUT /v1/policy, GET /healthz or GET /metrics",
-            uri.path()
+            "no route {}; expected one of {}",
+            uri.path(),
+            routes.join(", ")
         ),
+    )
+    .into_response()
+}
+
+/// `405` with a one-line JSON error naming the methods the route takes (axum's own reply has
+/// an empty body).
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed = ROUTES
+        .iter()
+        .find(|(p, _)| *p == uri.path())
+        .map_or("another method", |(_, m)| m);
+    Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} {}: method not allowed; expected {allowed}", uri.path()),
     )
     .into_response()
 }
