@@ -113,14 +113,11 @@ impl PolicySlot {
     /// Re-reads the file given at start-up (`SIGHUP`), as [`PolicySlot::replace`].
     ///
     /// # Errors
-    /// [`PolicyError`] when the file cannot be read, is not a valid policy or does not fit.
+    /// [`PolicyError`] when the file cannot be read, is not a valid policy or does not fit;
+    /// its message does not repeat the file's name (the caller names it).
     pub fn reload(&self, model: &ServedNetwork) -> Result<Arc<LoadedPolicy>, PolicyError> {
-        let bytes = std::fs::read(&self.path).map_err(|err| {
-            PolicyError::Invalid(format!(
-                "{}: cannot read the file: {err}",
-                self.path.display()
-            ))
-        })?;
+        let bytes = std::fs::read(&self.path)
+            .map_err(|err| PolicyError::Invalid(format!("cannot read the file: {err}")))?;
         self.replace(&bytes, &self.path.display().to_string(), model)
     }
 }

@@ -90,7 +90,7 @@ impl Reloader {
     ///
     /// # Errors
     /// [`PolicyError`] when the file is unreadable, invalid or of another network (the policy
-    /// in force stays).
+    /// in force stays); the message does not repeat the file's name.
     pub fn reload(&self) -> Result<u64, PolicyError> {
         let loaded = self.0.slot.reload(&self.0.model)?;
         self.0.monitor.reset(&loaded);
@@ -335,13 +335,16 @@ pub fn serve_source(
         let mut terminate = signal(SignalKind::terminate()).map_err(io("SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("SIGINT"))?;
         let mut hangup = signal(SignalKind::hangup()).map_err(io("SIGHUP"))?;
+        let shown = policy_path.display().to_string();
         let server = Server::bind_source(source, policy_path, options.clone()).await?;
         let reloader = server.reloader();
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
                 match reloader.reload() {
-                    Ok(version) => eprintln!("policy reloaded (version {version})"),
-                    Err(err) => eprintln!("error: SIGHUP: {err}; the policy in force stays"),
+                    Ok(version) => eprintln!("policy reloaded from {shown} (version {version})"),
+                    Err(err) => {
+                        eprintln!("error: SIGHUP: {shown}: {err}; the policy in force stays")
+                    }
                 }
             }
         });
