@@ -148,6 +148,52 @@ fn the_policy_file_stores_diagrams_so_delta_changes_without_recalibrating() {
     );
 }
 
+/// δ above the last exit's validation accuracy (worked out from the policy file's last-exit
+/// counts: Σ correct / Σ counts) gets one note on stderr; δ just below it none.
+#[test]
+fn evaluate_notes_a_delta_no_policy_can_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = calibrate(dir.path(), "pcee");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let last = json["exits"].as_array().unwrap().last().unwrap().clone();
+    let sum = |field: &str| -> f64 {
+        last[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum()
+    };
+    let accuracy = sum("correct") / sum("counts");
+    let run = |delta: f64| {
+        pcee(&[
+            "evaluate",
+            "--policy",
+            &policy,
+            "--test",
+            &example("test.npz"),
+            "--delta",
+            &format!("{delta}"),
+        ])
+    };
+    let above = run(accuracy + 0.001);
+    assert_eq!(above.code, 0, "{}", above.stderr);
+    assert_eq!(
+        above
+            .stderr
+            .lines()
+            .filter(|l| l.contains("is above the last exit's validation accuracy"))
+            .count(),
+        1,
+        "{}",
+        above.stderr
+    );
+    let below = run(accuracy - 0.001);
+    assert_eq!(below.code, 0, "{}", below.stderr);
+    assert!(!below.stderr.contains("above the last exit"), "{}", below.stderr);
+}
+
 #[test]
 fn sweep_writes_csv_and_two_figures() {
     let dir = tempfile::tempdir().unwrap();
