@@ -7,6 +7,11 @@ use common::{assert_error, example, pcee};
 use serde_json::Value;
 use std::path::Path;
 
+/// The `warning:` lines of a run's stderr (`note:` lines, such as an unreachable δ, aside).
+fn warnings(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.starts_with("warning:")).count()
+}
+
 fn calibrate(dir: &Path, name: &str, extra: &[&str]) -> (String, Value) {
     let policy = dir.join(format!("{name}.json")).display().to_string();
     let val = example("val.npz");
@@ -63,8 +68,10 @@ fn mass_binning_writes_each_exits_edges_and_evaluates() {
         "--json",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.is_empty(),
+    // (δ = 0.9 is above this network's last-exit accuracy, so a `note:` line may be there.)
+    assert_eq!(
+        warnings(&run.stderr),
+        0,
         "no warning on held-out data: {}",
         run.stderr
     );
@@ -123,7 +130,7 @@ fn evaluating_on_the_calibration_data_warns_in_one_line() {
     for test in [example("val.npz"), copy.display().to_string()] {
         let run = pcee(&["evaluate", "--policy", &policy, "--test", &test, "--json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+        assert_eq!(warnings(&run.stderr), 1, "{:?}", run.stderr);
         assert!(
             run.stderr.starts_with(&format!(
                 "warning: {test}: has the content hash of the calibration data"
@@ -154,7 +161,7 @@ fn a_version_1_policy_without_a_hash_warns_on_the_file_name() {
         &example("val.npz"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+    assert_eq!(warnings(&run.stderr), 1, "{:?}", run.stderr);
     assert!(run
         .stderr
         .contains("has the file name of the calibration data"));
@@ -166,7 +173,7 @@ fn a_version_1_policy_without_a_hash_warns_on_the_file_name() {
         &example("test.npz"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_eq!(warnings(&run.stderr), 0, "{}", run.stderr);
 }
 
 #[test]
