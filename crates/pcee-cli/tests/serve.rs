@@ -205,7 +205,10 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(status.success(), "{status}: {stderr}");
-    assert!(stderr.contains("policy reloaded (version 2)"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("policy reloaded from {policy} (version 2)")),
+        "{stderr}"
+    );
 }
 
 #[test]

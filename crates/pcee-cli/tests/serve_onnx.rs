@@ -432,7 +432,8 @@ mod with_ort {
             assert_eq!(r["confidence"].as_f64(), d["confidence"].as_f64());
         }
         let stderr = stop(child);
-        assert!(stderr.contains("policy reloaded (version 2)"), "{stderr}");
+        let reloaded = format!("policy reloaded from {} (version 2)", policy.display());
+        assert!(stderr.contains(&reloaded), "{stderr}");
     }
 
     #[test]
