@@ -26,7 +26,7 @@ pub fn bins(value: i64) -> PyResult<usize> {
     pcee::bins::check_bins(bins).map_err(|err| value_error("bins", err))
 }
 
-/// α strictly between 0 and 1.
+/// α from 1e-10 ([`pcee::stats::MIN_ALPHA`]) to below 1.
 pub fn alpha(value: f64) -> PyResult<f64> {
     pcee::stats::check_alpha(value).map_err(|err| value_error("alpha", err))
 }

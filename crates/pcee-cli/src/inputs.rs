@@ -37,7 +37,7 @@ pub fn deltas(flag: &str, spec: &str) -> anyhow::Result<Vec<Delta>> {
     pcee::delta::parse_deltas(spec).map_err(|err| anyhow!("{flag}: {err}"))
 }
 
-/// Checks the value of an α flag: a level strictly between 0 and 1.
+/// Checks the value of an α flag: a level from 1e-10 ([`pcee::stats::MIN_ALPHA`]) to below 1.
 pub fn alpha(flag: &str, value: f64) -> anyhow::Result<f64> {
     pcee::stats::check_alpha(value).map_err(|err| anyhow!("{flag}: {err}"))
 }

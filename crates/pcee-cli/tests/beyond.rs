@@ -189,9 +189,9 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
         args.extend_from_slice(extra);
         pcee(&args)
     };
-    for alpha in ["0", "1", "-0.5", "1.5"] {
+    for alpha in ["0", "1", "-0.5", "1.5", "1e-300", "5e-324"] {
         let run = calibrate(&["--method", "pcee-lcb", "--alpha", alpha]);
-        assert_error(&run, "--alpha", "strictly between 0 and 1");
+        assert_error(&run, "--alpha", "expected a number from 1e-10 to below 1");
     }
     for budget in [0.5 * min, 2.0 * max] {
         let run = calibrate(&["--method", "pcee", "--budget-flops", &budget.to_string()]);
@@ -317,10 +317,17 @@ fn bad_trials_fail_with_one_line_and_write_nothing() {
         args.extend_from_slice(extra);
         pcee(&args)
     };
+    for splits in ["0", "100001"] {
+        assert_error(
+            &trials(&["--splits", splits]),
+            "--splits",
+            "expected 1 to 100000",
+        );
+    }
     assert_error(
-        &trials(&["--splits", "0"]),
-        "--splits",
-        "expected at least 1",
+        &trials(&["--alpha", "1e-300", "--methods", "pcee-lcb"]),
+        "--alpha",
+        "expected a number from 1e-10 to below 1",
     );
     assert_error(
         &trials(&["--cal-fraction", "1"]),
@@ -337,7 +344,7 @@ fn bad_trials_fail_with_one_line_and_write_nothing() {
         "--methods",
         "not a trial method",
     );
-    assert_error(&trials(&["--alpha", "0"]), "--alpha", "strictly between");
+    assert_error(&trials(&["--alpha", "0"]), "--alpha", "from 1e-10 to below 1");
     assert_error(
         &trials(&["--methods", "pcee+ucb", "--certify-fraction", "1"]),
         "--certify-fraction",

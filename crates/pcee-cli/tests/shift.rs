@@ -110,6 +110,7 @@ fn monitor_bad_input_is_one_line() {
     for (flag, value) in [
         ("--window", "0"),
         ("--alpha", "1.5"),
+        ("--alpha", "1e-300"),
         ("--replays", "0"),
         ("--delta", "2"),
     ] {
@@ -118,6 +119,24 @@ fn monitor_bad_input_is_one_line() {
         ]);
         assert_error(&run, flag);
     }
+    // Seeds --seed ..= --seed + 2 would wrap past u64::MAX.
+    let run = pcee(&[
+        "monitor",
+        "--policy",
+        &policy,
+        "--stream",
+        &test,
+        "--replays",
+        "3",
+        "--seed",
+        "18446744073709551615",
+    ]);
+    assert_error(&run, "--seed");
+    assert!(
+        run.stderr.contains("expected at most 18446744073709551613"),
+        "{}",
+        run.stderr
+    );
     let missing = dir.join("nope.npz").display().to_string();
     assert_error(
         &pcee(&["monitor", "--policy", &policy, "--stream", &missing]),

@@ -2,7 +2,8 @@
 //!
 //! The directory is written under a temporary name beside `out`, validated
 //! ([`crate::validate()`]), then renamed into place, so a failed export leaves no partial
-//! directory; an earlier export at `out` (a directory holding a manifest) is replaced.
+//! directory; an earlier export at `out` (a directory holding a manifest and nothing but graph
+//! files) is replaced, and a directory holding anything else is refused.
 
 use crate::error::{OnnxError, Result};
 use crate::manifest::{Manifest, Preprocessing, TensorSpec, FORMAT, MANIFEST_FILE, VERSION};
@@ -63,19 +64,39 @@ pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manif
     written.map(|()| manifest)
 }
 
-/// `out` may be absent, an empty directory or an earlier export.
+/// `out` may be absent, an empty directory or an earlier export holding nothing but what an
+/// export writes (the manifest, `stage-*.onnx`, `head-*.onnx`): replacing the directory must
+/// never delete a file of the user's.
 fn check_target(out: &Path) -> Result<()> {
-    if !out.exists() || out.join(MANIFEST_FILE).is_file() {
+    if !out.exists() {
         return Ok(());
     }
-    let empty = std::fs::read_dir(out)
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(false);
-    if empty {
-        return Ok(());
+    let entries = std::fs::read_dir(out).map_err(|e| OnnxError::io(out, e))?;
+    let earlier = out.join(MANIFEST_FILE).is_file();
+    for entry in entries {
+        let entry = entry.map_err(|e| OnnxError::io(out, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = entry.file_type().is_ok_and(|t| t.is_file()) && is_export_file(&name);
+        if !(earlier && ours) {
+            let why = if earlier {
+                format!("an earlier export, but it also holds '{name}', which replacing it would delete; expected a directory holding only {MANIFEST_FILE}, stage-*.onnx and head-*.onnx (move '{name}' away, or choose another --out)")
+            } else {
+                format!("exists and is not a stage-graph directory (no {MANIFEST_FILE}); expected a new or empty directory")
+            };
+            return Err(OnnxError::invalid(out, "--out", why));
+        }
     }
-    Err(OnnxError::invalid(out, "--out", format!(
-        "exists and is not a stage-graph directory (no {MANIFEST_FILE}); expected a new or empty directory")))
+    Ok(())
+}
+
+/// A file name an export writes.
+fn is_export_file(name: &str) -> bool {
+    let graph = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(".onnx"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    name == MANIFEST_FILE || graph("stage-") || graph("head-")
 }
 
 fn temporary(out: &Path) -> PathBuf {

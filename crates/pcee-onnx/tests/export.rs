@@ -63,9 +63,10 @@ fn the_manifest_chains_the_stages_with_hand_worked_shapes() {
 fn a_second_export_replaces_the_first_and_leaves_no_temporary() {
     let dir = temp();
     let out = exported(&tiny_model(1), &dir);
-    std::fs::write(out.join("stale.txt"), "x").unwrap();
+    // A graph of a deeper earlier export is the export's own: replaced with the rest.
+    std::fs::write(out.join("stage-7.onnx"), "x").unwrap();
     pcee_onnx::export(&tiny_model(2), None, &out).unwrap();
-    assert!(!out.join("stale.txt").exists());
+    assert!(!out.join("stage-7.onnx").exists());
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -90,4 +91,25 @@ fn a_directory_that_is_not_an_export_is_not_overwritten() {
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "keep"
     );
+}
+
+/// Replacing an earlier export must not delete a file of the user's put beside the graphs
+/// (a note, a sub-directory): refused, naming it, and everything stays.
+#[test]
+fn an_earlier_export_holding_a_file_of_the_users_is_refused() {
+    let dir = temp();
+    let out = exported(&tiny_model(1), &dir);
+    std::fs::write(out.join("NOTES.txt"), "keep").unwrap();
+    let err = pcee_onnx::export(&tiny_model(2), None, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--out: an earlier export, but it also holds 'NOTES.txt'"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("NOTES.txt")).unwrap(), "keep");
+    std::fs::remove_file(out.join("NOTES.txt")).unwrap();
+    std::fs::create_dir(out.join("sub")).unwrap();
+    let err = pcee_onnx::export(&tiny_model(2), None, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("also holds 'sub'"), "{err}");
+    assert!(out.join("sub").is_dir() && out.join("stage-0.onnx").is_file());
 }

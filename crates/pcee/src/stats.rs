@@ -3,17 +3,23 @@
 
 use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF};
 
-/// A level α that is not in the open interval (0, 1).
+/// The smallest level α a caller may ask for. Far below any practical α; below it the
+/// quantiles of the tests that spend α (the monitor divides it further, test by test) leave the
+/// range where `statrs`' inverse beta function converges.
+pub const MIN_ALPHA: f64 = 1e-10;
+
+/// A level α that is not in [[`MIN_ALPHA`], 1).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0} is not a valid level α; expected a number strictly between 0 and 1 (e.g. 0.05)")]
+#[error("{0} is not a valid level α; expected a number from 1e-10 to below 1 (e.g. 0.05)")]
 pub struct AlphaError(pub f64);
 
-/// Checks that α (the allowed probability of missing a guarantee) is in (0, 1).
+/// Checks a level α asked for by a caller (the allowed probability of missing a guarantee):
+/// in [[`MIN_ALPHA`], 1).
 ///
 /// # Errors
-/// [`AlphaError`] when α is NaN, ≤ 0 or ≥ 1.
+/// [`AlphaError`] when α is NaN, below [`MIN_ALPHA`] or ≥ 1.
 pub fn check_alpha(alpha: f64) -> Result<f64, AlphaError> {
-    if alpha > 0.0 && alpha < 1.0 {
+    if (MIN_ALPHA..1.0).contains(&alpha) {
         Ok(alpha)
     } else {
         Err(AlphaError(alpha))
@@ -26,10 +32,11 @@ pub fn check_alpha(alpha: f64) -> Result<f64, AlphaError> {
 /// [0, 1]; P(bound > p) ≤ α for every p. `count` = 0 gives 0.
 ///
 /// # Panics
-/// When `correct > count` or α is not in (0, 1) (check it with [`check_alpha`]).
+/// When `correct > count` or α is not in (0, 1) (a caller's α: check it with
+/// [`check_alpha`]; levels derived from it, such as the monitor's spent levels, may be smaller).
 pub fn clopper_pearson_lower(correct: u64, count: u64, alpha: f64) -> f64 {
     assert!(correct <= count, "correct ≤ count");
-    assert!(check_alpha(alpha).is_ok(), "α in (0, 1)");
+    assert!(alpha > 0.0 && alpha < 1.0, "α in (0, 1)");
     if correct == 0 {
         return 0.0;
     }

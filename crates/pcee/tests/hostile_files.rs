@@ -271,3 +271,21 @@ fn a_safetensors_file_is_charged_whole_then_per_tensor() {
         "{message}"
     );
 }
+
+/// Costs that are finite but so large that a mean over the samples would overflow to infinity
+/// (1e308 · 2 samples) are refused, naming the array and the limit; 1e30 itself is taken.
+#[test]
+fn flops_above_1e30_are_refused() {
+    let make = |flops: Vec<f64>| {
+        ExitLogits::from_f32(
+            [2, 2, 2],
+            vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+            vec![1, 0],
+            Some(flops),
+        )
+    };
+    let err = make(vec![1e308, 1.5e308]).unwrap_err().to_string();
+    assert!(err.contains("flops"), "{err}");
+    assert!(err.contains("from 0 to 1e30"), "{err}");
+    assert!(make(vec![1e29, 1e30]).is_ok());
+}

@@ -80,6 +80,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     match replays {
         Some(r) => {
+            // Seeds --seed ..= --seed + r − 1, printed as a range: it must not wrap.
+            anyhow::ensure!(
+                args.seed.checked_add(u64::from(r) - 1).is_some(),
+                "--seed: {}; expected at most {} with --replays {r} (seeds --seed to --seed + {})",
+                args.seed,
+                u64::MAX - (u64::from(r) - 1),
+                r - 1
+            );
             let summary = replay_many(&policy, &stream, &lengths, r as usize, args.seed, &options)?;
             print_summary(&args, &summary, &lengths)
         }
@@ -108,12 +116,12 @@ fn print_report(args: &Args, r: &ReplayReport) -> anyhow::Result<()> {
     }
     for (at, a) in &r.alarms {
         println!(
-            "alarm at image {}: exit {}, live accuracy {:.2} < δ {:.2} (upper bound {:.2})",
+            "alarm at image {}: exit {}, live accuracy {:.3}, upper bound {:.3} < δ {}",
             at + 1,
             a.exit,
             a.accuracy,
-            a.delta,
-            a.upper_bound
+            a.upper_bound,
+            a.delta
         );
     }
     if r.alarms.is_empty() {

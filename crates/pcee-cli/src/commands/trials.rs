@@ -17,7 +17,7 @@ pub struct Args {
     /// Labelled logits (.npz or .safetensors) to split again and again
     #[arg(long, value_name = "FILE")]
     logits: PathBuf,
-    /// Number of random splits
+    /// Number of random splits, 1 to 100 000
     #[arg(long, default_value_t = 100)]
     splits: usize,
     /// Fraction of the samples used for calibration in each split, in (0, 1)
@@ -74,9 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let bins = inputs::bins(args.bins)?;
     let alpha = inputs::alpha("--alpha", args.alpha)?;
-    if args.splits == 0 {
-        return Err(anyhow!("--splits: 0 splits; expected at least 1"));
-    }
+    inputs::count_up_to("--splits", args.splits as u64, 100_000)?;
     let logits = inputs::read_logits(&args.logits)?;
     let config = TrialConfig {
         splits: args.splits,

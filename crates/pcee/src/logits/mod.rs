@@ -17,6 +17,11 @@ pub use error::{LogitsError, Problem};
 pub use limits::{available_memory, ReadLimits, FALLBACK_MAX_BYTES};
 pub use validate::RawArrays;
 
+/// The largest cost per sample a logits or policy file may state, in FLOPs (10³⁰, far above any
+/// network: a billion images at an exaFLOP each is 10²⁷). Above it means over a file's
+/// samples could overflow to infinity.
+pub const MAX_FLOPS: f64 = 1e30;
+
 use std::path::Path;
 
 /// Logit values as stored: float32 stays float32, float64 stays float64 (so float64 files are

@@ -164,9 +164,9 @@ fn check_flops(shape: &[usize], flops: Vec<f64>, exits: usize) -> Result<Vec<f64
         what,
     };
     for (index, &value) in flops.iter().enumerate() {
-        if !value.is_finite() || value < 0.0 {
+        if !(0.0..=super::MAX_FLOPS).contains(&value) {
             return Err(value_error(format!(
-                "value {value} at index {index} is not a finite number ≥ 0"
+                "value {value:e} at index {index} is not a number from 0 to 1e30 (FLOPs per sample)"
             )));
         }
         if index > 0 && value < flops[index - 1] {

@@ -314,8 +314,8 @@ fn check(config: &MonitorConfig, delta: f64) -> Result<(), MonitorError> {
     if config.max_pending == 0 {
         return bad("max_pending", 0.0, "at least 1");
     }
-    if !(config.alpha > 0.0 && config.alpha < 1.0) {
-        return bad("alpha", config.alpha, "a level strictly between 0 and 1");
+    if crate::stats::check_alpha(config.alpha).is_err() {
+        return bad("alpha", config.alpha, "a level from 1e-10 to below 1");
     }
     if !(0.0..=1.0).contains(&delta) {
         return bad("delta", delta, "a fraction in [0, 1]");

@@ -113,9 +113,9 @@ pub(super) fn exit_from_json(
         }
         _ => {}
     }
-    if !e.flops.is_finite() || e.flops < 0.0 {
+    if !(0.0..=crate::logits::MAX_FLOPS).contains(&e.flops) {
         return Err(field(format!(
-            "flops {} is not a finite number ≥ 0",
+            "flops {:e} is not a number from 0 to 1e30 (FLOPs per sample)",
             e.flops
         )));
     }
