@@ -59,19 +59,19 @@ impl Metrics {
         let requests = Family::<CodeLabel, Counter>::default();
         registry.register(
             "requests",
-            "HTTP requests answered, by status code",
+            "POST /v1/classify requests answered, by status code",
             requests.clone(),
         );
         let errors = Family::<KindLabel, Counter>::default();
         registry.register(
             "errors",
-            "Requests refused or failed, by kind",
+            "Requests to any route refused or failed, by kind",
             errors.clone(),
         );
         let latency = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register(
             "request_duration_seconds",
-            "Time from a request's arrival to its answer",
+            "Time from a POST /v1/classify request's arrival to its answer",
             latency.clone(),
         );
         let abandoned = Counter::default();
