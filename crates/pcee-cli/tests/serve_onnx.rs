@@ -381,14 +381,19 @@ mod with_ort {
             run.stderr
         );
 
-        // A directory without a manifest: its path, once, on one line.
+        // A directory that does not exist: its path, once, on one line.
         let missing = t.dir.join("no-such-stages");
         let run = pcee(&["serve", "--stages", s(&missing), "--policy", s(&policy)]);
         assert_error(
             &run,
-            &format!("{}: ", missing.join("pcee-stages.json").display()),
+            &format!("{}: --stages: does not exist", missing.display()),
         );
-        assert_eq!(run.stderr.matches("os error").count(), 1, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("no-such-stages").count(),
+            1,
+            "{}",
+            run.stderr
+        );
 
         let (child, addr) = start(&t.stages, &policy, &[]);
         // PUT of a foreign policy: 400, the old policy stays.

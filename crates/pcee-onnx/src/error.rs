@@ -16,14 +16,14 @@ pub enum OnnxError {
         /// What is wrong and what was expected.
         reason: String,
     },
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// A file could not be read or written. The I/O error is part of the message, not a
+    /// `source`, so a caller printing the error chain does not repeat it.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The model cannot be exported (e.g. an architecture without an exporter yet).
     #[error("{what}: {reason}")]
@@ -61,7 +61,7 @@ impl OnnxError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         OnnxError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

@@ -101,11 +101,20 @@ impl Manifest {
     /// are checked by [`crate::validate()`].
     ///
     /// # Errors
-    /// [`OnnxError::Io`] when it cannot be read, [`OnnxError::Invalid`] when it is not valid
-    /// JSON of this shape or fails [`Manifest::check`].
+    /// [`OnnxError::Invalid`] when `dir` is not a directory (field `--stages`), the manifest
+    /// cannot be read (field `manifest`), is not valid JSON of this shape or fails
+    /// [`Manifest::check`].
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| OnnxError::io(&path, e))?;
+        if !dir.is_dir() {
+            let what = if dir.exists() { "is not a directory" } else { "does not exist" };
+            return Err(OnnxError::invalid(dir, "--stages", format!(
+                "{what}; expected a stage-graph directory written by `pcee export` (holding {MANIFEST_FILE})")));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            OnnxError::invalid(&path, "manifest", format!(
+                "cannot be read ({e}); expected the {MANIFEST_FILE} of a stage-graph directory written by `pcee export`"))
+        })?;
         let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
             OnnxError::invalid(&path, "json", format!("{e}; expected a {FORMAT} manifest"))
         })?;

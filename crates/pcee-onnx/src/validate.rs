@@ -15,8 +15,8 @@ use std::path::Path;
 /// Reads and checks `dir` (module documentation); returns its manifest.
 ///
 /// # Errors
-/// The first defect: [`OnnxError::Io`] for an unreadable manifest, [`OnnxError::Invalid`]
-/// for anything else (a missing or undecodable graph, a tensor named or shaped otherwise than
+/// The first defect, an [`OnnxError::Invalid`]: a directory that is not one, an unreadable
+/// manifest, or anything else (a missing or undecodable graph, a tensor named or shaped otherwise than
 /// the manifest says, FLOPs not increasing, …).
 pub fn validate(dir: &Path) -> Result<Manifest> {
     let manifest = Manifest::read(dir)?;
@@ -50,13 +50,17 @@ pub fn read_model(dir: &Path, graph: &str, field: &str) -> Result<ModelProto> {
             format!("cannot be read ({e}); expected the ONNX graph the manifest names"),
         )
     })?;
-    ModelProto::decode(bytes.as_slice()).map_err(|e| {
-        OnnxError::invalid(
-            &path,
-            format!("{field}.graph"),
-            format!("not an ONNX model ({e})"),
-        )
-    })
+    let not_onnx = |why: String| OnnxError::invalid(&path, format!("{field}.graph"), why);
+    // An empty file decodes as an empty message: say so rather than report missing tensors.
+    let model = ModelProto::decode(bytes.as_slice())
+        .map_err(|e| not_onnx(format!("not an ONNX model ({e})")))?;
+    if model.graph.is_none() {
+        return Err(not_onnx(format!(
+            "not an ONNX model ({} bytes, no graph); expected the ONNX graph the manifest names",
+            bytes.len()
+        )));
+    }
+    Ok(model)
 }
 
 fn check_graph(

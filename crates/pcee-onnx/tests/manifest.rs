@@ -136,3 +136,35 @@ fn a_wrong_format() {
         error(&out).contains("pcee-stages.json: format: \"pcee-policy\"; expected \"pcee-stages\"")
     );
 }
+
+/// An empty graph file is "not an ONNX model", not a graph with missing inputs.
+#[test]
+fn an_empty_graph_file() {
+    let (_d, out) = fresh();
+    std::fs::write(out.join("head-1.onnx"), b"").unwrap();
+    let err = error(&out);
+    assert!(
+        err.starts_with(&format!(
+            "{}: heads[1].graph: not an ONNX model (0 bytes, no graph)",
+            out.join("head-1.onnx").display()
+        )),
+        "{err}"
+    );
+}
+
+/// A `--stages` path that is missing, a file, or a directory without a manifest: one line
+/// each, the I/O error said once, and what was expected.
+#[test]
+fn not_a_stage_graph_directory() {
+    let (_d, out) = fresh();
+    let missing = out.join("nope");
+    let err = error(&missing);
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
+    assert!(err.contains("--stages") && err.contains("expected a stage-graph directory"), "{err}");
+    let file = out.join("pcee-stages.json");
+    assert!(error(&file).contains("is not a directory; expected"));
+    std::fs::remove_file(&file).unwrap();
+    let err = error(&out);
+    assert!(err.starts_with(&format!("{}: manifest: cannot be read (", file.display())), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
