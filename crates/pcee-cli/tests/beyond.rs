@@ -344,7 +344,11 @@ fn bad_trials_fail_with_one_line_and_write_nothing() {
         "--methods",
         "not a trial method",
     );
-    assert_error(&trials(&["--alpha", "0"]), "--alpha", "from 1e-10 to below 1");
+    assert_error(
+        &trials(&["--alpha", "0"]),
+        "--alpha",
+        "from 1e-10 to below 1",
+    );
     assert_error(
         &trials(&["--methods", "pcee+ucb", "--certify-fraction", "1"]),
         "--certify-fraction",

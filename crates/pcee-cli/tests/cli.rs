@@ -191,7 +191,11 @@ fn evaluate_notes_a_delta_no_policy_can_reach() {
     );
     let below = run(accuracy - 0.001);
     assert_eq!(below.code, 0, "{}", below.stderr);
-    assert!(!below.stderr.contains("above the last exit"), "{}", below.stderr);
+    assert!(
+        !below.stderr.contains("above the last exit"),
+        "{}",
+        below.stderr
+    );
 }
 
 #[test]

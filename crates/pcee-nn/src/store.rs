@@ -96,11 +96,17 @@ fn weights_bytes(model: &Model) -> std::result::Result<Vec<u8>, String> {
 /// tensor is named).
 pub fn load(path: &Path, device: &Device) -> Result<(Model, ModelCard)> {
     if !path.is_file() {
+        let what = if path.is_dir() {
+            "a directory"
+        } else {
+            "no such file"
+        };
         return Err(NnError::model(
             path,
-            "no such file; expected model weights (.safetensors) written by `pcee train`, with \
-             its .json card beside it"
-                .to_string(),
+            format!(
+                "{what}; expected model weights (.safetensors) written by `pcee train`, with \
+                 its .json card beside it"
+            ),
         ));
     }
     let card = read_card(path)?;

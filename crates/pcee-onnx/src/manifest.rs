@@ -107,7 +107,11 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
         if !dir.is_dir() {
-            let what = if dir.exists() { "is not a directory" } else { "does not exist" };
+            let what = if dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
             return Err(OnnxError::invalid(dir, "--stages", format!(
                 "{what}; expected a stage-graph directory written by `pcee export` (holding {MANIFEST_FILE})")));
         }

@@ -103,8 +103,14 @@ fn an_earlier_export_holding_a_file_of_the_users_is_refused() {
     let err = pcee_onnx::export(&tiny_model(2), None, &out)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("--out: an earlier export, but it also holds 'NOTES.txt'"), "{err}");
-    assert_eq!(std::fs::read_to_string(out.join("NOTES.txt")).unwrap(), "keep");
+    assert!(
+        err.contains("--out: an earlier export, but it also holds 'NOTES.txt'"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("NOTES.txt")).unwrap(),
+        "keep"
+    );
     std::fs::remove_file(out.join("NOTES.txt")).unwrap();
     std::fs::create_dir(out.join("sub")).unwrap();
     let err = pcee_onnx::export(&tiny_model(2), None, &out)

@@ -160,11 +160,17 @@ fn not_a_stage_graph_directory() {
     let missing = out.join("nope");
     let err = error(&missing);
     assert_eq!(err.matches("does not exist").count(), 1, "{err}");
-    assert!(err.contains("--stages") && err.contains("expected a stage-graph directory"), "{err}");
+    assert!(
+        err.contains("--stages") && err.contains("expected a stage-graph directory"),
+        "{err}"
+    );
     let file = out.join("pcee-stages.json");
     assert!(error(&file).contains("is not a directory; expected"));
     std::fs::remove_file(&file).unwrap();
     let err = error(&out);
-    assert!(err.starts_with(&format!("{}: manifest: cannot be read (", file.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("{}: manifest: cannot be read (", file.display())),
+        "{err}"
+    );
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }

@@ -63,7 +63,10 @@ pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     Refusal::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{method} {}: method not allowed; expected {allowed}", uri.path()),
+        format!(
+            "{method} {}: method not allowed; expected {allowed}",
+            uri.path()
+        ),
     )
     .into_response()
 }
