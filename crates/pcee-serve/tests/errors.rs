@@ -57,11 +57,10 @@ async fn malformed_requests_get_400_with_one_line() {
         400,
         "expected",
     );
-    assert_refused(
-        &post(json, "/v1/classify", json_body(&[vec![0; 783]], None)).await,
-        400,
-        "images[0]: an image of 783 values",
-    );
+    let short = post(json, "/v1/classify", json_body(&[vec![0; 783]], None)).await;
+    assert_refused(&short, 400, "images[0]: an image of 783 values");
+    let said = short.json()["error"].as_str().unwrap().to_string();
+    assert_eq!(said.matches("expected").count(), 1, "{said}");
     assert_refused(
         &post(
             json,

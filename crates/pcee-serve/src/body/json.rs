@@ -41,6 +41,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Option<Delta>), BodyError
         let path = err.path().to_string();
         let inner = err.into_inner();
         let field = if path == "." { String::new() } else { format!("{path}: ") };
+        // A message of ours already says what was expected; serde's own ones get the shape.
+        let inner = inner.to_string();
+        if inner.contains("; expected") {
+            return BodyError::new(format!("{field}{inner}"));
+        }
         BodyError::new(format!(
             "{field}{inner}; expected {{\"images\": [[784 integers 0-255] or [28 rows of 28], ...], \"delta\": 0.9}}"
         ))
