@@ -268,7 +268,11 @@ mod with_ort {
             "10",
         ]);
         assert_error(&run, &format!("{}: ", policy.display()));
-        assert!(run.stderr.contains("the stage graphs"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("the stage-graph directory has"),
+            "{}",
+            run.stderr
+        );
 
         std::fs::remove_file(stages.join("head-1.onnx")).unwrap();
         let run = pcee(&["infer", "--stages", s(&stages), "--policy", s(&policy)]);

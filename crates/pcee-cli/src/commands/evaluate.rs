@@ -85,13 +85,19 @@ fn print_report(report: &Evaluation, cost: &[f64]) {
     let o = &report.outcome;
     if report.method == pcee::Method::MsdnetBudget {
         println!(
-            "method {} (per-exit thresholds fitted for a budget; δ = {} is not used), {} test samples",
-            report.method, report.delta, report.samples
+            "method {} (per-exit thresholds fitted for a budget; δ = {} is not used), {} test {}",
+            report.method,
+            report.delta,
+            report.samples,
+            samples(report.samples)
         );
     } else {
         println!(
-            "method {}, δ = {}, {} test samples",
-            report.method, report.delta, report.samples
+            "method {}, δ = {}, {} test {}",
+            report.method,
+            report.delta,
+            report.samples,
+            samples(report.samples)
         );
     }
     println!(
@@ -106,4 +112,12 @@ fn print_report(report: &Evaluation, cost: &[f64]) {
     );
     println!("mean exit   {:.3}", o.mean_exit);
     println!("{}", exit_table(cost, o));
+}
+
+fn samples(n: usize) -> &'static str {
+    if n == 1 {
+        "sample"
+    } else {
+        "samples"
+    }
 }

@@ -228,7 +228,7 @@ mod stages {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut graphs = pcee_onnx::runtime::OrtStages::load(load.dir, threads)?;
         let m = graphs.manifest();
-        let (file, what) = (load.file, "the stage graphs");
+        let (file, what) = (load.file, "the stage-graph directory");
         let fit = file
             .check_classes(m.classes, what)
             .and_then(|()| file.check_flops(&m.flops, what));
