@@ -39,6 +39,10 @@ pub struct RecalibrationRecord {
     pub to_version: Option<u64>,
     /// Why it failed, when it did (the policy in force stays).
     pub error: Option<String>,
+    /// The last exit's accuracy on the window's images (the new policy's last diagram), when
+    /// it was swapped in. Below δ, no exit policy reaches δ on this traffic: the monitor will
+    /// alarm again and re-calibrate again; lower δ instead.
+    pub last_exit_accuracy: Option<f64>,
 }
 
 /// A labelled window, taken for one re-calibration.

@@ -117,6 +117,26 @@ async fn the_first_alarm_swaps_in_a_policy_calibrated_on_the_last_labelled_image
     );
     assert_eq!(exits(&policy["file"]), exits(&expected));
     assert_eq!(policy["file"]["method"], expected["method"]);
+    // The last exit's accuracy on the window: Σ correct / Σ counts of the core's last diagram.
+    let last = expected["exits"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let sum = |field: &str| -> f64 {
+        last[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum()
+    };
+    let accuracy = record["last_exit_accuracy"].as_f64().unwrap();
+    assert!(
+        (accuracy - sum("correct") / sum("counts")).abs() < 1e-12,
+        "{record}"
+    );
 
     // A new monitor watches the new policy; the history stays; old ids are forgotten.
     let after = monitor(addr).await;

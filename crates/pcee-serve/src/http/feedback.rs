@@ -113,16 +113,21 @@ async fn recalibrate_now(
     })
     .await
     .unwrap_or_else(|err| Err(format!("the re-calibration stopped: {err}")));
-    let (to_version, error) = match swapped {
+    let (to_version, error, last_exit_accuracy) = match swapped {
         Ok(Some(fresh)) => {
             app.monitor.reset(&fresh);
             app.metrics.policy_swaps.inc();
-            (Some(fresh.version), None)
+            let last = fresh
+                .file
+                .exits
+                .last()
+                .and_then(|(_, d)| d.overall_accuracy());
+            (Some(fresh.version), None, last)
         }
         Ok(None) => return None,
         Err(err) => {
             app.metrics.error("recalibration");
-            (None, Some(err))
+            (None, Some(err), None)
         }
     };
     let record = RecalibrationRecord {
@@ -131,6 +136,7 @@ async fn recalibrate_now(
         from_version: version,
         to_version,
         error,
+        last_exit_accuracy,
     };
     app.recalibrator.as_ref()?.record(record.clone());
     Some(record)
