@@ -69,7 +69,7 @@ fn note_if_unreachable(policy: &PolicyFile, report: &Evaluation, args: &Args) {
     if report.method == pcee::Method::MsdnetBudget {
         return;
     }
-    let Some(last) = policy.exits.last().and_then(|(_, d)| d.overall_accuracy()) else {
+    let Some(last) = policy.last_exit_accuracy() else {
         return;
     };
     if report.delta.get() > last {

@@ -117,12 +117,7 @@ async fn recalibrate_now(
         Ok(Some(fresh)) => {
             app.monitor.reset(&fresh);
             app.metrics.policy_swaps.inc();
-            let last = fresh
-                .file
-                .exits
-                .last()
-                .and_then(|(_, d)| d.overall_accuracy());
-            (Some(fresh.version), None, last)
+            (Some(fresh.version), None, fresh.file.last_exit_accuracy())
         }
         Ok(None) => return None,
         Err(err) => {

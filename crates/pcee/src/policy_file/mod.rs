@@ -159,6 +159,13 @@ impl PolicyFile {
         self.exits.iter().map(|(f, _)| *f).collect()
     }
 
+    /// The last exit's accuracy on the calibration samples, a fraction in [0, 1] (`None` for a
+    /// diagram without samples). Every sample no earlier exit takes ends there, so a δ above it
+    /// is out of reach for any exit policy on data like the calibration set.
+    pub fn last_exit_accuracy(&self) -> Option<f64> {
+        self.exits.last().and_then(|(_, d)| d.overall_accuracy())
+    }
+
     /// The reliability diagrams `[exits]`.
     pub fn diagrams(&self) -> Vec<ReliabilityDiagram> {
         self.exits.iter().map(|(_, d)| d.clone()).collect()
