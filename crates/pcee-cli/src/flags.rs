@@ -5,8 +5,10 @@
 use pcee_nn::NnError;
 
 /// Option fields of the libraries that are flags of this binary.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "arch",
+    "momentum",
+    "nesterov",
     "batch",
     "epochs",
     "limit",

@@ -3,7 +3,9 @@
 use crate::output::{flops, Table};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use pcee_nn::train::{checkpoint_path, train, BatchStats, EpochSummary, Progress, TrainOptions};
+use pcee_nn::train::{
+    checkpoint_path, train, BatchStats, EpochSummary, Optimizer, Progress, TrainOptions,
+};
 use pcee_nn::{preset, ArchConfig, NnError};
 use std::path::PathBuf;
 
@@ -29,12 +31,24 @@ pub struct Args {
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
     batch: usize,
-    /// Peak learning rate (AdamW, warm-up then cosine); default 2e-3 for MSDNet, 1e-3 for ViT.
+    /// Peak learning rate (warm-up then cosine); default 2e-3 for MSDNet, 1e-3 for ViT.
     #[arg(long)]
     lr: Option<f64>,
-    /// Decoupled weight decay of AdamW.
-    #[arg(long, default_value_t = 0.05)]
-    weight_decay: f64,
+    /// Optimiser: adamw (the regularised recipe) or sgd (with --momentum, the common recipe).
+    #[arg(long, value_enum, default_value_t = OptimizerName::Adamw)]
+    optimizer: OptimizerName,
+    /// Momentum factor of SGD (no dampening) [default with --optimizer sgd: 0.9].
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Nesterov momentum (SGD only).
+    #[arg(long)]
+    nesterov: bool,
+    /// Weight decay: decoupled for AdamW [default 0.05], an L2 penalty for SGD [default 1e-4].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Train on the images as they are (no random crop and flip).
+    #[arg(long)]
+    no_augment: bool,
     /// Seed of initialisation, shuffling and augmentation (same seed and threads ⇒ same weights).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -60,13 +74,18 @@ pub fn run(args: Args) -> Result<()> {
         .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))
         .transpose()?;
     let (arch, preset_name) = architecture(&args)?;
+    let optimizer = optimizer(&args)?;
     let opts = TrainOptions {
         lr: args.lr.unwrap_or_else(|| TrainOptions::default_lr(&arch)),
         arch,
         preset: preset_name,
         epochs,
         batch,
-        weight_decay: args.weight_decay,
+        weight_decay: args
+            .weight_decay
+            .unwrap_or_else(|| optimizer.default_weight_decay()),
+        optimizer,
+        augment: !args.no_augment,
         seed: args.seed,
         limit,
         data_dir: args.data_dir,
@@ -91,6 +110,28 @@ pub fn run(args: Args) -> Result<()> {
         checkpoint_path(&opts.out).display()
     );
     Ok(())
+}
+
+/// `--optimizer` as clap reads it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OptimizerName {
+    Adamw,
+    Sgd,
+}
+
+/// The optimiser of `--optimizer`, `--momentum` and `--nesterov`; the SGD-only flags are
+/// refused with AdamW (they would be ignored).
+fn optimizer(args: &Args) -> Result<Optimizer> {
+    match args.optimizer {
+        OptimizerName::Sgd => Ok(Optimizer::Sgd {
+            momentum: args.momentum.unwrap_or(0.9),
+            nesterov: args.nesterov,
+        }),
+        OptimizerName::Adamw if args.momentum.is_some() || args.nesterov => anyhow::bail!(
+            "--momentum/--nesterov: only for --optimizer sgd; AdamW has its own moment estimates"
+        ),
+        OptimizerName::Adamw => Ok(Optimizer::AdamW),
+    }
 }
 
 fn architecture(args: &Args) -> Result<(ArchConfig, Option<String>)> {

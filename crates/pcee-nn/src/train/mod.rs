@@ -1,10 +1,11 @@
 //! Training of a multi-exit network (`pcee train`): loss = mean of the exits' cross-entropies
-//! (as in MSDNet, Huang et al. 2018, §4, with equal weights), AdamW with warm-up + cosine
-//! schedule, BatchNorm in training mode while training, validation accuracy of every exit after
+//! (as in MSDNet, Huang et al. 2018, §4, with equal weights), AdamW or SGD with momentum
+//! ([`Optimizer`]) on a warm-up + cosine schedule, BatchNorm in training mode while training, validation accuracy of every exit after
 //! every epoch, and an atomic checkpoint per epoch so that `--resume` continues the same run.
 
 pub mod checkpoint;
 pub mod history;
+pub mod optimizer;
 pub mod options;
 pub mod schedule;
 mod trainer;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::{checkpoint_path, Checkpoint};
 pub use history::{history_path, parse_history, write_history};
+pub use optimizer::Optimizer;
 pub use options::TrainOptions;
 pub use trainer::train;
 

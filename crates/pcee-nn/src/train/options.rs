@@ -1,5 +1,6 @@
 //! What a training run is asked to do.
 
+use super::optimizer::Optimizer;
 use crate::arch::ArchConfig;
 use crate::error::{NnError, Result};
 use serde::{Deserialize, Serialize};
@@ -17,10 +18,17 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Mini-batch size.
     pub batch: usize,
-    /// Peak learning rate of AdamW (Loshchilov & Hutter, ICLR 2019).
+    /// Peak learning rate of the warm-up + cosine schedule.
     pub lr: f64,
-    /// Decoupled weight decay of AdamW.
+    /// Weight decay: decoupled for AdamW, an L2 penalty for SGD ([`Optimizer`]).
     pub weight_decay: f64,
+    /// The optimiser (absent in runs of earlier versions: AdamW).
+    #[serde(default)]
+    pub optimizer: Optimizer,
+    /// Random crop + horizontal flip of the training images (absent in runs of earlier
+    /// versions: on). `false` trains on the images as they are.
+    #[serde(default = "augment_default")]
+    pub augment: bool,
     /// Seed of the weight initialisation, shuffling and augmentation.
     pub seed: u64,
     /// Use only the first `limit` training images (quick runs and tests).
@@ -31,6 +39,10 @@ pub struct TrainOptions {
     /// Output weights file (`.safetensors`); the card, checkpoint and log sit beside it.
     #[serde(skip)]
     pub out: PathBuf,
+}
+
+fn augment_default() -> bool {
+    true
 }
 
 impl TrainOptions {
@@ -46,10 +58,11 @@ impl TrainOptions {
     ///
     /// # Errors
     /// [`NnError::Invalid`] naming the field (`epochs`, `batch`, `lr`, `limit`,
-    /// `weight_decay`, `out` when it is a directory or its directory cannot be created — a
+    /// `weight_decay`, `momentum`, `nesterov`, `out` when it is a directory or its directory cannot be created — a
     /// missing one is created) or the configuration field.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
+        self.optimizer.validate()?;
         let bad = |flag: &str, why: String| Err(NnError::invalid(flag, why));
         if self.epochs == 0 {
             return bad("epochs", "0; expected at least 1".into());

@@ -13,7 +13,7 @@ use crate::rng::SplitMix64;
 use crate::store::{save, ModelCard};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::{Bytes, Device, Int, Tensor};
 use std::time::Instant;
@@ -85,7 +85,7 @@ fn read_matching_checkpoint(opts: &TrainOptions) -> Result<Checkpoint> {
             })
             .unwrap_or_default();
         return Err(NnError::model(&path, format!(
-            "written by a run with other options ({field}); --resume needs the same --arch, --epochs, --batch, --lr, --seed and --limit")));
+            "written by a run with other options ({field}); --resume needs the same --arch, --epochs, --batch, --lr, --weight-decay, --optimizer, --momentum, --nesterov, --no-augment, --seed and --limit")));
     }
     Ok(checkpoint)
 }
@@ -121,9 +121,7 @@ impl Run<'_> {
         progress: &mut dyn Progress,
     ) -> Result<TrainReport> {
         let opts = self.opts;
-        let mut optim = AdamWConfig::new()
-            .with_weight_decay(opts.weight_decay as f32)
-            .init();
+        let mut optim = opts.optimizer.init(opts.weight_decay);
         let mut history = Vec::new();
         if let Some(c) = checkpoint {
             let path = checkpoint_path(&opts.out);
@@ -183,7 +181,8 @@ impl Run<'_> {
         progress.epoch_start(epoch, opts.epochs, batches);
         for b in 0..batches {
             let rows = &order[b * opts.batch..((b + 1) * opts.batch).min(n)];
-            let images = images_tensor(self.train, rows, Some(&mut augment), self.ad);
+            let augment = opts.augment.then_some(&mut augment);
+            let images = images_tensor(self.train, rows, augment, self.ad);
             let labels = labels_tensor(self.train, rows, self.ad);
             let lr = learning_rate(epoch * batches + b, opts.epochs * batches, opts.lr);
             let (next, loss, hits) = step(net, optim, images, labels, lr);
@@ -243,7 +242,7 @@ impl Run<'_> {
 }
 
 /// One optimiser step on a batch: forward all exits, loss = mean of the exits' cross-entropies,
-/// backward, AdamW step. Returns the new network, the loss value and the correct count per exit.
+/// backward, optimiser step. Returns the new network, the loss value and the correct count per exit.
 fn step<M: MultiExit>(
     net: M,
     optim: &mut ModuleOptimizer,
