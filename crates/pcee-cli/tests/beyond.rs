@@ -2,8 +2,8 @@
 //! scaling, budget mode, msdnet-budget, risk-controlled δ and `pcee trials`, driving the real
 //! binary on the committed Fashion-MNIST example logits, and their bad inputs.
 
+use crate::common;
 use serde_json::Value;
-mod common;
 
 use common::{example, pcee, Run};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! End to end: `--binning mass`, the version 3 policy file (edges, classes, content hash), the
 //! class-mismatch refusal and the warnings for evaluating on calibration data.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, example, pcee};
 use serde_json::Value;

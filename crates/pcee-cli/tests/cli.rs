@@ -2,7 +2,7 @@
 //! example logits and the core crate's fixtures) and on bad inputs, checking exit codes, the
 //! single `error: …` line, and that no output file is left behind on failure.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, example, pcee, root, Run};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `pcee compare` on hand-made logits: the 2×2 table is counted by hand, McNemar's p summed by
 //! hand, and bad input gets one line.
 
-mod common;
+use crate::common;
 use common::{assert_error, pcee};
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `pcee curves` on hand-written histories: the figure pair, the summary worked out by hand,
 //! and a malformed file named in one line.
 
-mod common;
+use crate::common;
 use common::{assert_error, pcee};
 
 const HISTORY: &str = "epoch,seconds,train_loss,train_acc_0,train_acc_1,val_acc_0,val_acc_1\n\

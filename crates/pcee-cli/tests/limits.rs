@@ -1,7 +1,7 @@
 //! `--max-memory` end to end (issue 13): a deflate bomb given to `pcee diagram` is refused
 //! from its header with one line, exit 1 and no output, instead of working for minutes and
 //! aborting on a failed allocation.
-mod common;
+use crate::common;
 
 use common::{assert_error, example, pcee};
 use std::path::Path;

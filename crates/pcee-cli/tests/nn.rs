@@ -1,7 +1,7 @@
 //! End-to-end tests of `pcee train` and `pcee logits` through the real binary, on a tiny
 //! network and a few hundred real Fashion-MNIST images (Debian package `dataset-fashion-mnist`).
 
-mod common;
+use crate::common;
 
 use common::{assert_error, pcee, Run};
 use std::path::{Path, PathBuf};
@@ -398,4 +398,113 @@ fn a_limit_above_the_split_is_refused() {
     ]);
     assert_error(&run, "--limit: 5001 images; the val split has 5000");
     assert!(!out.exists());
+}
+
+/// The common recipe's options (issue 28): SGD with Nesterov momentum, its own default weight
+/// decay (1e-4), no augmentation; recorded in the model card; SGD-only flags refused with AdamW.
+#[test]
+fn train_with_sgd_records_its_recipe_and_refuses_flags_it_would_ignore() {
+    let dir = temp_dir("sgd");
+    let config = dir.join("tiny-config.json");
+    std::fs::write(&config, TINY).unwrap();
+    let model = dir.join("sgd.safetensors");
+    let run = pcee(&[
+        "train",
+        "--arch-config",
+        s(&config),
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--limit",
+        "128",
+        "--optimizer",
+        "sgd",
+        "--nesterov",
+        "--lr",
+        "0.1",
+        "--no-augment",
+        "--out",
+        s(&model),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sgd.json")).unwrap()).unwrap();
+    let recipe = &card["training"]["recipe"];
+    assert_eq!(
+        recipe["optimizer"],
+        serde_json::json!({"name": "sgd", "momentum": 0.9, "nesterov": true})
+    );
+    assert_eq!(recipe["weight_decay"], 1e-4);
+    assert_eq!(recipe["augment"], false);
+    assert_eq!(recipe["lr"], 0.1);
+
+    let out = s(&model);
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--momentum",
+            "0.9",
+            "--out",
+            out,
+        ]),
+        "--momentum/--nesterov: only for --optimizer sgd",
+    );
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "1.5",
+            "--out",
+            out,
+        ]),
+        "--momentum: 1.5; expected a value in [0, 1)",
+    );
+    assert_error(
+        &pcee(&[
+            "train",
+            "--arch",
+            "msdnet-small",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0",
+            "--nesterov",
+            "--out",
+            out,
+        ]),
+        "--nesterov: Nesterov momentum needs a momentum > 0",
+    );
+    // A resumed run must use the same optimiser: AdamW on an SGD checkpoint is refused.
+    let resumed = pcee(&[
+        "train",
+        "--arch-config",
+        s(&config),
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--limit",
+        "128",
+        "--lr",
+        "0.1",
+        "--resume",
+        "--out",
+        out,
+    ]);
+    assert_eq!(resumed.code, 1, "{}", resumed.stderr);
+    assert!(
+        resumed
+            .stderr
+            .contains("sgd.ckpt: written by a run with other options"),
+        "{}",
+        resumed.stderr
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -4,7 +4,7 @@
 //! `pcee evaluate`'s exit fractions are the references. Without the feature, only the one-line
 //! error of `--stages` is checked.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, example, pcee};
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //! round), `trials` 5 splits, `demo` 300 images. Needs the Fashion-MNIST package like the other
 //! end-to-end tests of training and inference.
 
-mod common;
+use crate::common;
 use common::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! The real `pcee serve` binary: it serves the decisions of `pcee infer` on the same images and
 //! δ, re-reads its policy on SIGHUP, and on SIGTERM answers every accepted request and exits 0.
-mod common;
+use crate::common;
 
 use common::{pcee, root};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -6,7 +6,7 @@
 //! re-reads the policy; SIGTERM drains. Without the feature, only the one-line error of
 //! `--stages` is checked.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, example, pcee};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! FLOPs per exit against counts worked out by hand (multiply–add = 2 FLOPs).
-mod common;
+use crate::common;
 
 #[test]
 fn tiny_msdnet_matches_the_hand_count() {

@@ -1,5 +1,5 @@
 //! Folding BatchNorm into the convolutions (`Model::for_inference`) computes the same function.
-mod common;
+use crate::common;
 
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::images_tensor;

@@ -1,5 +1,5 @@
 //! Shapes per exit, stage-by-stage equals whole forward, a few steps lower the loss.
-mod common;
+use crate::common;
 
 use pcee_nn::burn::nn::loss::CrossEntropyLossConfig;
 use pcee_nn::burn::optim::{AdamWConfig, GradientsParams};
@@ -10,6 +10,7 @@ use pcee_nn::{ArchConfig, Model, MultiExit, Network};
 fn shapes_and_stages(config: ArchConfig) {
     let device = Device::flex();
     let data = common::real_images(12);
+    let _turn = common::seeded_turn();
     let model = Model::new(config, 1, &device).unwrap().valid();
     let images = images_tensor(&data, &(0..12).collect::<Vec<_>>(), None, &device);
     let all = model.forward_all(images.clone());
@@ -69,6 +70,7 @@ fn steps_lower_loss<M: MultiExit>(mut net: M, device: &Device) {
 
 #[test]
 fn a_few_steps_lower_the_loss_on_real_images() {
+    let _turn = common::seeded_turn();
     let device = Device::flex().autodiff();
     for config in [common::tiny_msdnet(), common::tiny_vit()] {
         match Model::new(config, 3, &device).unwrap().into_network() {

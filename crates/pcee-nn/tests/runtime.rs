@@ -1,7 +1,7 @@
 //! The early-exit runtime against the offline evaluation: same model, data and policy → same
 //! exits and predictions as `exits_of` on the logits of every exit (up to float rounding at a
 //! bin edge or threshold, counted), and the batch really shrinks.
-mod common;
+use crate::common;
 
 use pcee::policy::{choose_exit, Tempered};
 use pcee::policy_file::FitError;
@@ -126,11 +126,14 @@ fn briefly_trained(config: ArchConfig, name: &str) -> Model {
         batch: 32,
         lr: 3e-3,
         weight_decay: 0.05,
+        optimizer: Default::default(),
+        augment: true,
         seed: 7,
         limit: Some(2048),
         data_dir: None,
         out: out.clone(),
     };
+    let _turn = common::seeded_turn();
     train(&options, false, &mut Silent).unwrap();
     store::load(&out, &Device::flex()).unwrap().0
 }
@@ -248,6 +251,7 @@ fn only_remaining_samples_reach_later_stages() {
     let device = Device::flex();
     let data = common::real_images(64);
     for config in [msdnet3(), vit3()] {
+        let _turn = common::seeded_turn();
         let model = Model::new(config, 2, &device).unwrap().valid();
         let (_, table) = offline_scores(&model, &data, 64);
         let policy = Counting {
@@ -275,6 +279,7 @@ fn only_remaining_samples_reach_later_stages() {
 fn measure_reports_consistent_figures() {
     let device = Device::flex();
     let data = common::real_images(40);
+    let _turn = common::seeded_turn();
     let model = Model::new(msdnet3(), 1, &device).unwrap();
     let (_, table) = offline_scores(&model, &data, 40);
     let policy = PerExitThreshold(median_confidences(&table));
@@ -338,6 +343,7 @@ fn measure_reports_consistent_figures() {
 #[test]
 fn policies_of_other_networks_are_refused() {
     let device = Device::flex();
+    let _turn = common::seeded_turn();
     let model = Model::new(msdnet3(), 1, &device).unwrap();
     let flops = model.flops_per_exit();
     let diagram = |_: &f64| {

@@ -1,5 +1,5 @@
 //! Save → load round trip, and refusals of broken or mismatched files.
-mod common;
+use crate::common;
 
 use pcee_nn::arch::{ArchConfig, MsdNetConfig};
 use pcee_nn::burn::tensor::Device;
@@ -15,6 +15,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn saved(config: ArchConfig, dir: &str) -> (Model, PathBuf) {
+    let _turn = common::seeded_turn();
     let model = Model::new(config.clone(), 5, &Device::flex()).unwrap();
     let path = temp_dir(dir).join("m.safetensors");
     save(&model, &ModelCard::new(config, None, None), &path).unwrap();

@@ -1,13 +1,8 @@
 //! Training on real images: determinism, checkpoint + resume, clean refusals.
-mod common;
+use crate::common;
 
 use pcee_nn::train::{train, EpochSummary, Progress, Silent, TrainOptions};
 use std::path::PathBuf;
-use std::sync::Mutex;
-
-/// burn seeds one generator per backend, not per thread: runs that must be reproducible take
-/// turns.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 fn options(out: PathBuf, epochs: usize) -> TrainOptions {
     TrainOptions {
@@ -17,6 +12,8 @@ fn options(out: PathBuf, epochs: usize) -> TrainOptions {
         batch: 32,
         lr: 3e-3,
         weight_decay: 0.05,
+        optimizer: Default::default(),
+        augment: true,
         seed: 11,
         limit: Some(128),
         data_dir: None,
@@ -41,7 +38,7 @@ impl Progress for StopAfterOne {
 
 #[test]
 fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = common::seeded_turn();
     let straight = out("straight");
     let report = train(&options(straight.clone(), 2), false, &mut Silent).unwrap();
     assert_eq!(report.history.len(), 2);
@@ -60,7 +57,7 @@ fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
 
 #[test]
 fn resume_with_other_options_or_without_checkpoint_is_refused() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = common::seeded_turn();
     let path = out("other");
     let msg = train(&options(path.clone(), 1), true, &mut Silent)
         .unwrap_err()

@@ -1,7 +1,7 @@
 //! `pcee_onnx::export` on a tiny MSDNet: the manifest's structure and shapes (worked out by
 //! hand from the configuration), and validation of the written directory.
 
-mod common;
+use crate::common;
 
 use common::{exported, temp, tiny_model};
 use pcee_onnx::manifest::{Manifest, TensorSpec};

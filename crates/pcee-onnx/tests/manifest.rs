@@ -1,7 +1,7 @@
 //! Validation of a stage-graph directory: every defect gives one error naming the file and the
 //! manifest field.
 
-mod common;
+use crate::common;
 
 use common::{exported, temp, tiny_model};
 use pcee_onnx::proto::{tensor_shape_proto::dimension, type_proto, ModelProto};

@@ -2,7 +2,7 @@
 //! same exported model: every exit's logits, and the early-exit decisions under a policy.
 #![cfg(feature = "runtime")]
 
-mod common;
+use crate::common;
 
 use burn::tensor::{Tensor, TensorData};
 use common::{exported, images, temp, tiny_model};

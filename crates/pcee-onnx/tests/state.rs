@@ -4,7 +4,7 @@
 //! batch, bit for bit; misuse is an error, never a panic.
 #![cfg(feature = "runtime")]
 
-mod common;
+use crate::common;
 
 use common::{exported, images, temp, tiny_model};
 use pcee_onnx::runtime::{OrtStages, OrtState};

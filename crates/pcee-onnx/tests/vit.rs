@@ -8,7 +8,7 @@
 //! check on the shipped `assets/models/vit-small.safetensors`. burn
 //! (`Model::forward_all`, `early_exit_batch`) is the reference throughout.
 
-mod common;
+use crate::common;
 
 use common::temp;
 use pcee_nn::arch::{ArchConfig, VitConfig};
@@ -46,6 +46,8 @@ fn trained() -> &'static Model {
             epochs: 1,
             batch: 32,
             weight_decay: 0.05,
+            optimizer: Default::default(),
+            augment: true,
             seed: 5,
             limit: Some(600),
             data_dir: None,

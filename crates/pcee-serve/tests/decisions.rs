@@ -2,7 +2,7 @@
 //! (`pcee infer`'s `early_exit`) and the offline evaluation (`pcee logits` → `exits_of`, what
 //! `pcee evaluate` counts), in every mode, for one δ per request and for requests of different
 //! δ sharing one batch.
-mod common;
+use crate::common;
 
 use common::{classify_raw, fixture, metric, options, pixels, request, results, start};
 use pcee::{exits_of, Delta, ExitLogits, PolicyFile, ScoreTable};

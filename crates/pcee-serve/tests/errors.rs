@@ -1,6 +1,6 @@
 //! Every malformed request gets its status and a one-line JSON error (`{"error": "…"}`) that
 //! says what is wrong; the server goes on answering well-formed requests.
-mod common;
+use crate::common;
 
 use common::{classify_raw, fixture, options, pixels, request, results, start, Reply};
 use pcee::{Delta, Method, PolicyFile, ReliabilityDiagram};

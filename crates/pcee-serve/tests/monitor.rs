@@ -2,7 +2,7 @@
 //! classified image has an id; the true labels posted for those ids reach the monitor, whose
 //! per-exit counts equal the exits the server answered; unknown ids and labels outside the
 //! classes are refused with one-line errors; a policy swap starts a new monitor.
-mod common;
+use crate::common;
 
 use common::{
     classify_raw, feedback, fixture, ids_and_exits, monitor, options, pixels, request, start,

@@ -1,7 +1,7 @@
 //! Bounded admission: a flood past `--queue` gets `503` with `Retry-After`, never more images
 //! held than the queue, and the server recovers once the flood is over; a client that leaves
 //! never blocks the others.
-mod common;
+use crate::common;
 
 use common::{classify_raw, fixture, options, pixels, request, results, start};
 use std::io::Write;

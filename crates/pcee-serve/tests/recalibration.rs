@@ -6,7 +6,7 @@
 //! The shift is made by the labels: every posted label is wrong (true class + 1), so every
 //! exit's live accuracy is 0 and the first block of the monitor's window (200) at some exit
 //! alarms far below δ = 0.9.
-mod common;
+use crate::common;
 
 use common::{classify_raw, feedback, fixture, ids_and_exits, monitor, options, pixels, request};
 use pcee::calibrate::{CalibrateOptions, Choice};

@@ -1,7 +1,7 @@
 //! Graceful shutdown loses no accepted request; a policy swap under load never mixes two
 //! policies within one request (every reply equals, image for image, the offline decisions
 //! of the one policy version it names).
-mod common;
+use crate::common;
 
 use common::{classify_raw, fixture, options, pixels, request, results, start};
 use pcee::PolicyFile;

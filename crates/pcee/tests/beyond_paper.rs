@@ -1,7 +1,7 @@
 //! Budget mode, MSDNet's budgeted thresholds, per-exit temperature scaling and the version 2
 //! policy file, on hand-worked and synthetic data.
 
-mod synthetic;
+use crate::synthetic;
 
 use pcee::choose::budget::{best_delta_for_budget, check_budget, msdnet_thresholds, BudgetError};
 use pcee::policy::{MethodParams, Pcee};

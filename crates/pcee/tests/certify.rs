@@ -6,7 +6,7 @@
 //! And `pcee-lcb` with Bonferroni's correction fires no cell whose known accuracy is below δ,
 //! family-wise, with probability ≥ 1 − α.
 
-mod synthetic;
+use crate::synthetic;
 
 use pcee::calibrate::{CalibrateError, CalibrateOptions, CalibrationSet, Choice};
 use pcee::certify::CertifySplit;

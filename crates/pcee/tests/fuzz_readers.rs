@@ -6,17 +6,14 @@
 //!
 //! Cases per property: `PCEE_FUZZ_CASES` (default 1000; see docs/fuzzing.md).
 
-mod counting;
-mod files;
+use crate::counting;
+use crate::files;
 
 use pcee::logits::ReadLimits;
 use pcee::ExitLogits;
 use proptest::prelude::*;
 use std::path::Path;
 use zip::CompressionMethod;
-
-#[global_allocator]
-static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// The limit every fuzz case reads under: 64 MiB.
 const LIMIT: u64 = 64 << 20;

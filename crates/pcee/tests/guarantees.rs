@@ -3,7 +3,7 @@
 //! (CRC in expectation, UCB with probability 1 − α). Each test repeats calibration on many
 //! independent draws and allows the sampling slack of the repetition: 3 standard errors.
 
-mod synthetic;
+use crate::synthetic;
 
 use pcee::choose::risk::{choose_delta, Guarantee, Loss, RiskTarget};
 use pcee::policy::{MethodParams, Pcee};

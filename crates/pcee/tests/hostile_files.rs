@@ -2,8 +2,8 @@
 //! array, headers that announce more than the file holds or than memory allows. Each is
 //! refused with one line naming the file and the array, without allocating what it announces.
 
-mod counting;
-mod files;
+use crate::counting;
+use crate::files;
 
 use files::{npy, npy_header, safetensors, small_arrays, write_zip};
 use pcee::logits::{Problem, ReadLimits};
@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
-
-#[global_allocator]
-static ALLOCATOR: counting::Counting = counting::Counting;
 
 const MIB: u64 = 1 << 20;
 

@@ -2,7 +2,7 @@
 //! alarm on synthetic streams with a known accuracy change (seeded), its false-alarm rate on
 //! stationary streams against α, and re-calibration against `calibrate` on the same samples.
 
-mod synthetic;
+use crate::synthetic;
 
 use pcee::calibrate::{CalibrateOptions, Choice};
 use pcee::monitor::bound::{clopper_pearson_upper, spent_level};

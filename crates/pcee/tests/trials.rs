@@ -1,7 +1,7 @@
 //! Repeated-split trials: parsing of trial methods, percentiles by hand, errors, determinism,
 //! and the statistics of a row against its per-split accuracies.
 
-mod synthetic;
+use crate::synthetic;
 
 use pcee::choose::risk::{Guarantee, Loss};
 use pcee::policy::MethodParams;

@@ -36,3 +36,11 @@ pub fn real_images(n: usize) -> Dataset {
         .expect("Fashion-MNIST installed (apt-get install dataset-fashion-mnist)")
         .take(n)
 }
+
+/// burn seeds one generator per backend, not per thread: a test that seeds it (training,
+/// `Model::new`) holds this turn, so that runs that must be reproducible are, now that every
+/// test of the crate shares one process (tests/integration.rs).
+pub fn seeded_turn() -> std::sync::MutexGuard<'static, ()> {
+    static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SEEDED.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -10,15 +10,25 @@ use std::cell::Cell;
 pub const CAP: usize = 1 << 30;
 
 thread_local! {
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static HELD: Cell<usize> = const { Cell::new(0) };
     static PEAK: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Counts per thread; refuses past [`CAP`].
+/// Counts the bytes of a thread inside [`peak_during`] and refuses requests past [`CAP`]
+/// there; elsewhere it is the system allocator, except that a single request over [`CAP`] is
+/// refused. (Counting only inside `peak_during` keeps the count exact when a test binary also
+/// runs multi-threaded code — burn, rayon — that frees on one thread what another allocated.)
 pub struct Counting;
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !ACTIVE.try_with(Cell::get).unwrap_or(false) {
+            if layout.size() > CAP {
+                return std::ptr::null_mut();
+            }
+            return System.alloc(layout);
+        }
         let held = HELD.try_with(Cell::get).unwrap_or(0);
         let wanted = held.saturating_add(layout.size());
         // The peak counts requests, granted or not: asking for 1 TiB is the bug.
@@ -35,15 +45,19 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        let _ = HELD.try_with(|h| h.set(h.get().saturating_sub(layout.size())));
+        if ACTIVE.try_with(Cell::get).unwrap_or(false) {
+            let _ = HELD.try_with(|h| h.set(h.get().saturating_sub(layout.size())));
+        }
     }
 }
 
 /// Runs `f` and returns its result and the most bytes this thread held or asked to hold
-/// during it (refused requests included), above what it held before.
+/// during it (refused requests included), counted from zero when `f` starts.
 pub fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = HELD.with(Cell::get);
-    PEAK.with(|p| p.set(before));
+    HELD.with(|h| h.set(0));
+    PEAK.with(|p| p.set(0));
+    ACTIVE.with(|a| a.set(true));
     let out = f();
-    (out, PEAK.with(Cell::get) - before)
+    ACTIVE.with(|a| a.set(false));
+    (out, PEAK.with(Cell::get))
 }
