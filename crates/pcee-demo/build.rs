@@ -5,8 +5,16 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-/// The models the demo knows, in the order it reports them (small first, then large).
-const KNOWN: [&str; 4] = ["msdnet-small", "msdnet-large", "vit-small", "vit-large"];
+/// The models the demo knows, in the order it reports them (small first, then large; each
+/// model trained with the common recipe, `-sgd`, right after its regularised twin).
+const KNOWN: [&str; 6] = [
+    "msdnet-small",
+    "msdnet-small-sgd",
+    "msdnet-large",
+    "msdnet-large-sgd",
+    "vit-small",
+    "vit-large",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -161,6 +161,24 @@ fn demo_writes_a_report_consistent_with_evaluate() {
     assert!(["shown", "not shown"].contains(&targets), "{targets}");
     assert!(stdout.contains("verdict (claim 1): "), "{stdout}");
     assert!(stdout.contains("verdict (claim 2): "), "{stdout}");
+    // Claim 2 per model: one verdict per model with its regime (printed), and the overall
+    // verdict is shown exactly when it is shown on some model.
+    let per_model = results["verdicts"]["targets_per_model"].as_array().unwrap();
+    let models = results["models"].as_array().unwrap();
+    assert_eq!(per_model.len(), models.len());
+    for (v, m) in per_model.iter().zip(models) {
+        assert_eq!(v["model"], m["name"]);
+        assert_eq!(v["regime"], m["regime"]);
+        let line = format!(
+            "verdict (claim 2, {}, {}): {}",
+            m["name"].as_str().unwrap(),
+            m["regime"].as_str().unwrap(),
+            v["verdict"]["verdict"].as_str().unwrap()
+        );
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+    }
+    let any = per_model.iter().any(|v| v["verdict"]["verdict"] == "shown");
+    assert_eq!(targets == "shown", any, "{per_model:?}");
     // Target-accuracy mode: each row is what `pcee calibrate` (with the same choice of δ) and
     // `pcee evaluate` give on the demo's own logits files.
     let mode = large["target_mode"]["rows"].as_array().unwrap();

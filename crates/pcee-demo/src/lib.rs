@@ -12,6 +12,7 @@ pub mod control;
 pub mod cost_match;
 pub mod logits;
 pub mod measured;
+pub mod per_model;
 pub mod results;
 pub mod target_mode;
 pub mod targets;
@@ -134,15 +135,23 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
     cost_match.large_images_per_second = Some(large_row.measured.images_per_second);
     cost_match.large_measured = Some(large_row.measured.clone());
     let models: Vec<ModelResults> = loaded.into_iter().map(|(_, m)| m).collect();
+    let judged: Vec<_> = models
+        .iter()
+        .map(|m| (&m.targets, m.regime.as_str()))
+        .collect();
+    let targets_per_model = per_model::per_model_verdicts(&judged);
+    let all_targets: Vec<_> = models.iter().map(|m| m.targets.clone()).collect();
     let verdicts = Verdicts {
         cost_match: verdict::cost_match_verdict(
             &cost_match.comparison,
             cost_match.small_flops,
             cost_match.large_outcome.mean_flops,
         ),
-        targets: targets::targets_verdict(
-            &models.iter().map(|m| m.targets.clone()).collect::<Vec<_>>(),
+        targets: per_model::overall_verdict(
+            targets::targets_verdict(&all_targets),
+            &targets_per_model,
         ),
+        targets_per_model,
     };
     Ok(DemoResults {
         data: results::DataSummary {

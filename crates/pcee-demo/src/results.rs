@@ -39,8 +39,11 @@ pub struct Verdicts {
     /// FLOPs, McNemar p < 0.05 ([`crate::verdict::cost_match_verdict`]).
     pub cost_match: Verdict,
     /// Second claim: confidence thresholding misses δ where PCEE meets it
-    /// ([`crate::targets::targets_verdict`]).
+    /// ([`crate::targets::targets_verdict`] over all models), its reason opening with the
+    /// models and regimes where it is shown ([`crate::per_model::overall_verdict`]).
     pub targets: Verdict,
+    /// Second claim on each model alone, with its regime, in the models' order.
+    pub targets_per_model: Vec<crate::per_model::ModelVerdict>,
 }
 
 /// The images the demo used.

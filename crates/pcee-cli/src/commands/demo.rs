@@ -100,6 +100,12 @@ fn print_tables(results: &DemoResults) {
         "Claim 2 — each method over δ from below the first exit's accuracy to the last exit's"
     );
     println!("{}\n", tables::targets(&results.models).render());
+    for m in &v.targets_per_model {
+        println!(
+            "verdict (claim 2, {}, {}): {} — {}",
+            m.model, m.regime, m.verdict.verdict, m.verdict.reason
+        );
+    }
     println!(
         "verdict (claim 2): {} — {}\n",
         v.targets.verdict, v.targets.reason
@@ -182,6 +188,19 @@ fn files(results: &DemoResults) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         ));
     }
     figures.push(("accuracy-vs-flops".into(), cost_figure(results)?));
+    for (regular, common) in crate::report::recipe_pairs(results) {
+        fn panel(m: &ModelResults) -> plot::regimes::Panel<'_> {
+            plot::regimes::Panel {
+                model: &m.name,
+                regime: &m.regime,
+                diagrams: &m.diagrams,
+            }
+        }
+        figures.push((
+            format!("{}-regimes", regular.name),
+            plot::regimes::side_by_side(&[panel(regular), panel(common)])?,
+        ));
+    }
     let mut files = vec![
         (
             "report.md".to_string(),

@@ -5,6 +5,7 @@ pub mod diagram;
 pub mod history;
 pub mod marker;
 pub mod png;
+pub mod regimes;
 pub mod sweep;
 pub mod target_mode;
 pub mod trials;

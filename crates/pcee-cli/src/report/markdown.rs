@@ -34,6 +34,15 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
         steps of 0.01), a method *misses* δ when its test accuracy is below δ − SE, SE = √(δ(1 − δ)/N) on N = {} test \
         images, and *over-shoots* when it exceeds δ + 2 points. Shown when confidence thresholding misses δ where PCEE \
         meets it. **Verdict: {}** — {}.\n", results.data.test, v.targets.verdict, v.targets.reason);
+    let _ = writeln!(md, "The same rule on each model alone:\n");
+    for m in &v.targets_per_model {
+        let _ = writeln!(
+            md,
+            "- `{}` ({}): **{}** — {}.",
+            m.model, m.regime, m.verdict.verdict, m.verdict.reason
+        );
+    }
+    let _ = writeln!(md);
     let _ = writeln!(md, "{}\n", tables::targets(&results.models).markdown());
     for m in &results.models {
         let _ = writeln!(
@@ -88,6 +97,12 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
         md.push_str("\n\n");
     }
     let _ = writeln!(md, "{}", regime_paragraph(results));
+    for (regular, common) in super::recipe_pairs(results) {
+        let _ = writeln!(md, "\n**Two recipes, one architecture.** `{}` (AdamW, weight decay, augmentation: {}) \
+            beside `{}` (SGD with momentum trained to fit its training set: {}); each exit's accuracy against its \
+            confidence, bin by bin, on validation:\n\n![regimes]({}-regimes.png)",
+            regular.name, regular.regime, common.name, common.regime, regular.name);
+    }
     md
 }
 
