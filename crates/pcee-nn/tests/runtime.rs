@@ -383,7 +383,7 @@ fn policies_of_other_networks_are_refused() {
 
 /// By hand on a trained model and its policy, on a whole split:
 /// `PCEE_MODEL=… PCEE_POLICY=… [PCEE_SPLIT=test] [PCEE_DELTA=0.9] cargo test --release -p pcee-nn
-/// --test runtime -- --ignored --nocapture`
+/// --test integration runtime::trained_model -- --ignored --nocapture`
 #[test]
 #[ignore = "needs a trained model (PCEE_MODEL) and its policy (PCEE_POLICY)"]
 fn trained_model_matches_the_offline_evaluation() {

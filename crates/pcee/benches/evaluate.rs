@@ -1,6 +1,6 @@
 //! Throughput of scoring and evaluation on synthetic logits (samples/s):
 //! 1 000 000 samples × 8 exits × 10 classes, and 50 000 samples × 8 exits × 1 000 classes.
-//! Run with `cargo bench -p pcee`.
+//! Run with `cargo bench -p pcee --features bench`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pcee::{evaluate, reliability_diagrams, ExitLogits, Method, ScoreTable};
