@@ -65,6 +65,7 @@ fn calibrated(dir: &Path, model: &str, args: &[&str]) -> Option<Value> {
 }
 
 #[test]
+#[ignore = "slow by nature (the whole demo, ~20 s): scripts/test runs it in its `slow tests` step"]
 fn demo_writes_a_report_consistent_with_evaluate() {
     assert!(
         large_is_embedded(),

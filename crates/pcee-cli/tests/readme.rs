@@ -91,6 +91,7 @@ fn bin_dir() -> PathBuf {
 }
 
 #[test]
+#[ignore = "slow by nature (every README command, ~27 s): scripts/test runs it in its `slow tests` step"]
 fn every_readme_command_runs_as_written() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let lines = sh_lines(&readme);
