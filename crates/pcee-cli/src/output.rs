@@ -144,3 +144,24 @@ pub fn accuracy_line(accuracy: f64, delta: pcee::Delta, target: Option<f64>) -> 
         ),
     }
 }
+
+/// The note printed when `delta` is above the last exit's validation accuracy of `policy` (read
+/// from `file`): every image that no earlier exit takes ends there, so on data like the
+/// validation set no exit policy reaches δ. `None` when δ is reachable or the method ignores δ.
+/// `calibrate` and `evaluate` both print it.
+pub fn unreachable_delta_note(
+    file: &std::path::Path,
+    policy: &pcee::policy_file::PolicyFile,
+    delta: pcee::Delta,
+) -> Option<String> {
+    if !policy.method.uses_delta() {
+        return None;
+    }
+    let last = policy.last_exit_accuracy()?;
+    (delta.get() > last).then(|| {
+        format!(
+            "note: {}: δ = {delta} is above the last exit's validation accuracy {last:.4}; no exit policy reaches it on data like the validation set",
+            file.display()
+        )
+    })
+}

@@ -123,10 +123,56 @@ fn msdnet_budget_spends_about_the_budget() {
     let cost = evaluate(&policy, &example("val.npz"))["mean_flops"]
         .as_f64()
         .unwrap();
-    // Shares are rounded to whole samples (2 000 of them): within 1 % of the range.
+    // Shares are rounded to whole samples (2 000 of them): within 1 % of the range, and never
+    // above the budget on the calibration data (issue 33).
     assert!(
         (cost - budget).abs() <= 0.01 * (max - min),
         "{cost} vs {budget}"
+    );
+    assert!(cost <= budget, "{cost} > {budget}");
+    // A δ given to evaluate is no target of these thresholds: no control error against it.
+    let run = pcee(&[
+        "evaluate",
+        "--policy",
+        &policy,
+        "--test",
+        &example("test.npz"),
+        "--delta",
+        "0.8",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(report["control_error"].is_null(), "{report}");
+    let run = pcee(&[
+        "evaluate",
+        "--policy",
+        &policy,
+        "--test",
+        &example("test.npz"),
+        "--delta",
+        "0.8",
+    ]);
+    assert!(!run.stdout.contains("control error"), "{}", run.stdout);
+    // Nor does calibrate print a δ for it.
+    let out = dir.path().join("msb.json").display().to_string();
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        &example("val.npz"),
+        "--method",
+        "msdnet-budget",
+        "--budget-flops",
+        &budget.to_string(),
+        "--output",
+        &out,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("δ ="), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("method msdnet-budget"),
+        "{}",
+        run.stdout
     );
 }
 
@@ -198,6 +244,13 @@ fn bad_guarantee_and_budget_inputs_fail_with_one_line() {
         assert_error(&run, "--budget-flops", &format!("from {min}"));
         assert!(run.stderr.contains(&format!("to {max}")), "{}", run.stderr);
     }
+    // A huge budget is echoed in scientific notation, not as 301 digits (issue 33).
+    let run = calibrate(&["--method", "pcee", "--budget-flops", "1e300"]);
+    assert_error(
+        &run,
+        "--budget-flops",
+        "1e300 FLOPs is outside the feasible range",
+    );
     let run = calibrate(&["--method", "msdnet-budget"]);
     assert_error(&run, "--method", "--budget-flops");
     // Gap risk 0 at δ = 1: UCB at ε = 0.0005 needs n with 0.9995^n ≤ 0.05, n ≥ 5990 certifying
@@ -392,4 +445,39 @@ fn bonferroni_pcee_lcb_is_recorded_and_exits_no_earlier() {
         };
         assert!(cost(&family) >= cost(&per_bin), "δ = {delta}");
     }
+}
+
+/// A temperature that stops at the search bound is said (issue 33): two exits whose larger
+/// logit is always on the wrong class want T → ∞.
+#[test]
+fn a_temperature_at_the_search_bound_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 50;
+    let values: Vec<f64> = (0..2 * n).flat_map(|_| [0.0, 1.0]).collect();
+    let wrong = pcee::ExitLogits::from_f64([2, n, 2], values, vec![0; n], None).unwrap();
+    let path = dir.path().join("wrong.npz");
+    wrong.write_npz(&path).unwrap();
+    let out = dir.path().join("p.json");
+    let run = pcee(&[
+        "calibrate",
+        "--val",
+        path.to_str().unwrap(),
+        "--method",
+        "confidence",
+        "--temperature",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: --temperature: exit "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("search bound 10000"),
+        "{}",
+        warnings[0]
+    );
 }

@@ -196,6 +196,39 @@ fn evaluate_notes_a_delta_no_policy_can_reach() {
         "{}",
         below.stderr
     );
+    // calibrate says it too, at calibration time (issue 33), naming the file it wrote.
+    let out = dir.path().join("high.json").display().to_string();
+    let calibrate_at = |delta: f64| {
+        pcee(&[
+            "calibrate",
+            "--val",
+            &example("val.npz"),
+            "--method",
+            "pcee",
+            "--delta",
+            &format!("{delta}"),
+            "--output",
+            &out,
+        ])
+    };
+    let high = calibrate_at(accuracy + 0.001);
+    assert_eq!(high.code, 0, "{}", high.stderr);
+    let note = format!("note: {out}: δ = ");
+    assert!(
+        high.stderr.lines().filter(|l| l.starts_with(&note)).count() == 1
+            && high
+                .stderr
+                .contains("is above the last exit's validation accuracy"),
+        "{}",
+        high.stderr
+    );
+    let fine = calibrate_at(accuracy - 0.001);
+    assert_eq!(fine.code, 0, "{}", fine.stderr);
+    assert!(
+        !fine.stderr.contains("above the last exit"),
+        "{}",
+        fine.stderr
+    );
 }
 
 #[test]

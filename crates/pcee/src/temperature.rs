@@ -7,11 +7,20 @@ use crate::{ExitLogits, LogitsRow};
 use rayon::prelude::*;
 
 /// Smallest temperature searched (very sharp softmax).
-pub const MIN_TEMPERATURE: f64 = 0.01;
-/// Largest temperature searched (nearly uniform softmax).
-pub const MAX_TEMPERATURE: f64 = 100.0;
-/// Bisection steps on log T: the bracket [0.01, 100] shrinks to a relative width of ~1e-14.
-const STEPS: usize = 50;
+pub const MIN_TEMPERATURE: f64 = 1e-4;
+/// Largest temperature searched (nearly uniform softmax): wide enough for logits scaled by
+/// thousands (issue 33: logits × 300 need T ≈ 300, and the old bound 100 stopped the fit there
+/// silently).
+pub const MAX_TEMPERATURE: f64 = 1e4;
+/// Bisection steps on log T: the bracket [1e-4, 1e4] shrinks to a relative width of ~2e-14.
+const STEPS: usize = 60;
+
+/// Whether a fitted temperature stopped at a bound of the search ([`MIN_TEMPERATURE`],
+/// [`MAX_TEMPERATURE`]): the NLL still decreases beyond it (e.g. an exit whose predictions are
+/// no better than chance wants T → ∞), so the fit is the bound, not the optimum.
+pub fn at_search_bound(temperature: f64) -> bool {
+    temperature <= MIN_TEMPERATURE || temperature >= MAX_TEMPERATURE
+}
 
 /// The mean negative log-likelihood (nats per sample, ≥ 0) of the labels under
 /// softmax(z[`exit`] / `temperature`) over the samples `indices` (all samples when `None`).

@@ -91,6 +91,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// MSDNet's budgeted thresholds never cost more than the budget on the calibration set
+    /// (issue 33: rounding the planned shares to whole samples made them cost up to 0.08 %
+    /// more), and cost no more than the planned p's thresholds when those fit.
+    #[test]
+    fn msdnet_thresholds_never_exceed_the_budget(seed in 0u64..10_000, budget in 1.0f64..=3.0, n in 7usize..300) {
+        let logits = synthetic::draw(n, seed);
+        let scores = ScoreTable::from_logits(&logits);
+        let fit = msdnet_thresholds(&scores, logits.flops(), budget).unwrap();
+        prop_assert!(fit.calibration.mean_flops <= budget * (1.0 + 1e-12),
+            "{} > {budget}", fit.calibration.mean_flops);
+        prop_assert!((fit.shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+}
+
+/// The case of issue 33 in miniature: 3 samples, exits costing 1 and 3, budget 2. The plan
+/// q = (1/2, 1/2) rounds round(1.5) = 2 samples out at exit 0 — cost (2·1 + 3)/3 = 5/3 ≤ 2,
+/// fine — but with budget 1.5 the plan q0 = 3/4 takes round(2.25) = 2 samples: (2 + 3)/3 =
+/// 1.667 > 1.5. All 3 at exit 0 (cost 1) is the fitting choice.
+#[test]
+fn msdnet_thresholds_lower_p_when_rounding_overshoots() {
+    let logits = two_class(&[&[0.9, 0.8, 0.7], &[0.99; 3]]);
+    let scores = ScoreTable::from_logits(&logits);
+    let fit = msdnet_thresholds(&scores, &[1.0, 3.0], 1.5).unwrap();
+    assert!(fit.calibration.mean_flops <= 1.5, "{:?}", fit.calibration);
+    assert!(
+        (fit.calibration.mean_flops - 1.0).abs() < 1e-12,
+        "{:?}",
+        fit.calibration
+    );
+    assert!(
+        (fit.thresholds[0] - 0.7).abs() < 1e-12,
+        "{:?}",
+        fit.thresholds
+    );
+}
+
 /// `n` samples of 5 classes whose labels follow softmax(u) with u ~ N-ish random logits, and a
 /// model whose logits are `scale`·u: over-confident by a factor `scale`, so the NLL-optimal
 /// temperature is ≈ `scale`.
@@ -135,6 +174,24 @@ fn temperature_scaling_lowers_validation_nll_and_recovers_the_scale() {
     for i in 0..val.samples() {
         assert_eq!(raw.sample(i)[0].prediction, scaled.sample(i)[0].prediction);
     }
+}
+
+/// Logits scaled by 300 need T ≈ 300 (issue 33: the search stopped at 100 without a word); an
+/// exit whose prediction is always wrong wants T → ∞, and its fit is reported at the bound.
+#[test]
+fn temperatures_far_from_one_are_found_and_a_bound_is_said() {
+    use pcee::temperature::{at_search_bound, MAX_TEMPERATURE};
+    let val = over_confident(4000, 300.0, 7);
+    let t = fit_temperatures(&val, None);
+    assert!((t[0] - 300.0).abs() < 30.0, "exit 0: T = {}", t[0]);
+    assert!(!at_search_bound(t[0]) && !at_search_bound(t[1]));
+    // Two classes, the larger logit always on the wrong class: the NLL falls as T grows.
+    let n = 50;
+    let values: Vec<f64> = (0..2 * n).flat_map(|_| [0.0, 1.0]).collect();
+    let wrong = ExitLogits::from_f64([2, n, 2], values, vec![0; n], None).unwrap();
+    let t = fit_temperatures(&wrong, None);
+    assert_eq!(t, vec![MAX_TEMPERATURE; 2]);
+    assert!(at_search_bound(t[0]));
 }
 
 #[test]

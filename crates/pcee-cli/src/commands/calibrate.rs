@@ -119,6 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?);
     policy.write(&args.output)?;
     print_summary(&args, &policy);
+    if let Some(note) = crate::output::unreachable_delta_note(&args.output, &policy, policy.delta) {
+        eprintln!("{note}");
+    }
     Ok(())
 }
 
@@ -210,11 +213,16 @@ fn bins_line(policy: &PolicyFile) -> String {
 }
 
 fn print_summary(args: &Args, policy: &PolicyFile) {
+    // msdnet-budget's thresholds do not read δ: no δ is printed for it.
+    let delta = if policy.method.uses_delta() {
+        format!(", δ = {}", policy.delta)
+    } else {
+        String::new()
+    };
     println!(
-        "wrote {}: method {}, δ = {}, {}, {} exits, calibrated on {} samples of {}",
+        "wrote {}: method {}{delta}, {}, {} exits, calibrated on {} samples of {}",
         args.output.display(),
         policy.method,
-        policy.delta,
         bins_line(policy),
         policy.exit_count(),
         policy.samples,
@@ -301,4 +309,21 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
         ]);
     }
     println!("{}", table.render());
+    warn_at_temperature_bound(policy);
+}
+
+/// A warning per exit whose fitted temperature stopped at the search bound (issue 33).
+fn warn_at_temperature_bound(policy: &PolicyFile) {
+    let Some(temperatures) = &policy.temperatures else {
+        return;
+    };
+    for (l, &t) in temperatures.iter().enumerate() {
+        if pcee::temperature::at_search_bound(t) {
+            eprintln!(
+                "warning: --temperature: exit {l}'s temperature stopped at the search bound {t}; \
+                 its NLL keeps falling beyond it (predictions no better than chance, or logits \
+                 scaled by more than 10^4), so this exit is not calibrated"
+            );
+        }
+    }
 }

@@ -38,7 +38,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .evaluate_on(&test, delta)
         .map_err(|err| anyhow!("{}: {err} ({})", args.test.display(), args.policy.display()))?;
     warn_if_calibration_data(&policy_file, &args);
-    note_if_unreachable(&policy_file, &report, &args);
+    if let Some(note) =
+        crate::output::unreachable_delta_note(&args.policy, &policy_file, report.delta)
+    {
+        eprintln!("{note}");
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -60,25 +64,6 @@ fn warn_if_calibration_data(policy: &PolicyFile, args: &Args) {
         args.policy.display(),
         policy.source
     );
-}
-
-/// One line on stderr when δ is above the last exit's validation accuracy: every image that
-/// no earlier exit takes ends there, so on data like the validation set no exit policy reaches
-/// δ (the achieved accuracy is then the full network's, at best).
-fn note_if_unreachable(policy: &PolicyFile, report: &Evaluation, args: &Args) {
-    if report.method == pcee::Method::MsdnetBudget {
-        return;
-    }
-    let Some(last) = policy.last_exit_accuracy() else {
-        return;
-    };
-    if report.delta.get() > last {
-        eprintln!(
-            "note: {}: δ = {} is above the last exit's validation accuracy {last:.4}; no exit policy reaches it on data like the validation set",
-            args.policy.display(),
-            report.delta
-        );
-    }
 }
 
 fn print_report(report: &Evaluation, cost: &[f64]) {

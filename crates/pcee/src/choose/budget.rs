@@ -15,7 +15,7 @@ const TOLERANCE: f64 = 1e-12;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BudgetError {
     /// The budget is outside what any policy can cost.
-    #[error("{budget} FLOPs is outside the feasible range; expected a mean cost per sample from {min} (the first exit's cost) to {max} (the full network's)")]
+    #[error("{} FLOPs is outside the feasible range; expected a mean cost per sample from {} (the first exit's cost) to {} (the full network's)", number(*budget), number(*min), number(*max))]
     Range {
         /// The budget asked for, in FLOPs.
         budget: f64,
@@ -24,6 +24,16 @@ pub enum BudgetError {
         /// The last exit's cumulative cost, in FLOPs.
         max: f64,
     },
+}
+
+/// A number as an error message shows it: as typed for ordinary magnitudes, in scientific
+/// notation from 10¹⁵ (so `1e300` is not echoed as 301 digits).
+fn number(x: f64) -> String {
+    if x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// The δ chosen for a budget, and what it gives on the calibration set.
@@ -116,7 +126,9 @@ pub struct MsdnetBudget {
 /// so that Σ_l q_l · flops[l] = `budget` (mean FLOPs); then, in exit order on the calibration
 /// `scores`, threshold θ_l is the confidence of the round(q_l · N)-th most confident sample still
 /// present, and every sample with confidence ≥ θ_l leaves there (θ_l = 1 + 10⁻⁹, never firing,
-/// when that count is 0).
+/// when that count is 0). When rounding to whole samples makes the thresholds' calibration cost
+/// exceed the budget, p is lowered (by bisection) to the largest value whose thresholds fit, so
+/// the returned `calibration.mean_flops` is always ≤ `budget`.
 ///
 /// # Errors
 /// [`BudgetError::Range`] when the budget is below the first exit's cost or above the full cost.
@@ -133,26 +145,45 @@ pub fn msdnet_thresholds(
         w.iter().map(|x| x / total).collect()
     };
     let cost = |q: &[f64]| q.iter().zip(flops).map(|(q, f)| q * f).sum::<f64>();
-    let (mut lo, mut hi) = (-60.0, 60.0);
-    for _ in 0..200 {
+    let planned = bisect_log_p(-60.0, |log_p| cost(&shares_of(log_p)) <= budget);
+    let fit = |log_p: f64| {
+        let shares = shares_of(log_p);
+        let thresholds = thresholds_for_shares(scores, &shares);
+        let policy = ExitThresholds {
+            thresholds: thresholds.clone(),
+        };
+        MsdnetBudget {
+            p: log_p.exp(),
+            calibration: evaluate(&policy, scores, flops),
+            shares,
+            thresholds,
+        }
+    };
+    let fits = |f: &MsdnetBudget| f.calibration.mean_flops <= budget * (1.0 + TOLERANCE);
+    let chosen = fit(planned);
+    if fits(&chosen) {
+        return Ok(chosen);
+    }
+    // Rounding the shares to whole samples (and ties in confidence) can make the thresholds
+    // cost more than planned on the calibration set: then the largest smaller p whose thresholds
+    // fit. At log p = −60 every sample leaves at exit 0, which fits any feasible budget.
+    let log_p = bisect_log_p(-60.0, |log_p| log_p <= planned && fits(&fit(log_p)));
+    Ok(fit(log_p))
+}
+
+/// The largest log p in [`lo`, 60] (to bisection precision) for which `ok` holds, given that it
+/// holds at `lo` and is assumed to hold below any point where it holds.
+fn bisect_log_p(lo: f64, ok: impl Fn(f64) -> bool) -> f64 {
+    let (mut lo, mut hi) = (lo, 60.0);
+    for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
-        if cost(&shares_of(mid)) > budget {
-            hi = mid;
-        } else {
+        if ok(mid) {
             lo = mid;
+        } else {
+            hi = mid;
         }
     }
-    let shares = shares_of(lo);
-    let thresholds = thresholds_for_shares(scores, &shares);
-    let policy = ExitThresholds {
-        thresholds: thresholds.clone(),
-    };
-    Ok(MsdnetBudget {
-        p: lo.exp(),
-        calibration: evaluate(&policy, scores, flops),
-        shares,
-        thresholds,
-    })
+    lo
 }
 
 /// The per-exit thresholds that send round(shares[l] · N) of the calibration samples out at

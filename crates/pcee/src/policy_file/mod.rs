@@ -190,8 +190,13 @@ impl PolicyFile {
     /// The accuracy a run of this policy at `delta` is judged against (its control error is
     /// achieved − this): `delta` when the caller chose it (`given`), else the target accuracy
     /// of a risk-controlled policy, else its δ; `None` for a budget policy when the caller gave
-    /// no δ (no accuracy was asked for). `evaluate` and `infer` both report this.
+    /// no δ (no accuracy was asked for), and always for `msdnet-budget`, whose thresholds do
+    /// not read δ. `evaluate` and `infer` both report this.
     pub fn target_accuracy(&self, delta: Delta, given: bool) -> Option<f64> {
+        if self.method == Method::MsdnetBudget {
+            // Its thresholds ignore δ: a δ given at evaluation is no target of this policy.
+            return None;
+        }
         let selection = self.selection.as_ref();
         let budget = self.method == Method::MsdnetBudget
             || selection.is_some_and(|s| s.budget_flops.is_some() && s.target_accuracy.is_none());
