@@ -103,8 +103,8 @@ pub fn count_up_to(flag: &str, value: u64, max: u64) -> anyhow::Result<u64> {
 }
 
 /// Checks a batch-size flag: 1 to [`pcee_nn::MAX_BATCH`] images.
-pub fn batch(flag: &str, value: u64) -> anyhow::Result<usize> {
-    if value == 0 || value > pcee_nn::MAX_BATCH as u64 {
+pub fn batch(flag: &str, value: i64) -> anyhow::Result<usize> {
+    if value < 1 || value > pcee_nn::MAX_BATCH as i64 {
         Err(anyhow!(
             "{flag}: {value} images per batch; expected 1 to {}",
             pcee_nn::MAX_BATCH

@@ -508,3 +508,69 @@ fn train_with_sgd_records_its_recipe_and_refuses_flags_it_would_ignore() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A negative batch is named as typed, with exit 1, by every command that takes one (issue 33:
+/// `infer --batch=-5` said "0 images per batch", `serve --max-batch=-3` was a usage error).
+#[test]
+fn negative_batches_are_one_line_errors_naming_the_value() {
+    let root = common::root();
+    let model = root.join("assets/models/msdnet-small.safetensors");
+    let model = s(&model);
+    let dir = temp_dir("negative");
+    let out = dir.join("x.npz");
+    let policy = dir.join("p.json");
+    std::fs::write(&policy, b"{}").unwrap();
+    let weights = dir.join("m.safetensors");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "infer",
+                "--model",
+                model,
+                "--policy",
+                s(&policy),
+                "--batch=-5",
+            ],
+            "--batch: -5 images per batch; expected 1 to 4096",
+        ),
+        (
+            &[
+                "logits",
+                "--model",
+                model,
+                "--split",
+                "val",
+                "--batch=-5",
+                "--out",
+                s(&out),
+            ],
+            "--batch: -5 images per batch; expected 1 to 4096",
+        ),
+        (
+            &[
+                "serve",
+                "--model",
+                model,
+                "--policy",
+                s(&policy),
+                "--max-batch=-3",
+            ],
+            "--max-batch: -3 images per batch; expected 1 to 4096",
+        ),
+        (
+            &[
+                "train",
+                "--arch",
+                "msdnet-small",
+                "--batch=-2",
+                "--out",
+                s(&weights),
+            ],
+            "--batch: -2 images per batch; expected 1 to 4096",
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_error(&pcee(args), expected);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

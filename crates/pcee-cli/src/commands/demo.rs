@@ -36,7 +36,7 @@ pub struct Args {
     window: usize,
     /// Images per forward pass
     #[arg(long, default_value_t = 256)]
-    batch: usize,
+    batch: i64,
     /// Only the first N validation and test images (quick runs)
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bins: crate::inputs::bins(args.bins)?,
         binning: crate::inputs::binning(&args.binning)?,
         window: args.window,
-        batch: crate::inputs::batch("--batch", args.batch as u64)?,
+        batch: crate::inputs::batch("--batch", args.batch)?,
         limit: args
             .limit
             .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))

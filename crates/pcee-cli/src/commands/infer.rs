@@ -81,7 +81,7 @@ struct Report<'a> {
 
 /// Runs `pcee infer`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let batch = crate::inputs::batch("--batch", args.batch.max(0) as u64)?;
+    let batch = crate::inputs::batch("--batch", args.batch)?;
     let limit = args
         .limit
         .map(|n| inputs::at_least_one("--limit", n))

@@ -23,7 +23,7 @@ pub struct Args {
     data_dir: Option<PathBuf>,
     /// Images per forward pass.
     #[arg(long, default_value_t = 256)]
-    batch: u64,
+    batch: i64,
     /// Only the first N images of the split.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,

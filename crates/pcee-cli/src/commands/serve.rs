@@ -26,10 +26,10 @@ pub struct Args {
     policy: PathBuf,
     /// Address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    addr: String,
     /// Most images one stage runs at once.
     #[arg(long, default_value_t = 256)]
-    max_batch: u64,
+    max_batch: i64,
     /// Longest the first stage waits for a fuller batch, in ms.
     #[arg(long, default_value_t = 2.0)]
     max_wait_ms: f64,
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (None, None) => unreachable!("clap requires --model or --stages"),
     };
     let options = ServeOptions {
-        addr: args.addr,
+        addr: socket_addr(&args.addr)?,
         max_batch: inputs::batch("--max-batch", args.max_batch)?,
         max_wait: millis("--max-wait-ms", args.max_wait_ms)?,
         stage_wait: millis("--stage-wait-ms", args.stage_wait_ms)?,
@@ -115,4 +115,44 @@ fn millis(flag: &str, ms: f64) -> anyhow::Result<Duration> {
         "{flag}: {ms}; expected 0 to 60000 ms"
     );
     Ok(Duration::from_secs_f64(ms / 1e3))
+}
+
+/// `--addr`: an IP address and port (`127.0.0.1:8080`, `[::1]:8080`), or a host name and port
+/// resolved by the system (`localhost:8080`: its first address).
+fn socket_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let expected = "expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080";
+    let mut resolved = text
+        .to_socket_addrs()
+        .map_err(|err| anyhow::anyhow!("--addr: {text}: cannot be resolved ({err}); {expected}"))?;
+    resolved
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("--addr: {text}: resolves to no address; {expected}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::socket_addr;
+
+    #[test]
+    fn addresses_and_host_names() {
+        assert_eq!(
+            socket_addr("127.0.0.1:8080").unwrap().to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(socket_addr("[::1]:80").unwrap().to_string(), "[::1]:80");
+        // A host name is resolved (issue 33: `localhost:28412` was "invalid socket address
+        // syntax"); localhost is 127.0.0.1 or ::1 by /etc/hosts.
+        let local = socket_addr("localhost:28412").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 28412, "{local}");
+        let err = socket_addr("localhost").unwrap_err().to_string();
+        assert!(
+            err.starts_with("--addr: localhost: cannot be resolved (")
+                && err.ends_with("expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"),
+            "{err}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub struct Args {
     epochs: usize,
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
-    batch: usize,
+    batch: i64,
     /// Peak learning rate (warm-up then cosine); default 2e-3 for MSDNet, 1e-3 for ViT.
     #[arg(long)]
     lr: Option<f64>,
@@ -68,7 +68,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let epochs = crate::inputs::at_least_one("--epochs", args.epochs as u64)? as usize;
-    let batch = crate::inputs::batch("--batch", args.batch as u64)?;
+    let batch = crate::inputs::batch("--batch", args.batch)?;
     let limit = args
         .limit
         .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))
