@@ -22,10 +22,15 @@ const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4], "growth": [2, 
 /// Trains the tiny network for one epoch on the first `limit` training images into
 /// `dir/<name>.safetensors`; returns the weights path and the run.
 fn train_tiny(dir: &Path, name: &str, limit: &str) -> (PathBuf, Run) {
+    train_tiny_with(dir, name, limit, &[])
+}
+
+/// [`train_tiny`] with `extra` flags (optimiser, augmentation).
+fn train_tiny_with(dir: &Path, name: &str, limit: &str, extra: &[&str]) -> (PathBuf, Run) {
     let config = dir.join("tiny-config.json");
     std::fs::write(&config, TINY).unwrap();
     let model = dir.join(format!("{name}.safetensors"));
-    let run = pcee(&[
+    let mut args = vec![
         "train",
         "--arch-config",
         s(&config),
@@ -37,7 +42,9 @@ fn train_tiny(dir: &Path, name: &str, limit: &str) -> (PathBuf, Run) {
         limit,
         "--out",
         s(&model),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let run = pcee(&args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (model, run)
 }
@@ -405,29 +412,16 @@ fn a_limit_above_the_split_is_refused() {
 #[test]
 fn train_with_sgd_records_its_recipe_and_refuses_flags_it_would_ignore() {
     let dir = temp_dir("sgd");
-    let config = dir.join("tiny-config.json");
-    std::fs::write(&config, TINY).unwrap();
-    let model = dir.join("sgd.safetensors");
-    let run = pcee(&[
-        "train",
-        "--arch-config",
-        s(&config),
-        "--epochs",
-        "1",
-        "--batch",
-        "32",
-        "--limit",
-        "128",
+    let sgd = [
         "--optimizer",
         "sgd",
         "--nesterov",
         "--lr",
         "0.1",
         "--no-augment",
-        "--out",
-        s(&model),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    ];
+    let (model, _) = train_tiny_with(&dir, "sgd", "128", &sgd);
+    let config = dir.join("tiny-config.json");
     let card: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sgd.json")).unwrap()).unwrap();
     let recipe = &card["training"]["recipe"];
