@@ -109,3 +109,33 @@ def test_trials_give_the_clis_trials_csv(cli, tmp_path):
     assert np.allclose(got["accuracies"].mean(axis=1), got["mean_accuracy"], rtol=0, atol=1e-12)
     held = [("" if g is None else ("held" if g["held"] else "failed")) for g in got["guarantee"]]
     assert held == [r["guarantee"] for r in rows]
+
+
+def test_evaluate_warns_on_the_calibration_data_however_it_is_saved(cli, tmp_path):
+    """Issue 33, item 4: the CLI recognises the calibration data by what it holds, not by the
+    file's bytes: re-saved compressed, in Fortran order, with an extra array, without flops."""
+    policy = tmp_path / "policy.json"
+    cli.ok("calibrate", "--val", VAL, "--output", policy)
+    with np.load(VAL) as data:
+        arrays = {name: data[name] for name in data.files}
+    forms = {
+        "compressed.npz": lambda p: np.savez_compressed(p, **arrays),
+        "fortran.npz": lambda p: np.savez(
+            p, **{k: np.asfortranarray(v) for k, v in arrays.items()}
+        ),
+        "extra.npz": lambda p: np.savez(p, notes=np.arange(3), **arrays),
+        "no-flops.npz": lambda p: np.savez(
+            p, **{k: v for k, v in arrays.items() if k != "flops"}
+        ),
+    }
+    for name, save in forms.items():
+        path = tmp_path / name
+        save(path)
+        code, _, err = cli.run("evaluate", "--policy", policy, "--test", path, "--json")
+        assert code == 0, err
+        assert err.startswith(f"warning: {path}: holds the labels and logits of the calibration data"), (
+            name,
+            err,
+        )
+    code, _, err = cli.run("evaluate", "--policy", policy, "--test", TEST, "--json")
+    assert code == 0 and "warning" not in err, err

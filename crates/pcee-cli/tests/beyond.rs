@@ -410,6 +410,34 @@ fn bad_trials_fail_with_one_line_and_write_nothing() {
     assert!(!out.exists());
 }
 
+/// Issue 33, item 6: on a file too small for the held-out certify part, the error names the
+/// file and the sizes, not only the flag `--certify-fraction` the user never passed.
+#[test]
+fn trials_on_too_few_samples_name_the_file_not_an_unpassed_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let val = pcee::ExitLogits::read(Path::new(&example("val.npz"))).unwrap();
+    let (l, c, n) = (val.exits(), val.classes(), 2);
+    let tiny = pcee::ExitLogits::from_f32(
+        [l, n, c],
+        (0..l * n * c).map(|i| (i % 7) as f32).collect(),
+        vec![0, 1],
+        Some(val.flops().to_vec()),
+    )
+    .unwrap();
+    let path = dir.path().join("tiny.npz");
+    tiny.write_npz(&path).unwrap();
+    let path = path.display().to_string();
+    let out = dir.path().join("t").display().to_string();
+    // 2 samples, --cal-fraction 0.5: 1 calibration sample, which cannot be split in two.
+    let run = pcee(&["trials", "--logits", &path, "--splits", "3", "--out", &out]);
+    assert_error(
+        &run,
+        &format!("{path}: 2 samples give 1 calibration samples per split (--cal-fraction 0.5)"),
+        "split them into 0 to fit and 1 to certify (--certify-fraction 0.5)",
+    );
+    assert!(!Path::new(&out).exists());
+}
+
 #[test]
 fn bonferroni_pcee_lcb_is_recorded_and_exits_no_earlier() {
     let dir = tempfile::tempdir().unwrap();

@@ -124,17 +124,44 @@ fn a_policy_refuses_logits_with_other_classes() {
 fn evaluating_on_the_calibration_data_warns_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let (policy, _) = calibrate(dir.path(), "pcee", &[]);
-    // The calibration file itself, and a copy of it under another name (same content hash).
+    // The calibration file itself, a copy of it under another name, and the same values saved
+    // again in other forms (issue 33, item 4): without `flops`, as float64, and with the logits
+    // of one exit changed (the same images through another model: the same labels).
     let copy = dir.path().join("renamed.npz");
     std::fs::copy(example("val.npz"), &copy).unwrap();
-    for test in [example("val.npz"), copy.display().to_string()] {
+    let val = pcee::ExitLogits::read(Path::new(&example("val.npz"))).unwrap();
+    let [l, n, c] = [val.exits(), val.samples(), val.classes()];
+    let values: Vec<f64> = match val.values() {
+        pcee::LogitValues::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        pcee::LogitValues::F64(v) => v.clone(),
+    };
+    let labels: Vec<i64> = val.labels().iter().map(|&y| i64::from(y)).collect();
+    let save = |name: &str, values: Vec<f64>, flops: Option<Vec<f64>>| {
+        let path = dir.path().join(name);
+        pcee::ExitLogits::from_f64([l, n, c], values, labels.clone(), flops)
+            .unwrap()
+            .write_npz(&path)
+            .unwrap();
+        path.display().to_string()
+    };
+    let no_flops = save("no-flops.npz", values.clone(), None);
+    let wide = save("float64.npz", values.clone(), Some(val.flops().to_vec()));
+    let mut other = values;
+    other[0] += 1.0;
+    let other_model = save("other-model.npz", other, Some(val.flops().to_vec()));
+    for (test, how) in [
+        (example("val.npz"), "holds the labels and logits of"),
+        (copy.display().to_string(), "holds the labels and logits of"),
+        (no_flops, "holds the labels and logits of"),
+        (wide, "holds the labels and logits of"),
+        (other_model, "has the labels (in order) of"),
+    ] {
         let run = pcee(&["evaluate", "--policy", &policy, "--test", &test, "--json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(warnings(&run.stderr), 1, "{:?}", run.stderr);
         assert!(
-            run.stderr.starts_with(&format!(
-                "warning: {test}: has the content hash of the calibration data"
-            )),
+            run.stderr
+                .starts_with(&format!("warning: {test}: {how} the calibration data")),
             "{:?}",
             run.stderr
         );
@@ -152,6 +179,8 @@ fn a_version_1_policy_without_a_hash_warns_on_the_file_name() {
     let calibration = json["calibration"].as_object_mut().unwrap();
     calibration.remove("classes");
     calibration.remove("content_hash");
+    calibration.remove("data_hash");
+    calibration.remove("labels_hash");
     std::fs::write(&policy, json.to_string()).unwrap();
     let run = pcee(&[
         "evaluate",

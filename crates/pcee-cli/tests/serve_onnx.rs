@@ -79,10 +79,16 @@ mod with_ort {
 
     /// One HTTP/1.1 request on a fresh connection: `(status, body)`.
     fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        // Raw pixels to classify; JSON (a policy file) everywhere else.
+        let content_type = if path.starts_with("/v1/classify") {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        };
         let mut stream = TcpStream::connect(addr).unwrap();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         )
         .unwrap();

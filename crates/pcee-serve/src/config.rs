@@ -64,9 +64,15 @@ pub struct ServeOptions {
     pub mode: Mode,
     /// Largest request body in bytes (`--max-body`); a larger one gets `413`.
     pub max_body: usize,
-    /// Most requests read or waiting at once (`--max-requests`); beyond it, `503` at once, so
-    /// that request bodies in memory stay bounded by `max_requests × max_body`.
+    /// Most requests admitted and not yet answered at once (`--max-requests`), counted once
+    /// their body is read; beyond it, `503` at once.
     pub max_requests: usize,
+    /// Most connections open at once (`--max-connections`); more wait in the kernel's backlog.
+    /// Request bodies being read are bounded by `max_connections × max_body` bytes.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head, and then its body
+    /// (`--read-timeout-ms`): a stalled head closes the connection, a stalled body gets `408`.
+    pub read_timeout: Duration,
     /// Automatic re-calibration (`--recalibrate N`, off when `None`): at the monitor's first
     /// alarm, the policy is re-calibrated from the last `N` labelled images and swapped in
     /// ([`crate::recalibration`]).
@@ -85,6 +91,8 @@ impl Default for ServeOptions {
             mode: Mode::Stage,
             max_body: 4 << 20,
             max_requests: 1024,
+            max_connections: 512,
+            read_timeout: Duration::from_secs(5),
             recalibrate: None,
         }
     }

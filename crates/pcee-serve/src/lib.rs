@@ -13,7 +13,8 @@
 //! - [`metrics`](mod@metrics) — the `/metrics` exposition;
 //! - [`monitoring`]: the online reliability monitor behind `/v1/feedback` and `/v1/monitor`;
 //! - [`recalibration`]: opt-in automatic re-calibration at the monitor's first alarm;
-//! - [`server`]: binding, serving, draining, signals ([`serve`]);
+//! - [`server`]: binding, serving, draining, signals ([`serve`]); under it, the connection
+//!   loop (bounded connections, read timeouts, draining the backlog at shutdown);
 //! - [`load`]: the load generator behind the `pcee-load` binary.
 //!
 //! No algorithm lives in the HTTP layer: every exit decision is
@@ -28,6 +29,7 @@ pub mod body;
 pub mod config;
 pub mod engine;
 mod http;
+mod listen;
 pub mod load;
 pub mod metrics;
 pub mod monitoring;

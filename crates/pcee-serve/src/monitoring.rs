@@ -6,8 +6,10 @@
 //! [`crate::recalibration`]'s.
 //!
 //! Only images decided by the policy the monitor watches, at its δ, are observed: an image
-//! decided at another `?delta=`, or by a policy swapped out since, has no decision waiting for
-//! a label.
+//! decided at another `?delta=` has no decision waiting for a label. The monitors of the last
+//! [`RETIRED`] policies swapped out are kept: a label of an image one of them decided is taken
+//! and counted as `replaced` (issue 33, item 8), not mixed into the statistics of the policy in
+//! force, which are about that policy alone.
 
 use crate::policy::LoadedPolicy;
 use pcee::monitor::{Alarm, ExitState, Monitor, MonitorConfig};
@@ -16,12 +18,38 @@ use std::sync::Mutex;
 
 /// The monitor of the policy in force (of version `version`).
 pub struct LiveMonitor {
-    inner: Mutex<Watch>,
+    inner: Mutex<Watches>,
 }
+
+/// How many monitors of policies swapped out are kept for their late labels.
+pub const RETIRED: usize = 4;
 
 struct Watch {
     version: u64,
     monitor: Monitor,
+}
+
+/// The monitor in force and the retired ones, newest first.
+struct Watches {
+    current: Watch,
+    retired: std::collections::VecDeque<Watch>,
+}
+
+impl std::ops::Deref for Watches {
+    type Target = Watch;
+    fn deref(&self) -> &Watch {
+        &self.current
+    }
+}
+
+/// What a batch of labels did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    /// The alarms they raised on the monitor in force.
+    pub alarms: Vec<Alarm>,
+    /// Labels of images decided by a policy since replaced: taken by that policy's retired
+    /// monitor, not counted by the monitor in force.
+    pub replaced: usize,
 }
 
 /// `GET /v1/monitor`: the monitor's state now.
@@ -70,7 +98,10 @@ impl LiveMonitor {
     /// A monitor of `loaded`.
     pub fn new(loaded: &LoadedPolicy) -> LiveMonitor {
         LiveMonitor {
-            inner: Mutex::new(watch(loaded)),
+            inner: Mutex::new(Watches {
+                current: watch(loaded),
+                retired: std::collections::VecDeque::new(),
+            }),
         }
     }
 
@@ -78,7 +109,9 @@ impl LiveMonitor {
     pub fn reset(&self, loaded: &LoadedPolicy) {
         let mut inner = self.inner.lock().expect("monitor lock");
         if inner.version < loaded.version {
-            *inner = watch(loaded);
+            let old = std::mem::replace(&mut inner.current, watch(loaded));
+            inner.retired.push_front(old);
+            inner.retired.truncate(RETIRED);
         }
     }
 
@@ -99,6 +132,7 @@ impl LiveMonitor {
             return false;
         }
         inner
+            .current
             .monitor
             .observe(id, exit, confidences, prediction)
             .expect("the engine gives a confidence at every exit passed");
@@ -111,18 +145,15 @@ impl LiveMonitor {
     }
 
     /// Hands the monitor the true labels `(id, label)`, in order, after checking every label is
-    /// below `classes` (none is taken otherwise); returns the alarms they raised. An id without
-    /// a decision waiting stops there: the labels before it are taken (the error says how many).
+    /// below `classes` (none is taken otherwise); returns the alarms they raised and how many
+    /// were of a replaced policy. An id without a decision waiting stops there: the labels
+    /// before it are taken (the error says how many).
     ///
     /// # Errors
     /// [`FeedbackError`] for the first label out of range, or the first id without a decision
-    /// waiting for its label (never observed, forgotten, already labelled, or of a policy
-    /// swapped out).
-    pub fn label(
-        &self,
-        labels: &[(u64, i64)],
-        classes: usize,
-    ) -> Result<Vec<Alarm>, FeedbackError> {
+    /// waiting for its label in the monitor in force or a retired one (never observed,
+    /// forgotten, already labelled, or of a policy swapped out more than [`RETIRED`] swaps ago).
+    pub fn label(&self, labels: &[(u64, i64)], classes: usize) -> Result<Labelled, FeedbackError> {
         for (index, &(_, label)) in labels.iter().enumerate() {
             if !(0..classes as i64).contains(&label) {
                 return Err(FeedbackError {
@@ -135,9 +166,18 @@ impl LiveMonitor {
         }
         let mut inner = self.inner.lock().expect("monitor lock");
         let mut alarms = Vec::new();
+        let mut replaced = 0;
         for (index, &(id, label)) in labels.iter().enumerate() {
-            match inner.monitor.label(id, label as u32) {
+            match inner.current.monitor.label(id, label as u32) {
                 Ok(raised) => alarms.extend(raised),
+                Err(_)
+                    if inner
+                        .retired
+                        .iter_mut()
+                        .any(|w| w.monitor.label(id, label as u32).is_ok()) =>
+                {
+                    replaced += 1;
+                }
                 Err(err) => {
                     let taken = match index {
                         0 => String::new(),
@@ -153,7 +193,7 @@ impl LiveMonitor {
                 }
             }
         }
-        Ok(alarms)
+        Ok(Labelled { alarms, replaced })
     }
 
     /// The monitor's state now.

@@ -7,6 +7,7 @@
 use crate::config::ServeOptions;
 use crate::engine::{BurnBackend, Engine, EngineSettings, ServedNetwork};
 use crate::http::{router, App};
+use crate::listen::{self, Limits};
 use crate::metrics::Metrics;
 use crate::monitoring::LiveMonitor;
 use crate::policy::{PolicyError, PolicySlot};
@@ -188,25 +189,25 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves; then stops accepting, answers every request already
-    /// accepted, and stops the engine.
+    /// accepted (including connections waiting in the kernel's backlog: [`crate::listen`]),
+    /// and stops the engine.
     ///
     /// # Errors
-    /// [`ServeError::Io`] when serving fails.
+    /// None today (failed `accept`s are retried); the `Result` is kept for callers.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let app = self.app.clone();
-        let served = axum::serve(self.listener, router(self.app))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = Limits {
+            read_timeout: app.options.read_timeout,
+            max_connections: app.options.max_connections,
+        };
+        listen::serve(self.listener, router(self.app), limits, shutdown).await;
         tokio::task::spawn_blocking(move || app.engine.stop())
             .await
             .expect("the engine stops");
-        served.map_err(|error| ServeError::Io {
-            what: "serving".into(),
-            error,
-        })
+        Ok(())
     }
 }
 
@@ -280,6 +281,12 @@ fn check(options: &ServeOptions) -> Result<(), ServeError> {
     }
     if options.max_requests == 0 {
         return bad("--max-requests", 0, "at least 1");
+    }
+    if options.max_connections == 0 {
+        return bad("--max-connections", 0, "at least 1");
+    }
+    if options.read_timeout.is_zero() {
+        return bad("--read-timeout-ms", 0, "more than 0 ms");
     }
     if options.recalibrate == Some(0) {
         return bad("--recalibrate", 0, "at least 1 labelled image");

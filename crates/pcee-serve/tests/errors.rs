@@ -156,8 +156,8 @@ async fn malformed_requests_get_400_with_one_line() {
     );
     assert_refused(
         &post(Some("image/png"), "/v1/classify", vec![0; 784]).await,
-        400,
-        "content type 'image/png' is not supported",
+        415,
+        "POST /v1/classify: Content-Type 'image/png'; expected application/json or",
     );
 
     // Size limits: the body (64 KiB here) and the images of one request (--queue).
@@ -191,7 +191,12 @@ async fn malformed_requests_get_400_with_one_line() {
     let text = String::from_utf8(metrics.body).unwrap();
     assert_eq!(
         common::metric(&text, "pcee_requests_total{code=\"400\"}"),
-        Some(17.0),
+        Some(16.0),
+        "{text}"
+    );
+    assert_eq!(
+        common::metric(&text, "pcee_requests_total{code=\"415\"}"),
+        Some(1.0),
         "{text}"
     );
     server.stop().await.unwrap();

@@ -8,4 +8,6 @@ mod errors;
 mod monitor;
 mod overload;
 mod recalibration;
+mod routes;
 mod shutdown;
+mod slow_senders;

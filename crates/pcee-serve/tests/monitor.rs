@@ -147,5 +147,20 @@ async fn feedback_reaches_the_monitor() {
         per_exit(&monitor(addr).await, "exited").iter().sum::<u64>(),
         5
     );
+    // Labels of images the replaced policy decided (issue 33, item 8): taken and counted as
+    // `replaced`, not mixed into the new policy's monitor; the new policy's own are counted.
+    let reply = feedback(addr, &[(more[2].0, 0), (after[0].0, 1)]).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["accepted"].as_u64(), Some(2));
+    assert_eq!(reply.json()["replaced"].as_u64(), Some(1));
+    assert_eq!(monitor(addr).await["labelled"].as_u64(), Some(1));
+    // ... once: labelled again, it is refused as any id already labelled.
+    assert!(error(&feedback(addr, &[(more[2].0, 0)]).await)
+        .starts_with("labels[0].id: no decision waits for a label with id"));
     server.stop().await.unwrap();
 }

@@ -285,6 +285,8 @@ impl CalibrationSet {
 impl PolicyFile {
     /// Calibrates on all samples of `logits` (named `source`) as `options` say.
     ///
+    /// The policy records what its data is ([`PolicyFile::record_data`]).
+    ///
     /// # Errors
     /// [`CalibrateError`]: 0 bins, the oracle, a budget outside the feasible range, a target
     /// no δ can certify, or a method that cannot be chosen that way.
@@ -305,7 +307,7 @@ impl PolicyFile {
             None => CalibrationSet::new(logits, None, bins, temperature, source),
         };
         let mut policy = PolicyFile::calibrate_on(&set.binned(options.binning), options)?;
-        policy.classes = Some(logits.classes());
+        policy.record_data(logits);
         Ok(policy)
     }
 

@@ -286,7 +286,7 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
             &source,
         );
         policy.bins = results.bins;
-        policy.classes = Some(m.val_logits.classes());
+        policy.record_data(&m.val_logits);
         policy.content_hash = Some(content_hash(&staging.path(&source))?);
         let name = format!("{}-pcee-policy.json", m.name);
         policy.write(&staging.path(&name))?;

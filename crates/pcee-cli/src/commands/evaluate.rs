@@ -37,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = policy_file
         .evaluate_on(&test, delta)
         .map_err(|err| anyhow!("{}: {err} ({})", args.test.display(), args.policy.display()))?;
-    warn_if_calibration_data(&policy_file, &args);
+    warn_if_calibration_data(&policy_file, &args, &test);
     if let Some(note) =
         crate::output::unreachable_delta_note(&args.policy, &policy_file, report.delta)
     {
@@ -52,8 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// One line on stderr when the test file is the policy's calibration data (docs/methods.md §6).
-fn warn_if_calibration_data(policy: &PolicyFile, args: &Args) {
-    let how = match policy.calibrated_on(&args.test) {
+fn warn_if_calibration_data(policy: &PolicyFile, args: &Args, test: &pcee::ExitLogits) {
+    let how = match policy.calibrated_on_data(&args.test, test) {
+        Some(SameData::Values) => "holds the labels and logits of",
+        Some(SameData::Labels) => "has the labels (in order) of",
         Some(SameData::Hash) => "has the content hash of",
         Some(SameData::Name) => "has the file name of",
         None => return,

@@ -96,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let load_data = || -> anyhow::Result<_> {
         let data = load_split(args.data_dir.as_deref(), args.split)?;
         let data = inputs::take_limit(data, limit, args.split)?;
+        warn_if_calibration_images(&policy_file, &args, &data.labels);
         Ok(args.shift.apply(data)?)
     };
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
@@ -256,5 +257,20 @@ mod stages {
             "--stages: this pcee was built without ONNX Runtime support; rebuild it with \
              `--features onnx` (cargo install --locked --path crates/pcee-cli --features onnx)"
         )
+    }
+}
+
+/// One line on stderr when the images run are the policy's calibration images, recognised by
+/// their labels in order (issue 33, item 4): the accuracy and control error are then optimistic.
+fn warn_if_calibration_images(policy: &PolicyFile, args: &Args, labels: &[u8]) {
+    let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
+    if policy.calibrated_on_labels(&labels).is_some() {
+        eprintln!(
+            "warning: --split {}: its images have the labels (in order) of the calibration data \
+             of {} ({}); evaluation on calibration data is optimistic; expected --split test",
+            args.split,
+            args.policy.display(),
+            policy.source
+        );
     }
 }

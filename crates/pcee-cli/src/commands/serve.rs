@@ -48,9 +48,16 @@ pub struct Args {
     /// Largest request body, bytes (or 512K, 16M).
     #[arg(long, default_value = "4M", value_parser = pcee::logits::parse_bytes)]
     max_body: u64,
-    /// Most requests being read or waiting at once; beyond it, 503.
+    /// Most requests admitted (body read) and not yet answered; beyond it, 503.
     #[arg(long, default_value_t = 1024)]
     max_requests: u64,
+    /// Most connections open at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = 512)]
+    max_connections: u64,
+    /// Longest a client may take to send a request's head (else the connection is closed) and
+    /// then its body (else 408), in ms.
+    #[arg(long, default_value_t = 5000.0)]
+    read_timeout_ms: f64,
     /// Automatic re-calibration: at the monitor's first alarm, re-calibrate the policy from the
     /// last N labelled images (POST /v1/feedback) and swap it in [default: off].
     #[arg(long, value_name = "N")]
@@ -74,6 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         mode: args.mode,
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         max_requests: inputs::at_least_one("--max-requests", args.max_requests)? as usize,
+        max_connections: inputs::at_least_one("--max-connections", args.max_connections)? as usize,
+        read_timeout: read_timeout(args.read_timeout_ms)?,
         recalibrate: args
             .recalibrate
             .map(|n| inputs::at_least_one("--recalibrate", n).map(|n| n as usize))
@@ -113,6 +122,15 @@ fn millis(flag: &str, ms: f64) -> anyhow::Result<Duration> {
     anyhow::ensure!(
         ms.is_finite() && (0.0..=60_000.0).contains(&ms),
         "{flag}: {ms}; expected 0 to 60000 ms"
+    );
+    Ok(Duration::from_secs_f64(ms / 1e3))
+}
+
+/// `--read-timeout-ms`: more than 0, at most an hour.
+fn read_timeout(ms: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        ms.is_finite() && ms > 0.0 && ms <= 3_600_000.0,
+        "--read-timeout-ms: {ms}; expected more than 0 and at most 3600000 ms"
     );
     Ok(Duration::from_secs_f64(ms / 1e3))
 }

@@ -96,6 +96,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         certify_fraction: args.certify_fraction,
     };
     let rows = run_trials(&logits, &methods, &deltas, &config).map_err(|err| match err {
+        TrialError::CertifyFraction(e) if e.fraction > 0.0 && e.fraction < 1.0 => anyhow!(
+            "{}: {} samples give {} calibration samples per split (--cal-fraction {}), too few \
+             for the +crc/+ucb methods, which split them into {} to fit and {} to certify \
+             (--certify-fraction {}); expected a file with more samples, or --methods without \
+             +crc/+ucb",
+            args.logits.display(),
+            logits.samples(),
+            e.samples,
+            args.cal_fraction,
+            e.fit,
+            e.certify,
+            e.fraction
+        ),
         TrialError::CertifyFraction(_) => anyhow!("--certify-fraction: {err}"),
         err => anyhow!("--cal-fraction: {err}"),
     })?;

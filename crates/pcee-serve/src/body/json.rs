@@ -38,16 +38,13 @@ struct Pixel(u8);
 pub(super) fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Option<Delta>), BodyError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let body: Body = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let field = if path == "." { String::new() } else { format!("{path}: ") };
+        let message = super::json_message(err);
         // A message of ours already says what was expected; serde's own ones get the shape.
-        let inner = inner.to_string();
-        if inner.contains("; expected") {
-            return BodyError::new(format!("{field}{inner}"));
+        if message.contains("; expected") {
+            return BodyError::new(message);
         }
         BodyError::new(format!(
-            "{field}{inner}; expected {{\"images\": [[784 integers 0-255] or [28 rows of 28], ...], \"delta\": 0.9}}"
+            "{message}; expected {{\"images\": [[784 integers 0-255] or [28 rows of 28], ...], \"delta\": 0.9}}"
         ))
     })?;
     de.end().map_err(|err| {

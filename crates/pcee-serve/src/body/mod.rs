@@ -92,3 +92,18 @@ pub fn decode(
 pub(crate) fn checked_delta(field: &str, value: f64) -> Result<Delta, BodyError> {
     Delta::new(value).map_err(|err| BodyError::new(format!("{field}: {err}")))
 }
+
+/// A JSON decoding error as one line: `path: what` for a value of the wrong kind or an unknown
+/// field; for a body that is not JSON or ends early, what is wrong without a path (the path
+/// of a truncated body, e.g. `labels[0].?`, names nothing the client wrote).
+pub(crate) fn json_message(err: serde_path_to_error::Error<serde_json::Error>) -> String {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        Category::Data if path != "." => format!("{path}: {inner}"),
+        Category::Data => inner.to_string(),
+        Category::Eof => format!("the body ends before the JSON does ({inner})"),
+        Category::Syntax | Category::Io => format!("the body is not valid JSON ({inner})"),
+    }
+}

@@ -4,6 +4,7 @@
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
+use crate::body::json_message;
 use crate::monitoring::MonitorReport;
 use crate::recalibration::{recalibrated, RecalibrationRecord};
 use axum::body::Body;
@@ -31,6 +32,9 @@ struct Labelled {
 struct Accepted {
     /// Labels taken.
     accepted: usize,
+    /// Of them, labels of images decided by a policy since replaced: taken, but not counted by
+    /// the monitor of the policy in force (its statistics are about that policy alone).
+    replaced: usize,
     /// The alarms these labels raised.
     alarms: Vec<Alarm>,
     /// The automatic re-calibration an alarm started, when one did (`--recalibrate N`).
@@ -55,10 +59,25 @@ pub(crate) async fn feedback(
     body: Body,
 ) -> Response {
     let result = async {
-        let bytes = read::body(&headers, body, app.options.max_body).await?;
+        let bytes = read::body(
+            &headers,
+            body,
+            app.options.max_body,
+            app.options.read_timeout,
+        )
+        .await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let request: Feedback = serde_path_to_error::deserialize(&mut de)
-            .map_err(|err| Refusal::bad_request(format!("feedback: {err}")))?;
+        let request: Feedback = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+            Refusal::bad_request(format!(
+                "feedback: {}; expected {{\"labels\": [{{\"id\": 0, \"label\": 3}}, ...]}}",
+                json_message(err)
+            ))
+        })?;
+        de.end().map_err(|err| {
+            Refusal::bad_request(format!(
+                "feedback: trailing characters after the JSON ({err})"
+            ))
+        })?;
         let labels: Vec<(u64, i64)> = request.labels.iter().map(|l| (l.id, l.label)).collect();
         let version = app.monitor.version();
         let outcome = app.monitor.label(&labels, app.model.classes());
@@ -68,13 +87,15 @@ pub(crate) async fn feedback(
                 r.labelled(version, id, label as u8);
             }
         }
-        let alarms = outcome.map_err(Refusal::bad_request)?;
+        let crate::monitoring::Labelled { alarms, replaced } =
+            outcome.map_err(Refusal::bad_request)?;
         let recalibration = match alarms.first() {
             Some(alarm) => recalibrate_now(&app, version, alarm.labelled).await,
             None => None,
         };
         Ok::<_, Refusal>(Accepted {
             accepted: labels.len(),
+            replaced,
             alarms,
             recalibration,
         })

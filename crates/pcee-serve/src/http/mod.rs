@@ -5,12 +5,16 @@
 //! - `GET /v1/policy`, `PUT /v1/policy` — [`policy`]
 //! - `POST /v1/feedback`, `GET /v1/monitor` — [`feedback`] (the online reliability monitor)
 //! - `GET /healthz`, `GET /metrics` — [`status`]
+//!
+//! What each route accepts (methods, body media types, query parameters) is one table,
+//! checked before any handler: [`route`].
 
 mod classify;
 mod feedback;
 mod policy;
 mod read;
 mod reply;
+mod route;
 mod status;
 
 use crate::config::ServeOptions;
@@ -38,7 +42,7 @@ pub(crate) struct App {
     pub preset: Option<String>,
     pub metrics: Arc<Metrics>,
     pub options: ServeOptions,
-    /// Requests being read or waiting (bounds the bodies held in memory).
+    /// Requests admitted (body read) and not yet answered (`--max-requests`).
     pub in_flight: Semaphore,
     /// The online reliability monitor of the policy in force.
     pub monitor: LiveMonitor,
@@ -59,5 +63,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(status::metrics))
         .fallback(status::not_found)
         .method_not_allowed_fallback(status::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            route::check,
+        ))
         .with_state(app)
 }

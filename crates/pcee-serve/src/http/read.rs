@@ -1,15 +1,22 @@
-//! Reading a request body under the size limit.
+//! Reading a request body under the size limit and the read timeout.
 
 use super::reply::Refusal;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::time::Duration;
 
-/// The whole body, at most `limit` bytes.
+/// The whole body, at most `limit` bytes, received within `timeout`.
 ///
 /// # Errors
-/// `413` when the body (or its `Content-Length`) passes `limit`; `400` when it cannot be read.
-pub(crate) async fn body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Refusal> {
+/// `413` when the body (or its `Content-Length`) passes `limit`; `408` when it is not received
+/// within `timeout` (a client that stalls, issue 33 item 1); `400` when it cannot be read.
+pub(crate) async fn body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Refusal> {
     let too_large = || {
         Refusal::too_large(format!(
             "request body over {limit} bytes; send fewer images per request"
@@ -22,7 +29,14 @@ pub(crate) async fn body(headers: &HeaderMap, body: Body, limit: usize) -> Resul
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(timeout, Limited::new(body, limit).collect());
+    let Ok(collected) = read.await else {
+        return Err(Refusal::timeout(format!(
+            "request body not received within {} ms (--read-timeout-ms); send it at once",
+            timeout.as_millis()
+        )));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(err) => Err(Refusal::bad_request(format!(

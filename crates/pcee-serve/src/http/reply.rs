@@ -9,7 +9,8 @@ use serde::Serialize;
 #[derive(Debug)]
 pub(crate) struct Refusal {
     pub status: StatusCode,
-    /// Metric label: `bad_request`, `too_large`, `overloaded`, `busy`, `policy`, `internal`.
+    /// Metric label: `bad_request`, `too_large`, `timeout`, `overloaded`, `busy`, `policy`,
+    /// `internal`.
     pub kind: &'static str,
     pub message: String,
     pub retry_after: Option<u32>,
@@ -22,6 +23,11 @@ impl Refusal {
 
     pub fn too_large(message: impl std::fmt::Display) -> Refusal {
         Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    /// `408`: the body did not arrive in time.
+    pub fn timeout(message: impl std::fmt::Display) -> Refusal {
+        Refusal::new(StatusCode::REQUEST_TIMEOUT, "timeout", message)
     }
 
     /// `503` with `Retry-After: 1`.

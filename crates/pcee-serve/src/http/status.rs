@@ -1,6 +1,7 @@
 //! `GET /healthz`, `GET /metrics`, and the reply to unknown routes.
 
 use super::reply::{json, Refusal};
+use super::route::ROUTES;
 use super::App;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -27,20 +28,12 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-/// Every route with its methods, for the messages of [`not_found`] and
-/// [`method_not_allowed`] (the router in [`super::router`] is the authority).
-const ROUTES: [(&str, &str); 6] = [
-    ("/v1/classify", "POST"),
-    ("/v1/policy", "GET or PUT"),
-    ("/v1/feedback", "POST"),
-    ("/v1/monitor", "GET"),
-    ("/healthz", "GET"),
-    ("/metrics", "GET"),
-];
-
 /// `404` with a one-line JSON error naming the routes.
 pub(crate) async fn not_found(uri: Uri) -> Response {
-    let routes: Vec<String> = ROUTES.iter().map(|(p, m)| format!("{m} {p}")).collect();
+    let routes: Vec<String> = ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.methods, r.path))
+        .collect();
     Refusal::new(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -58,8 +51,8 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
 pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     let allowed = ROUTES
         .iter()
-        .find(|(p, _)| *p == uri.path())
-        .map_or("another method", |(_, m)| m);
+        .find(|r| r.path == uri.path())
+        .map_or("another method", |r| r.methods);
     Refusal::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: &str = "pcee-policy";
 /// The newest policy file version this crate reads. Version 2 adds the optional fields `alpha`,
 /// `temperatures`, `thresholds` and `selection` (docs/methods.md §2); version 3 adds `binning`
-/// (with each exit's `edges` for `mass`), `calibration.classes` and `calibration.content_hash`
-/// (docs/methods.md §6). A policy is written with the lowest version that holds it; older
+/// (with each exit's `edges` for `mass`), `calibration.classes`, `calibration.content_hash`,
+/// `calibration.data_hash` and `calibration.labels_hash` (docs/methods.md §6). A policy is written with the lowest version that holds it; older
 /// versions are read as before.
 pub const VERSION: u64 = 3;
 
@@ -77,6 +77,10 @@ pub(super) struct CalibrationJson {
     pub(super) classes: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) content_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) data_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) labels_hash: Option<String>,
 }
 
 impl PolicyFile {
@@ -180,6 +184,8 @@ fn to_json(policy: &PolicyFile) -> PolicyJson {
             source: policy.source.clone(),
             classes: policy.classes,
             content_hash: policy.content_hash.clone(),
+            data_hash: policy.data_hash.clone(),
+            labels_hash: policy.labels_hash.clone(),
         },
     }
 }
@@ -213,7 +219,7 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         }
         None => Binning::Width,
     };
-    let (classes, content_hash) = check_calibration(&json.calibration)?;
+    let calibration = check_calibration(&json.calibration)?;
     let exit_count = json.exits.len();
     let extras = check_extras(method, &json, exit_count)?;
     let delta = Delta::new(json.delta).map_err(|err| format!("field 'delta': {err}"))?;
@@ -251,7 +257,9 @@ fn from_json(json: PolicyJson, version: u64) -> Result<PolicyFile, String> {
         temperatures: extras.temperatures,
         thresholds: extras.thresholds,
         selection: json.selection,
-        classes,
-        content_hash,
+        classes: calibration.classes,
+        content_hash: calibration.content_hash,
+        data_hash: calibration.data_hash,
+        labels_hash: calibration.labels_hash,
     })
 }

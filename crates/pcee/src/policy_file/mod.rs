@@ -57,6 +57,12 @@ pub struct PolicyFile {
     /// Content hash of the calibration logits file, `sha256:<64 hex digits>` of its bytes
     /// (version 3, [`provenance::content_hash`]), when known.
     pub content_hash: Option<String>,
+    /// Hash of the calibration data's values, whatever file holds them
+    /// ([`provenance::data_hash`]: labels and logits, not the file's bytes), when known.
+    pub data_hash: Option<String>,
+    /// Hash of the calibration data's labels in order ([`provenance::labels_hash`]): what
+    /// recognises the calibration images when only their labels are at hand (`pcee infer`).
+    pub labels_hash: Option<String>,
 }
 
 impl PolicyFile {
@@ -98,6 +104,8 @@ impl PolicyFile {
             selection: None,
             classes: None,
             content_hash: None,
+            data_hash: None,
+            labels_hash: None,
         }
     }
 
@@ -129,6 +137,8 @@ impl PolicyFile {
         self.binning == Binning::Mass
             || self.classes.is_some()
             || self.content_hash.is_some()
+            || self.data_hash.is_some()
+            || self.labels_hash.is_some()
             || self.correction != Correction::None
             || self.selection.as_ref().is_some_and(|s| s.certify.is_some())
     }

@@ -1,8 +1,13 @@
 //! Is some data the policy's calibration data? The policy records the calibration file's name,
-//! number of classes and content hash (version 3); an evaluation on the calibration data is
-//! optimistic, and the CLI warns about it.
+//! number of classes, the hash of its bytes, and the hashes of what it holds: its labels and
+//! logits values ([`data_hash`]) and its labels alone ([`labels_hash`]). The data hashes
+//! recognise the calibration data however it was saved again (compressed, in Fortran order,
+//! with more arrays or without `flops`, as float64), and `pcee infer` recognises the
+//! calibration images by their labels. An evaluation on calibration data is optimistic, and the
+//! CLI warns about it (issue 33, item 4).
 
 use super::PolicyFile;
+use crate::logits::{ExitLogits, LogitValues};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
@@ -26,12 +31,51 @@ pub fn content_hash(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..n]);
     }
+    Ok(hex(hasher))
+}
+
+/// The hash of a data set's values: `sha256:` and the SHA-256 of `pcee-data-v1`, the shape
+/// `[exits, samples, classes]` (3 × u64 little-endian), the labels (u32 LE each) and every
+/// logit as an f64 (LE bits, row-major `[exits, samples, classes]`; float32 values widen
+/// exactly, so one set of values has one hash whether stored as float32 or float64). FLOPs
+/// and the file's layout are not part of it.
+pub fn data_hash(logits: &ExitLogits) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"pcee-data-v1");
+    for n in [logits.exits(), logits.samples(), logits.classes()] {
+        hasher.update((n as u64).to_le_bytes());
+    }
+    for &label in logits.labels() {
+        hasher.update(label.to_le_bytes());
+    }
+    match logits.values() {
+        LogitValues::F32(values) => values
+            .iter()
+            .for_each(|&v| hasher.update(f64::from(v).to_le_bytes())),
+        LogitValues::F64(values) => values.iter().for_each(|&v| hasher.update(v.to_le_bytes())),
+    }
+    hex(hasher)
+}
+
+/// The hash of labels in order: `sha256:` and the SHA-256 of `pcee-labels-v1`, their count
+/// (u64 LE) and each label (u32 LE).
+pub fn labels_hash(labels: &[u32]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"pcee-labels-v1");
+    hasher.update((labels.len() as u64).to_le_bytes());
+    for &label in labels {
+        hasher.update(label.to_le_bytes());
+    }
+    hex(hasher)
+}
+
+fn hex(hasher: Sha256) -> String {
     let hex: String = hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(format!("{HASH_ALGORITHM}:{hex}"))
+    format!("{HASH_ALGORITHM}:{hex}")
 }
 
 /// Whether `hash` has the form [`content_hash`] writes.
@@ -47,6 +91,11 @@ pub fn is_content_hash(hash: &str) -> bool {
 /// How a data file was recognised as the calibration data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameData {
+    /// Its labels and logits are the calibration data's ([`data_hash`]).
+    Values,
+    /// Its labels, in order, are the calibration data's ([`labels_hash`]), its logits not:
+    /// most likely the same images through another model or run.
+    Labels,
     /// Its content hash is the policy's `calibration.content_hash`.
     Hash,
     /// The policy has no content hash (versions 1, 2) and the file has the name recorded as
@@ -55,6 +104,33 @@ pub enum SameData {
 }
 
 impl PolicyFile {
+    /// Records what the calibration data is: its classes, [`data_hash`] and [`labels_hash`].
+    pub fn record_data(&mut self, logits: &ExitLogits) {
+        self.classes = Some(logits.classes());
+        self.data_hash = Some(data_hash(logits));
+        self.labels_hash = Some(labels_hash(logits.labels()));
+    }
+
+    /// Whether `logits`, read from `path`, are this policy's calibration data: the same values
+    /// ([`data_hash`]) or the same labels in order ([`labels_hash`]) when the policy records
+    /// them; else, for older policies, [`PolicyFile::calibrated_on`].
+    pub fn calibrated_on_data(&self, path: &Path, logits: &ExitLogits) -> Option<SameData> {
+        if self.data_hash.is_some() || self.labels_hash.is_some() {
+            if self.data_hash.as_deref() == Some(data_hash(logits).as_str()) {
+                return Some(SameData::Values);
+            }
+            return self.calibrated_on_labels(logits.labels());
+        }
+        self.calibrated_on(path)
+    }
+
+    /// Whether `labels` are the calibration data's labels, in order (`None` when the policy
+    /// records no labels hash).
+    pub fn calibrated_on_labels(&self, labels: &[u32]) -> Option<SameData> {
+        let ours = self.labels_hash.as_deref()?;
+        (ours == labels_hash(labels)).then_some(SameData::Labels)
+    }
+
     /// Whether the file at `path` is this policy's calibration data: the same content hash
     /// when the policy has one, else the same file name as `calibration.source`. `None` also
     /// when the file cannot be read for hashing.
@@ -88,7 +164,32 @@ pub fn same_file(a: &Path, b: &Path) -> std::io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::{content_hash, is_content_hash};
+    use super::{content_hash, data_hash, is_content_hash, labels_hash};
+    use crate::ExitLogits;
+
+    #[test]
+    fn data_and_labels_hashes_of_known_values() {
+        // Expected digests from Python's hashlib over the documented byte layout.
+        assert_eq!(
+            labels_hash(&[0, 1, 2]),
+            "sha256:9e99054b74cf33c772a634891ff1417cb1b1685cce1ab245ab07ff46da0eec8e"
+        );
+        let values = vec![0.5, -1.0, 2.0, 0.25];
+        let f64s = ExitLogits::from_f64([2, 1, 2], values.clone(), vec![1], None).unwrap();
+        let f32s = ExitLogits::from_f32(
+            [2, 1, 2],
+            values.iter().map(|&v| v as f32).collect(),
+            vec![1],
+            Some(vec![7.0, 9.0]),
+        )
+        .unwrap();
+        let expected = "sha256:80f4294a8f09f8cdc5ffc7eb910226d5a4f2bc25be6bc13d671222ab8a9bbeae";
+        assert_eq!(data_hash(&f64s), expected);
+        // float32 storage and FLOPs do not change what the data is.
+        assert_eq!(data_hash(&f32s), expected);
+        let relabelled = ExitLogits::from_f64([2, 1, 2], values, vec![0], None).unwrap();
+        assert_ne!(data_hash(&relabelled), expected);
+    }
 
     #[test]
     fn sha256_of_known_bytes() {

@@ -131,17 +131,34 @@ pub(super) fn exit_from_json(
     Ok((e.flops, diagram))
 }
 
-/// The version 3 fields of `calibration`, checked: classes ≥ 1, a well-formed content hash.
-pub(super) fn check_calibration(
-    c: &CalibrationJson,
-) -> Result<(Option<usize>, Option<String>), String> {
+/// The version 3 fields of `calibration`, checked.
+pub(super) struct CheckedCalibration {
+    pub(super) classes: Option<usize>,
+    pub(super) content_hash: Option<String>,
+    pub(super) data_hash: Option<String>,
+    pub(super) labels_hash: Option<String>,
+}
+
+/// The version 3 fields of `calibration`, checked: classes ≥ 1, well-formed hashes.
+pub(super) fn check_calibration(c: &CalibrationJson) -> Result<CheckedCalibration, String> {
     if c.classes == Some(0) {
         return Err("field 'calibration.classes': 0; expected at least 1".into());
     }
-    if let Some(hash) = c.content_hash.as_deref().filter(|h| !is_content_hash(h)) {
-        return Err(format!("field 'calibration.content_hash': '{hash}'; expected sha256: followed by 64 lowercase hex digits"));
+    for (field, hash) in [
+        ("content_hash", &c.content_hash),
+        ("data_hash", &c.data_hash),
+        ("labels_hash", &c.labels_hash),
+    ] {
+        if let Some(hash) = hash.as_deref().filter(|h| !is_content_hash(h)) {
+            return Err(format!("field 'calibration.{field}': '{hash}'; expected sha256: followed by 64 lowercase hex digits"));
+        }
     }
-    Ok((c.classes, c.content_hash.clone()))
+    Ok(CheckedCalibration {
+        classes: c.classes,
+        content_hash: c.content_hash.clone(),
+        data_hash: c.data_hash.clone(),
+        labels_hash: c.labels_hash.clone(),
+    })
 }
 
 pub(super) fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> Result<(), String> {
@@ -164,13 +181,14 @@ pub(super) fn check_exits(exits: &[(f64, ReliabilityDiagram)], samples: u64) -> 
 
 /// A file holds no field of a later version than its own: version 1 none of `alpha`,
 /// `temperatures`, `thresholds`, `selection`; versions 1 and 2 none of `binning`, an exit's
-/// `edges`, `calibration.classes`, `calibration.content_hash`, `correction`,
+/// `edges`, `calibration.classes`, `calibration.content_hash`, `calibration.data_hash`,
+/// `calibration.labels_hash`, `correction`,
 /// `selection.certify`.
 pub(super) fn check_version(json: &PolicyJson, version: u64) -> Result<(), String> {
     let edges = json.exits.iter().position(|e| e.edges.is_some());
     let edges_name = edges.map(|l| format!("exits[{l}].edges"));
     let certify = json.selection.as_ref().is_some_and(|s| s.certify.is_some());
-    let fields: [(String, bool, u64); 10] = [
+    let fields: [(String, bool, u64); 12] = [
         ("correction".into(), json.correction.is_some(), 3),
         ("selection.certify".into(), certify, 3),
         ("alpha".into(), json.alpha.is_some(), 2),
@@ -187,6 +205,16 @@ pub(super) fn check_version(json: &PolicyJson, version: u64) -> Result<(), Strin
         (
             "calibration.content_hash".into(),
             json.calibration.content_hash.is_some(),
+            3,
+        ),
+        (
+            "calibration.data_hash".into(),
+            json.calibration.data_hash.is_some(),
+            3,
+        ),
+        (
+            "calibration.labels_hash".into(),
+            json.calibration.labels_hash.is_some(),
             3,
         ),
     ];
