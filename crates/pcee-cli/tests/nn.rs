@@ -162,6 +162,36 @@ fn train_then_logits_then_calibrate() {
         assert!(online["spread"].as_f64().unwrap() >= 0.0, "{online}");
         assert!(online["full_spread"].as_f64().unwrap() >= 0.0, "{online}");
     }
+    // The calibration images themselves (issue 33, item 4): the first 300 of --split val have
+    // the policy's calibration labels in order, and infer says its figures are optimistic.
+    let on_val = |limit: &str| {
+        pcee(&[
+            "infer",
+            "--model",
+            s(&model),
+            "--policy",
+            s(&policy),
+            "--split",
+            "val",
+            "--limit",
+            limit,
+            "--repeat",
+            "1",
+            "--json",
+        ])
+    };
+    let run = on_val("300");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "warning: --split val: its images have the labels (in order) of the calibration data"
+        ) && run.stderr.lines().count() == 1,
+        "{}",
+        run.stderr
+    );
+    let run = on_val("299");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     // The human table, batch 1 with latency percentiles.
     let run = pcee(&[
         "infer",
