@@ -175,7 +175,8 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
 /// measurement per δ (plus the cost-match δ), and the small model's full-network timing.
 fn total_images(val: usize, test: usize, deltas: usize) -> u64 {
     let models = assets::MODELS.len();
-    ((val + test) * models + test * deltas * (models - 1) + 2 * test) as u64
+    let timed = test.min(measured::TIMED_IMAGES);
+    ((val + test) * models + timed * deltas * (models - 1) + 2 * timed) as u64
 }
 
 /// Times PCEE at every δ of `results.control` (and at `extra`) with the real runtime on the
@@ -240,7 +241,7 @@ fn measure_full(
         data.device,
     )?;
     progress.advance(
-        2 * data.test.len() as u64,
+        2 * data.test.len().min(measured::TIMED_IMAGES) as u64,
         &format!("{}: full-network timing", results.name),
     );
     Ok(m.remove(0))
@@ -329,6 +330,7 @@ fn model_results(
         &targets::target_deltas(targets.range[0], targets.range[1]),
         (options.bins, options.binning, options.window),
     );
+    progress.advance(0, &format!("{name}: targets and target mode"));
     Ok(ModelResults {
         name: name.to_string(),
         regime: Regime::of_model(&regimes(&exits)),

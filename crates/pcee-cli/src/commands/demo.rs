@@ -13,6 +13,7 @@ use pcee::{Method, PolicyFile};
 use pcee_demo::{self as demo, assets, DemoOptions, DemoResults, ModelResults};
 use plotters::style::RGBColor;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Judge the paper's two claims on the embedded models by stated rules: large-with-PCEE against
 /// small at the small model's cost (paired test), and whether each method meets the accuracy δ
@@ -58,9 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|n| crate::inputs::at_least_one("--limit", n as u64).map(|n| n as usize))
             .transpose()?,
     };
-    let mut bar = Bar(ProgressBar::hidden());
+    let mut bar = Bar {
+        bar: ProgressBar::hidden(),
+        last: Instant::now(),
+        sections: Vec::new(),
+    };
     let results = demo::run(&options, &mut bar)?;
-    bar.0.finish_and_clear();
+    bar.bar.finish_and_clear();
     let files = files(&results)?;
     let mut staging = Staging::new(&args.out)?;
     for (name, content) in &files {
@@ -69,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     write_policies(&results, &mut staging)?;
     let written = staging.commit()?;
     print_tables(&results);
+    println!("{}", bar.sections());
     println!(
         "demo finished in {:.0} s; wrote {} files (report.md, results.json, figures, logits, policies) to {}",
         results.seconds,
@@ -113,7 +119,7 @@ fn print_tables(results: &DemoResults) {
     let splits = pcee_demo::target_mode::SPLITS;
     println!("Target-accuracy mode — the least compute for an accuracy A (cell: ✓ test accuracy ≥ A / ✗ missed, test accuracy · mean FLOPs as % of full · violation rate over {splits} random splits)");
     println!("{}\n", tables::target_mode(&results.models).render());
-    println!("PCEE with the real early-exit runtime (batch {}, median of {} rounds against the full network in the same run)", results.batch, pcee_demo::measured::ROUNDS);
+    println!("PCEE with the real early-exit runtime (batch {}, first {} test images, median of {} rounds against the full network in the same run)", results.batch, results.data.test.min(pcee_demo::measured::TIMED_IMAGES), pcee_demo::measured::ROUNDS);
     println!("{}", tables::runtime(&controlled(results)).render());
     for note in tables::runtime_notes(&controlled(results)) {
         println!("noise: {note}");
@@ -131,18 +137,45 @@ fn controlled(results: &DemoResults) -> Vec<&ModelResults> {
 }
 
 /// The progress bar (stderr), fed by the demo.
-struct Bar(ProgressBar);
+/// The progress bar, and the wall time of each section of the work (what `advance` names,
+/// less the model's name: the time since the previous `advance` is the named work's).
+struct Bar {
+    bar: ProgressBar,
+    last: Instant,
+    sections: Vec<(String, f64)>,
+}
 
 impl demo::Progress for Bar {
     fn start(&mut self, total: u64) {
-        self.0 = ProgressBar::new(total);
+        self.bar = ProgressBar::new(total);
         let style = ProgressStyle::with_template("{bar:30} {pos}/{len} images  {msg}  [{elapsed}]")
             .expect("valid template");
-        self.0.set_style(style);
+        self.bar.set_style(style);
+        self.last = Instant::now();
     }
     fn advance(&mut self, images: u64, what: &str) {
-        self.0.set_message(what.to_string());
-        self.0.inc(images);
+        self.bar.set_message(what.to_string());
+        self.bar.inc(images);
+        let seconds = std::mem::replace(&mut self.last, Instant::now())
+            .elapsed()
+            .as_secs_f64();
+        let section = what.split_once(": ").map_or(what, |(_, s)| s);
+        match self.sections.iter_mut().find(|(name, _)| name == section) {
+            Some((_, total)) => *total += seconds,
+            None => self.sections.push((section.to_string(), seconds)),
+        }
+    }
+}
+
+impl Bar {
+    /// `where the time went: validation logits 12 s, …` (every model together).
+    fn sections(&self) -> String {
+        let parts: Vec<String> = self
+            .sections
+            .iter()
+            .map(|(name, s)| format!("{name} {s:.0} s"))
+            .collect();
+        format!("where the time went: {}", parts.join(", "))
     }
 }
 

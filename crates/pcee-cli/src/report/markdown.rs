@@ -73,11 +73,12 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
     }
     let _ = writeln!(md, "## Runtime\n");
     let _ = writeln!(md, "PCEE run with the real early-exit runtime (stage by stage, exited images dropped from the \
-        batch, batch {}) on the same test images, once per distinct exit assignment (the δ that share it are listed), \
+        batch, batch {}) on the first {} test images, once per distinct exit assignment (the δ that share it are listed), \
         against the same network run to its last exit: median of {} alternating rounds after a warm-up, with the spread \
-        (max − min)/median of each mode's pass times. A speed-up above its ideal (the FLOPs ratio) beyond the noise \
+        (max − min)/median of each mode's pass times. `runtime acc` and the exit mismatches (images whose runtime exit \
+        differs from the offline evaluation's) are over those images. A speed-up above its ideal (the FLOPs ratio) beyond the noise \
         margin, or rounds that vary by more than 25 %, is shown as `noise` and not quoted (`pcee infer`'s rule). \
-        Timings share the CPU with whatever else runs.\n", results.batch, pcee_demo::measured::ROUNDS);
+        Timings share the CPU with whatever else runs.\n", results.batch, results.data.test.min(pcee_demo::measured::TIMED_IMAGES), pcee_demo::measured::ROUNDS);
     let _ = writeln!(md, "{}\n", tables::runtime(controlled).markdown());
     for note in tables::runtime_notes(controlled) {
         let _ = writeln!(md, "- noise: {note}");
