@@ -1,6 +1,6 @@
 //! Policies run with the real early-exit runtime (stage by stage, exited samples dropped from
 //! the batch) and timed against the same network run to its last exit, in the same run, by
-//! [`pcee_nn::runtime::measure_many`]: a warm-up, then [`ROUNDS`] rounds of one full-network
+//! [`pcee_runtime::measure_many`] (through pcee-nn): a warm-up, then [`ROUNDS`] rounds of one full-network
 //! pass and one pass per policy, medians, the spread of each mode's pass times, and the noise
 //! rule of `pcee_nn::runtime::noise` (a speed-up above its ideal beyond the noise margin is
 //! flagged, not quoted). Policies that send every test image to the same exit are the same

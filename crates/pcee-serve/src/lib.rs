@@ -18,7 +18,7 @@
 //! - [`load`]: the load generator behind the `pcee-load` binary.
 //!
 //! No algorithm lives in the HTTP layer: every exit decision is
-//! [`pcee_nn::runtime::decide_row`] (the runtime's per-sample rule over
+//! [`pcee_runtime::decide_row`] (the runtime's per-sample rule over
 //! [`pcee::ExitPolicy::stops_on_scored_logits`]), and stages run through the
 //! engine's [`engine::Backend`]: a [`pcee_nn::Model`] on burn or, with the cargo feature `onnx`,
 //! a stage-graph directory in ONNX Runtime (`pcee serve --stages`).

@@ -1,7 +1,7 @@
 //! `pcee infer`: real early-exit inference on a Fashion-MNIST split — each image stops being
 //! computed at its exit — timed against the full network on the same images.
 //!
-//! Timing (see `pcee_nn::runtime::measure`): images are normalised into batches before any
+//! Timing (see `pcee_runtime::measure`): images are normalised into batches before any
 //! timing; both modes run untimed on the first ≥ 512 images (warm-up); then `--repeat` rounds
 //! each time one pass of early exit and one of the full network (every stage and every head)
 //! over all images, alternating which goes first; throughput is images / median pass time;
@@ -229,10 +229,8 @@ mod stages {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut graphs = pcee_onnx::runtime::OrtStages::load(load.dir, threads)?;
         let m = graphs.manifest();
-        let (file, what) = (load.file, "the stage-graph directory");
-        let fit = file
-            .check_classes(m.classes, what)
-            .and_then(|()| file.check_flops(&m.flops, what));
+        let fit =
+            pcee_runtime::check_policy(load.file, m.classes, &m.flops, "the stage-graph directory");
         fit.map_err(|err| {
             anyhow::anyhow!(
                 "{}: {err} (stages {})",
@@ -241,7 +239,13 @@ mod stages {
             )
         })?;
         let flops = m.flops.clone();
-        let report = pcee_onnx::runtime::measure(&mut graphs, policy, &data()?, options)?;
+        let data = data()?;
+        let report = pcee_onnx::runtime::measure(
+            &mut graphs,
+            policy,
+            (&data.images, &data.labels),
+            options,
+        )?;
         Ok((report, flops))
     }
 

@@ -4,7 +4,7 @@ use super::run::{early_exit_batch, Decision};
 use crate::data::{images_tensor, Dataset};
 use crate::model::Model;
 use burn::tensor::Device;
-use pcee::{ExitPolicy, Outcome};
+use pcee::ExitPolicy;
 
 /// The [`Decision`] of every image of `data` (in data-set order) under `policy`, running
 /// `model` with early exit in batches of `batch` images (the last batch may be smaller).
@@ -27,20 +27,4 @@ pub fn early_exit(
             early_exit_batch(&model, policy, images_tensor(data, chunk, None, device))
         })
         .collect()
-}
-
-/// The outcome (docs/design.md §3) of `decisions` `[samples]` on images whose true classes are
-/// `labels` `[samples]`, with cumulative `flops` `[exits]`.
-///
-/// # Panics
-/// When the lengths differ.
-pub fn outcome_of(decisions: &[Decision], labels: &[u8], flops: &[f64]) -> Outcome {
-    assert_eq!(decisions.len(), labels.len(), "one decision per image");
-    let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
-    let correct: Vec<bool> = decisions
-        .iter()
-        .zip(labels)
-        .map(|(d, &y)| d.prediction == u32::from(y))
-        .collect();
-    Outcome::from_exits(&exits, &correct, flops)
 }

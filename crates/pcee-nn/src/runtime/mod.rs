@@ -6,8 +6,11 @@
 //! - [`decide`](mod@decide): running [`early_exit`] over a whole data set, untimed;
 //! - [`check`]: does a policy file belong to this model (exit count and FLOPs)?
 //! - [`measure`](mod@measure): `pcee infer`'s timed comparison of early exit against the full
-//!   network, with the outcome of docs/design.md §3 ([`InferReport`]);
-//! - [`many`]: several policies timed against one shared full-network baseline.
+//!   network ([`pcee_runtime::measure_many`] on burn batches), with the outcome of
+//!   docs/design.md §3 ([`InferReport`]).
+//!
+//! The per-sample rule, the decisions, the timing and the policy check are the backend-free
+//! `pcee-runtime`'s, re-exported here at their old paths.
 //!
 //! Exit decisions go through [`pcee::ExitPolicy::stops`] — the very call the offline
 //! evaluation ([`pcee::evaluate()`], [`pcee::exits_of`]) makes — on the [`pcee::ExitScore`] of
@@ -15,15 +18,11 @@
 
 pub mod check;
 pub mod decide;
-pub mod many;
 pub mod measure;
-pub mod noise;
 pub mod run;
-pub mod timing;
 
 pub use check::check_policy;
-pub use decide::{early_exit, outcome_of};
-pub use many::measure_many;
-pub use measure::{measure, InferReport, MeasureOptions};
+pub use decide::early_exit;
+pub use measure::{measure, measure_many, InferReport, MeasureOptions};
+pub use pcee_runtime::{noise, outcome_of, percentile, timing, Timing};
 pub use run::{decide_row, early_exit_batch, full_batch, head_logits, Decision};
-pub use timing::{percentile, Timing};

@@ -3,28 +3,7 @@
 use crate::model::{Model, State};
 use burn::tensor::{Int, Tensor, TensorData};
 use pcee::{ExitPolicy, ExitScore};
-use serde::Serialize;
-
-/// Where one sample left the network and what it predicted there.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Decision {
-    /// Exit index (0-based) at which the sample left.
-    pub exit: usize,
-    /// Predicted class at that exit: argmax of the head's logits, ties to the lowest class.
-    pub prediction: u32,
-    /// Confidence at that exit: the largest softmax probability (stable, in f64), in [0, 1].
-    pub confidence: f64,
-}
-
-impl Decision {
-    fn at(exit: usize, score: &ExitScore) -> Decision {
-        Decision {
-            exit,
-            prediction: score.prediction,
-            confidence: score.confidence,
-        }
-    }
-}
+pub use pcee_runtime::{decide_row, Decision};
 
 /// Runs one batch of `images` `[B, 1, 28, 28]` (normalised, see [`crate::data`]) with early
 /// exit and returns one [`Decision`] per image, in batch order. `model` must be in inference
@@ -107,22 +86,6 @@ pub fn full_batch(model: &Model, images: Tensor<4>) -> Vec<Decision> {
     last.chunks_exact(classes)
         .map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z)))
         .collect()
-}
-
-/// The decision for one sample at exit `exit` of a network with `exits` exits, from its head's
-/// float32 `logits` `[classes]`: `Some` when [`ExitPolicy::stops_on_scored_logits`] stops it
-/// there (with the raw softmax confidence), `None` when it goes on. The one per-sample rule of
-/// [`early_exit_batch`], public for runtimes that batch samples their own way (`pcee serve`).
-pub fn decide_row(
-    policy: &dyn ExitPolicy,
-    exit: usize,
-    exits: usize,
-    logits: &[f32],
-) -> Option<Decision> {
-    let raw = ExitScore::from_logits(logits);
-    policy
-        .stops_on_scored_logits(exit, exits, logits, &raw)
-        .then(|| Decision::at(exit, &raw))
 }
 
 /// Exit head `e`'s logits, row-major `[rows, classes]`, on the host.

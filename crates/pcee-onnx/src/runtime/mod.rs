@@ -11,7 +11,7 @@
 //!   [`OrtState::select`], [`OrtState::concat`] — for runtimes that batch rows their own way
 //!   (`pcee serve --stages`);
 //! - [`run`](mod@run): early exit on one batch ([`OrtStages::early_exit_batch`]) with the burn
-//!   runtime's per-sample rule ([`pcee_nn::runtime::decide_row`]) and batch shrinking by
+//!   runtime's per-sample rule ([`pcee_runtime::decide_row`]) and batch shrinking by
 //!   gathering the surviving rows of every state tensor, built from that interface;
 //! - [`measure`](mod@measure): `pcee infer --stages`, timed against the full network.
 

@@ -1,8 +1,8 @@
 //! Early exit on one batch through ONNX Runtime sessions, with the burn runtime's decisions,
 //! built from the per-stage interface of [`super::state`].
 //!
-//! As [`pcee_nn::runtime::early_exit_batch`]: after stage `e` and head `e`, every remaining
-//! sample is asked [`pcee_nn::runtime::decide_row`] (the same [`pcee::ExitPolicy`] call on
+//! As pcee-nn's `runtime::early_exit_batch`: after stage `e` and head `e`, every remaining
+//! sample is asked [`pcee_runtime::decide_row`] (the same [`pcee::ExitPolicy`] call on
 //! the head's float32 logits); the rows that go on are gathered out of every state tensor
 //! ([`OrtState::select`], one host copy of the survivors) and only they run stage `e + 1`;
 //! when no row leaves, the stage's outputs are passed on untouched. The last exit takes the
@@ -12,7 +12,7 @@ use super::state::OrtState;
 use super::OrtStages;
 use crate::error::Result;
 use pcee::ExitPolicy;
-use pcee_nn::runtime::{decide_row, Decision};
+use pcee_runtime::{decide_row, Decision};
 
 impl OrtStages {
     /// One [`Decision`] per image of `images` (normalised, row-major `[rows, input shape…]`,

@@ -1,7 +1,7 @@
 //! What the engine runs: a multi-exit network behind the few steps every batching mode is made
 //! of ([`Backend`]) — images into the network's input, the stem, one stage, one exit head's
 //! logits, some rows of a state, several states as one batch — so that the executor, the
-//! stage queues and every exit decision ([`pcee_nn::runtime::decide_row`], asked by
+//! stage queues and every exit decision ([`pcee_runtime::decide_row`], asked by
 //! [`super::step`]) are the same whatever computes the stages.
 //!
 //! - [`BurnBackend`]: a [`pcee_nn::Model`] on burn (`pcee serve --model`);
@@ -175,7 +175,7 @@ pub use ort::OrtBackend;
 #[cfg(feature = "onnx")]
 mod ort {
     use super::{Backend, BackendError};
-    use pcee_nn::runtime::Decision;
+    use pcee_runtime::Decision;
     use pcee_onnx::manifest::Preprocessing;
     use pcee_onnx::runtime::{OrtStages, OrtState};
     use pcee_onnx::OnnxError;

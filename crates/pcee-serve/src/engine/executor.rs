@@ -12,7 +12,7 @@ use super::step::{advance, Batch, Failed};
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
-use pcee_nn::runtime::Decision;
+use pcee_runtime::Decision;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! force at admission, at the request's δ), and the decisions gathered for its images.
 
 use pcee::{ExitPolicy, ExitScore};
-use pcee_nn::runtime::Decision;
+use pcee_runtime::Decision;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 

@@ -4,7 +4,7 @@
 //! so every stage runs on batches re-formed from whatever rows reached it, across requests and
 //! δ ([`schedule`] says which queue next). `shrink` and `full` run each batch through the
 //! whole network. Every exit decision is the runtime's per-row rule
-//! ([`pcee_nn::runtime::decide_row`]) with the row's own request policy.
+//! ([`pcee_runtime::decide_row`]) with the row's own request policy.
 //!
 //! Memory stays bounded: at most `queue` images are admitted and not yet answered; a request
 //! that would pass it is refused ([`Overloaded`]) before anything is queued.
@@ -62,7 +62,7 @@ pub struct Overloaded {
 
 pub use job::Served;
 
-/// What each image got: the runtime's [`Decision`](pcee_nn::runtime::Decision) (exit, class, confidence) and its
+/// What each image got: the runtime's [`Decision`](pcee_runtime::Decision) (exit, class, confidence) and its
 /// confidences up to its exit ([`Served`]).
 pub type Ticket = oneshot::Receiver<Vec<Served>>;
 

@@ -85,7 +85,7 @@ impl ServedNetwork {
     /// Checks that `policy` was calibrated for this network: the same classes (when the policy
     /// records them), the same number of exits, the same cumulative FLOPs at every exit (a
     /// relative [`pcee::policy_file::FLOPS_TOLERANCE`]) — for a model as
-    /// [`pcee_nn::runtime::check_policy`] does, for stage graphs against the manifest.
+    /// [`pcee_runtime::check_policy`]), for a model and for stage graphs (against the manifest).
     ///
     /// # Errors
     /// The first [`Mismatch`].
@@ -95,10 +95,7 @@ impl ServedNetwork {
             #[cfg(feature = "onnx")]
             Kind::Stages(_) => "the manifest",
         };
-        let fit = policy
-            .check_classes(self.classes, what)
-            .and_then(|()| policy.check_flops(&self.flops, what));
-        fit.map_err(|fit| {
+        pcee_runtime::check_policy(policy, self.classes, &self.flops, what).map_err(|fit| {
             let field = match &self.kind {
                 Kind::Model(_) => None,
                 #[cfg(feature = "onnx")]

@@ -4,7 +4,7 @@
 
 use super::backend::{Backend, BackendError};
 use super::job::RowRef;
-use pcee_nn::runtime::{decide_row, Decision};
+use pcee_runtime::{decide_row, Decision};
 
 /// Rows at a stage boundary: `state` `[B, …]` and the `B` rows it holds, in order.
 pub(crate) struct Batch<S> {
