@@ -116,7 +116,7 @@ fn a_policy_refuses_logits_with_other_classes() {
         "--out",
         &out,
     ]);
-    assert_error(&run, &format!("{test}: has 3 exits and 3 classes but"));
+    assert_error(&run, &format!("{test}: has {l} exits and 3 classes but"));
     assert!(!Path::new(&out).exists(), "no output written");
 }
 

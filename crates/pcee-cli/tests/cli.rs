@@ -94,7 +94,8 @@ fn calibrate_then_evaluate_json() {
             .map(|f| f.as_f64().unwrap())
             .sum();
         assert!((fractions - 1.0).abs() < 1e-9);
-        assert_eq!(json["exit_accuracy"].as_array().unwrap().len(), 3);
+        // The example logits: the shipped vit-small's 4 exits (examples/fashion-mnist/).
+        assert_eq!(json["exit_accuracy"].as_array().unwrap().len(), 4);
     }
     assert_eq!(
         files_in(dir.path()),
@@ -319,7 +320,9 @@ fn diagram_writes_one_figure_per_exit_and_an_ece_table() {
             "reliability-exit-1.png",
             "reliability-exit-1.svg",
             "reliability-exit-2.png",
-            "reliability-exit-2.svg"
+            "reliability-exit-2.svg",
+            "reliability-exit-3.png",
+            "reliability-exit-3.svg"
         ]
     );
     assert!(run.stdout.contains("ECE"));

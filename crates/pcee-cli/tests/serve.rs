@@ -61,7 +61,7 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     let model = root()
-        .join("assets/models/vit-small.safetensors")
+        .join("assets/models/msdnet-large.safetensors")
         .display()
         .to_string();
     let (val, policy) = (path("val.npz"), path("policy.json"));
@@ -214,7 +214,8 @@ fn serve_binary_answers_like_infer_reloads_on_sighup_and_drains_on_sigterm() {
 #[test]
 fn serve_refuses_a_foreign_policy_or_a_missing_model_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("three-exits.json").display().to_string();
+    // The example logits' policy (4 exits) against msdnet-large (6 exits).
+    let policy = dir.path().join("four-exits.json").display().to_string();
     let val = common::example("val.npz");
     let run = pcee(&[
         "calibrate",
@@ -227,7 +228,7 @@ fn serve_refuses_a_foreign_policy_or_a_missing_model_in_one_line() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let model = root()
-        .join("assets/models/vit-small.safetensors")
+        .join("assets/models/msdnet-large.safetensors")
         .display()
         .to_string();
     let run = pcee(&[
@@ -241,7 +242,7 @@ fn serve_refuses_a_foreign_policy_or_a_missing_model_in_one_line() {
     ]);
     common::assert_error(
         &run,
-        &format!("{policy}: the policy has 3 exits but the model has 4"),
+        &format!("{policy}: the policy has 4 exits but the model has 6"),
     );
     let run = pcee(&["serve", "--model", "nope.safetensors", "--policy", &policy]);
     common::assert_error(

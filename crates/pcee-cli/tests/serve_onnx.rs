@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::{assert_error, example, pcee};
+use common::{assert_error, pcee};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -51,7 +51,7 @@ fn stages_need_the_onnx_feature() {
     ok(&[
         "calibrate",
         "--val",
-        &example("val.npz"),
+        &common::example("val.npz"),
         "--method",
         "pcee",
         "--output",
@@ -208,7 +208,7 @@ mod with_ort {
     }
 
     /// The exported msdnet-small, its validation logits, a PCEE policy of it and a foreign
-    /// policy (3 exits), made once per test binary.
+    /// policy (msdnet-large's: 6 exits), made once per test binary.
     struct Setup {
         dir: PathBuf,
         stages: PathBuf,
@@ -248,11 +248,23 @@ mod with_ort {
                 "--output",
                 s(&policy),
             ]);
+            let large = dir.join("large-val.npz");
+            ok(&[
+                "logits",
+                "--model",
+                s(&common::root().join("assets/models/msdnet-large.safetensors")),
+                "--split",
+                "val",
+                "--limit",
+                "200",
+                "--out",
+                s(&large),
+            ]);
             let foreign = dir.join("foreign.json");
             ok(&[
                 "calibrate",
                 "--val",
-                &example("val.npz"),
+                s(&large),
                 "--method",
                 "pcee",
                 "--output",
@@ -375,7 +387,7 @@ mod with_ort {
         assert_error(
             &run,
             &format!(
-                "{}: the policy has 3 exits but the manifest has 4",
+                "{}: the policy has 6 exits but the manifest has 4",
                 t.foreign.display()
             ),
         );

@@ -116,8 +116,11 @@ impl LiveMonitor {
     }
 
     /// Observes image `id`, decided by policy `version` at `delta`, that left at `exit` with
-    /// `confidences` `[exit + 1]` predicting `prediction`; ignored when it was decided by
-    /// another policy or δ than the monitor's. Returns whether it was observed.
+    /// `confidences` `[exit + 1]` predicting `prediction`, in the monitor of that version: the
+    /// one in force or, when the policy was swapped while the image was being decided, its
+    /// retired one (so that its label is taken as `replaced`). Ignored when decided at another
+    /// δ than that policy's, or by a policy retired more than [`RETIRED`] swaps ago. Returns
+    /// whether the monitor in force observed it.
     pub fn observe(
         &self,
         version: u64,
@@ -128,15 +131,24 @@ impl LiveMonitor {
         prediction: u32,
     ) -> bool {
         let mut inner = self.inner.lock().expect("monitor lock");
-        if inner.version != version || inner.monitor.delta() != delta {
+        let current = inner.current.version == version;
+        let Watches {
+            current: watch,
+            retired,
+        } = &mut *inner;
+        let Some(w) = std::iter::once(watch)
+            .chain(retired.iter_mut())
+            .find(|w| w.version == version)
+        else {
+            return false;
+        };
+        if w.monitor.delta() != delta {
             return false;
         }
-        inner
-            .current
-            .monitor
+        w.monitor
             .observe(id, exit, confidences, prediction)
             .expect("the engine gives a confidence at every exit passed");
-        true
+        current
     }
 
     /// The version of the policy monitored.

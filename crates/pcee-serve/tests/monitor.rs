@@ -164,3 +164,46 @@ async fn feedback_reaches_the_monitor() {
         .starts_with("labels[0].id: no decision waits for a label with id"));
     server.stop().await.unwrap();
 }
+
+/// A policy swapped while a request is being decided (defect found by a new user): the images
+/// of that request, decided by the old policy, are observed by its retired monitor, so their
+/// labels are taken as `replaced`, not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_of_a_request_decided_across_a_swap_are_taken_as_replaced() {
+    let f = fixture();
+    let options = pcee_serve::ServeOptions {
+        max_wait: std::time::Duration::from_millis(400),
+        ..options()
+    };
+    let server = start(&f.pcee, options).await;
+    let addr = server.addr;
+    let pending = tokio::spawn(classify_raw(addr, pixels(0..20), None));
+    for _ in 0..200 {
+        if request(addr, "GET", "/healthz", None, vec![]).await.json()["queued"] == 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    // Admitted under version 1 and still waiting for its batch: swap now.
+    let file = std::fs::read(&f.confidence).unwrap();
+    let swap = request(addr, "PUT", "/v1/policy", Some("application/json"), file).await;
+    assert_eq!(swap.status, 200);
+    let reply = pending.await.unwrap();
+    assert_eq!(reply.json()["policy_version"].as_u64(), Some(1));
+    let served = ids_and_exits(&reply);
+    let labels: Vec<(u64, i64)> = served
+        .iter()
+        .enumerate()
+        .map(|(i, &(id, _))| (id, i64::from(f.test.labels[i])))
+        .collect();
+    let reply = feedback(addr, &labels).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["replaced"].as_u64(), Some(20));
+    assert_eq!(monitor(addr).await["labelled"].as_u64(), Some(0));
+    server.stop().await.unwrap();
+}

@@ -82,16 +82,20 @@ async fn a_policy_swap_under_load_never_mixes_two_policies_in_one_request() {
     let requests = common::TEST_IMAGES / per;
     // Clients go on sending until every swap is done (at least two passes each), so that the
     // swaps fall inside the load however fast the server answers.
+    // Each swap waits for two more answers, so swaps and answers interleave however the
+    // machine's load delays either.
     let swapped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let clients: Vec<_> = (0..4)
         .map(|c| {
-            let swapped = swapped.clone();
+            let (swapped, answered) = (swapped.clone(), answered.clone());
             tokio::spawn(async move {
                 let mut replies = Vec::new();
                 for pass in 0.. {
                     for r in (c..requests).step_by(4) {
                         let reply = classify_raw(addr, pixels(r * per..(r + 1) * per), None).await;
                         replies.push((r, reply));
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     if pass >= 1 && swapped.load(std::sync::atomic::Ordering::SeqCst) {
                         break;
@@ -105,6 +109,12 @@ async fn a_policy_swap_under_load_never_mixes_two_policies_in_one_request() {
     let mut which = HashMap::from([(1u64, 0usize)]);
     for k in 0..12 {
         let next = (k + 1) % 2;
+        for _ in 0..15_000 {
+            if answered.load(std::sync::atomic::Ordering::SeqCst) >= 2 * (k + 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         let reply = request(
             addr,
             "PUT",

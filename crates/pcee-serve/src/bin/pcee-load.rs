@@ -17,15 +17,15 @@ use std::time::Duration;
 
 /// Load a `pcee serve` on this machine: open loop (--rate) or closed loop (--clients).
 #[derive(Parser)]
-#[command(name = "pcee-load", version, about)]
+#[command(name = "pcee-load", version)]
 struct Args {
     /// The server (loopback only).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Open loop: Poisson arrivals at this many requests per second.
-    #[arg(long, conflicts_with = "clients")]
+    #[arg(long, conflicts_with = "clients", allow_negative_numbers = true)]
     rate: Option<f64>,
-    /// Closed loop: this many clients, one request outstanding each.
+    /// Closed loop: this many clients (1 to 10 000), one request outstanding each.
     #[arg(long)]
     clients: Option<usize>,
     /// Images per request.
@@ -57,10 +57,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage_error(err),
     };
     match load(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,7 +68,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Help and version as clap prints them; a usage error on one line, exit 2 (as `pcee`).
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = err.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    eprintln!("{}", message.join(" "));
+    ExitCode::from(2)
+}
+
 fn load(args: Args) -> anyhow::Result<()> {
+    if let Some(delta) = args.delta {
+        pcee::Delta::new(delta).map_err(|err| anyhow::anyhow!("--delta: {err}"))?;
+    }
     let mut data = load_split(args.data_dir.as_deref(), Split::Test)?;
     if let Some(n) = args.limit {
         anyhow::ensure!(n >= 1, "--limit 0: expected at least 1 image");
@@ -108,5 +129,18 @@ fn load(args: Args) -> anyhow::Result<()> {
     } else {
         println!("{}", report.table());
     }
+    // A run in which no request was answered measured nothing: say so with a failing exit.
+    anyhow::ensure!(
+        report.ok > 0 || report.sent == 0,
+        "no request of {} was answered with 200 ({} overloaded, {} failed{})",
+        report.sent,
+        report.overloaded,
+        report.failed,
+        report
+            .last_error
+            .as_deref()
+            .map(|e| format!("; last failure: {e}"))
+            .unwrap_or_default()
+    );
     Ok(())
 }

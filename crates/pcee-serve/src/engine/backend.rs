@@ -175,10 +175,10 @@ pub use ort::OrtBackend;
 #[cfg(feature = "onnx")]
 mod ort {
     use super::{Backend, BackendError};
-    use pcee_runtime::Decision;
     use pcee_onnx::manifest::Preprocessing;
     use pcee_onnx::runtime::{OrtStages, OrtState};
     use pcee_onnx::OnnxError;
+    use pcee_runtime::Decision;
 
     /// A stage-graph directory loaded into ONNX Runtime ([`OrtStages`], one session per
     /// graph): the steps of [`OrtStages::early_exit_batch`] and [`OrtStages::full_batch`],

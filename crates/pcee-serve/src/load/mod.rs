@@ -124,10 +124,15 @@ fn check(options: &LoadOptions) -> Result<(), LoadError> {
         Arrival::Open { rate } if !(rate > 0.0 && rate.is_finite()) => {
             bad(format!("--rate {rate}: expected requests per second > 0"))
         }
-        Arrival::Closed { clients: 0 } => bad("--clients 0: expected at least 1".into()),
+        Arrival::Closed { clients } if !(1..=MAX_CLIENTS).contains(&clients) => bad(format!(
+            "--clients {clients}: expected 1 to {MAX_CLIENTS} (each client holds a connection)"
+        )),
         _ => Ok(()),
     }
 }
+
+/// Most closed-loop clients: each holds a connection (a file descriptor) for the whole run.
+pub const MAX_CLIENTS: usize = 10_000;
 
 /// The body of request `i`: `per_request` consecutive images of the pool, wrapping around.
 fn body_of(options: &LoadOptions, i: usize) -> Vec<u8> {
