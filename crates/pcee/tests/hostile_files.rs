@@ -286,3 +286,55 @@ fn flops_above_1e30_are_refused() {
     assert!(err.contains("from 0 to 1e30"), "{err}");
     assert!(make(vec![1e29, 1e30]).is_ok());
 }
+
+/// A byte flipped inside an array of an `.npz` (stored, and deflated) is refused by its CRC-32,
+/// as numpy refuses it, instead of being read as a silently different value (found by a new
+/// user: `calibrate` wrote a different policy from a corrupt file with exit 0).
+#[test]
+fn a_corrupt_byte_is_refused_by_the_crc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exits, n, classes) = (2, 50, 4);
+    let logits = ExitLogits::from_f32(
+        [exits, n, classes],
+        vec![1.5; exits * n * classes],
+        (0..n as i64).map(|i| i % 4).collect(),
+        Some(vec![1.0, 2.0]),
+    )
+    .unwrap();
+    let good = temp_path(&dir, "good.npz");
+    logits.write_npz(&good).unwrap();
+    assert!(ExitLogits::read(&good).is_ok());
+    // 1.5f32 is 00 00 c0 3f: flip the 0xc0 of the 20th value, inside `logits.npy`.
+    let mut bytes = std::fs::read(&good).unwrap();
+    let pattern = 1.5f32.to_le_bytes();
+    let first = bytes.windows(4).position(|w| w == pattern).unwrap();
+    bytes[first + 4 * 20 + 2] ^= 0x01;
+    let bad = temp_path(&dir, "bad.npz");
+    std::fs::write(&bad, &bytes).unwrap();
+    let err = ExitLogits::read(&bad).unwrap_err().to_string();
+    assert!(err.contains("logits.npy") && err.contains("CRC-32"), "{err}");
+
+    // The same in a deflated archive: the corrupt byte is in the compressed stream.
+    let deflated = temp_path(&dir, "deflated.npz");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&deflated).unwrap());
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    let good_zip = zip::ZipArchive::new(std::fs::File::open(&good).unwrap());
+    let mut good_zip = good_zip.unwrap();
+    for i in 0..good_zip.len() {
+        let mut entry = good_zip.by_index(i).unwrap();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+        zip.start_file(entry.name().unwrap().to_string(), options).unwrap();
+        zip.write_all(&content).unwrap();
+    }
+    zip.finish().unwrap();
+    assert!(ExitLogits::read(&deflated).is_ok());
+    let mut bytes = std::fs::read(&deflated).unwrap();
+    let middle = bytes.len() / 3;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&bad, &bytes).unwrap();
+    assert!(
+        ExitLogits::read(&bad).is_err(),
+        "a corrupt deflate stream is refused (CRC-32 or the stream itself)"
+    );
+}

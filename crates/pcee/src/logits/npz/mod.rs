@@ -94,12 +94,27 @@ fn read_array<T: Reorder>(
         fortran,
     };
     let values = decode(npy, &mut reading)?;
+    check_crc(bounded, name)?;
     let values = if fortran {
         values.reorder(&shape, name)?
     } else {
         values
     };
     Ok(Some((shape, values)))
+}
+
+/// Reads what is left of the entry under `bounded` to its end, where the zip reader compares
+/// the CRC-32 of everything read with the one the archive records (numpy checks it too): a
+/// corrupt byte is an error, not a silently different value.
+fn check_crc<R: Read>(bounded: io::Chain<io::Cursor<Vec<u8>>, io::Take<R>>, name: &str) -> Result<(), Problem> {
+    let (_, rest) = bounded.into_inner();
+    let mut entry = rest.into_inner();
+    io::copy(&mut entry, &mut io::sink()).map_err(|err| {
+        Problem::Archive(one_line(format!(
+            "entry '{name}.npy': {err}; the file is corrupt (its bytes do not match the archive's CRC-32)"
+        )))
+    })?;
+    Ok(())
 }
 
 /// The header's dimensions as `usize` (each fits: their product is below 2^48).
