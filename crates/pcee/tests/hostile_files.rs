@@ -312,7 +312,10 @@ fn a_corrupt_byte_is_refused_by_the_crc() {
     let bad = temp_path(&dir, "bad.npz");
     std::fs::write(&bad, &bytes).unwrap();
     let err = ExitLogits::read(&bad).unwrap_err().to_string();
-    assert!(err.contains("logits.npy") && err.contains("CRC-32"), "{err}");
+    assert!(
+        err.contains("logits.npy") && err.contains("CRC-32"),
+        "{err}"
+    );
 
     // The same in a deflated archive: the corrupt byte is in the compressed stream.
     let deflated = temp_path(&dir, "deflated.npz");
@@ -324,7 +327,8 @@ fn a_corrupt_byte_is_refused_by_the_crc() {
         let mut entry = good_zip.by_index(i).unwrap();
         let mut content = Vec::new();
         std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
-        zip.start_file(entry.name().unwrap().to_string(), options).unwrap();
+        zip.start_file(entry.name().unwrap().to_string(), options)
+            .unwrap();
         zip.write_all(&content).unwrap();
     }
     zip.finish().unwrap();

@@ -220,12 +220,13 @@ fn print_summary(args: &Args, policy: &PolicyFile) {
         String::new()
     };
     println!(
-        "wrote {}: method {}{delta}, {}, {} exits, calibrated on {} samples of {}",
+        "wrote {}: method {}{delta}, {}, {} exits, calibrated on {} sample{} of {}",
         args.output.display(),
         policy.method,
         bins_line(policy),
         policy.exit_count(),
         policy.samples,
+        if policy.samples == 1 { "" } else { "s" },
         policy.source
     );
     if let Some(alpha) = policy.alpha {

@@ -54,6 +54,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bootstrap = inputs::count_up_to("--bootstrap", args.bootstrap, MAX_BOOTSTRAP)? as usize;
     let a = inputs::read_logits(&args.a)?;
     let b = inputs::read_logits(&args.b)?;
+    if a.samples() != b.samples() {
+        return Err(anyhow!(
+            "{}: has {} samples but {} has {}; expected logits of the same images in the same order",
+            args.b.display(),
+            b.samples(),
+            args.a.display(),
+            a.samples()
+        ));
+    }
     if a.labels() != b.labels() {
         return Err(anyhow!(
             "{}: its labels differ from those of {}; expected logits of the same images in the same order",

@@ -19,14 +19,10 @@ use std::path::PathBuf;
 
 /// Run a model with real early exit on a split: accuracy, FLOPs, exits, and measured speed-up.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("network").required(true).args(["model", "stages"])))]
 pub struct Args {
     /// Model weights (.safetensors) written by `pcee train`; its .json card must sit beside it.
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "stages",
-        conflicts_with = "stages"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "stages")]
     model: Option<PathBuf>,
     /// Instead of --model: a stage-graph directory (`pcee export`), run with ONNX Runtime
     /// (needs a pcee built with `--features onnx` and ORT_DYLIB_PATH naming libonnxruntime).

@@ -8,14 +8,10 @@ use std::time::Duration;
 
 /// Serve a model over HTTP with real early exit: per-request δ, stage-level batching.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("network").required(true).args(["model", "stages"])))]
 pub struct Args {
     /// Model weights (.safetensors) with its .json card beside it.
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "stages",
-        conflicts_with = "stages"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "stages")]
     model: Option<PathBuf>,
     /// Instead of --model: a stage-graph directory (`pcee export`), run with ONNX Runtime
     /// (needs a pcee built with `--features onnx` and ORT_DYLIB_PATH naming libonnxruntime).

@@ -106,7 +106,10 @@ fn read_array<T: Reorder>(
 /// Reads what is left of the entry under `bounded` to its end, where the zip reader compares
 /// the CRC-32 of everything read with the one the archive records (numpy checks it too): a
 /// corrupt byte is an error, not a silently different value.
-fn check_crc<R: Read>(bounded: io::Chain<io::Cursor<Vec<u8>>, io::Take<R>>, name: &str) -> Result<(), Problem> {
+fn check_crc<R: Read>(
+    bounded: io::Chain<io::Cursor<Vec<u8>>, io::Take<R>>,
+    name: &str,
+) -> Result<(), Problem> {
     let (_, rest) = bounded.into_inner();
     let mut entry = rest.into_inner();
     io::copy(&mut entry, &mut io::sink()).map_err(|err| {
