@@ -314,7 +314,9 @@ fn model_results(
     let on_test = test_exits(&test_scores);
     let test_accuracy: Vec<f64> = on_test.iter().map(|e| e.0).collect();
     let full_accuracy = *test_accuracy.last().expect("at least 2 exits");
-    let exits = calibration::exit_calibration(&diagrams, [&width, &mass], &flops, &on_test);
+    let test_mass = reliability_diagrams_binned(&test_scores, options.bins, Binning::Mass);
+    let exits =
+        calibration::exit_calibration(&diagrams, [&width, &mass], &flops, &on_test, &test_mass);
     let targets = targets::model_targets(
         name,
         &diagrams,

@@ -122,6 +122,8 @@ pub struct ExitCalibration {
     pub test_mean_confidence: f64,
     /// The regime on the test set (same rule as `regime`).
     pub test_regime: String,
+    /// ECE on the test set with at most M equal-mass bins (the test confidences' own edges).
+    pub test_ece_mass: f64,
 }
 
 /// One method at one target δ on the test set.

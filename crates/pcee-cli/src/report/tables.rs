@@ -67,6 +67,7 @@ pub fn calibration(model: &ModelResults) -> Table {
         "regime",
         "test acc",
         "test conf",
+        "test ECE mass",
         "test regime",
     ]);
     for (l, e) in model.exits.iter().enumerate() {
@@ -82,6 +83,7 @@ pub fn calibration(model: &ModelResults) -> Table {
             e.regime.clone(),
             percent(e.test_accuracy),
             percent(e.test_mean_confidence),
+            format!("{:.4}", e.test_ece_mass),
             e.test_regime.clone(),
         ]);
     }
