@@ -23,10 +23,10 @@ CALIBRATIONS = [
         ["--method", "pcee-lcb", "--alpha", "0.1", "--correction", "bonferroni"],
         {"method": "pcee-lcb", "alpha": 0.1, "correction": "bonferroni"},
     ),
-    (["--method", "pcee", "--budget-flops", "150000"], {"method": "pcee", "budget_flops": 150000}),
+    (["--method", "pcee", "--budget-flops", "8000000"], {"method": "pcee", "budget_flops": 8000000}),
     (
-        ["--method", "msdnet-budget", "--budget-flops", "150000"],
-        {"method": "msdnet-budget", "budget_flops": 150000},
+        ["--method", "msdnet-budget", "--budget-flops", "8000000"],
+        {"method": "msdnet-budget", "budget_flops": 8000000},
     ),
     (["--method", "pcee", "--target-accuracy", "0.86"], {"method": "pcee", "target_accuracy": 0.86}),
     (
@@ -74,7 +74,7 @@ def test_a_policy_calibrated_on_arrays_is_read_by_the_cli(cli, tmp_path):
 def test_a_cli_policy_round_trips_through_python(cli, tmp_path):
     cli.ok("calibrate", "--val", VAL, "--method", "pcee", "--output", tmp_path / "cli.json")
     policy = pcee.Policy.load(tmp_path / "cli.json")
-    assert (policy.method, policy.delta, policy.exits, policy.samples) == ("pcee", 0.9, 3, 2000)
+    assert (policy.method, policy.delta, policy.exits, policy.samples) == ("pcee", 0.9, 4, 2000)
     assert policy.source == "val.npz" and policy.classes == 10
     policy.save(tmp_path / "again.json")
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "cli.json").read_bytes()
@@ -92,7 +92,7 @@ def test_sweep_gives_the_clis_sweep_csv(cli, tmp_path):
     assert got["method"] == [r["method"] for r in rows]
     for column in ["delta", "accuracy", "control_error", "mean_flops", "flops_fraction", "mean_exit"]:
         assert got[column].tolist() == [float(r[column]) for r in rows], column
-    fractions = [[float(r[f"exit_fraction_{l}"]) for l in range(3)] for r in rows]
+    fractions = [[float(r[f"exit_fraction_{l}"]) for l in range(4)] for r in rows]
     assert got["exit_fractions"].tolist() == fractions
 
 
@@ -115,7 +115,7 @@ def test_evaluate_warns_on_the_calibration_data_however_it_is_saved(cli, tmp_pat
     """Issue 33, item 4: the CLI recognises the calibration data by what it holds, not by the
     file's bytes: re-saved compressed, in Fortran order, with an extra array, without flops."""
     policy = tmp_path / "policy.json"
-    cli.ok("calibrate", "--val", VAL, "--output", policy)
+    cli.ok("calibrate", "--val", VAL, "--method", "pcee", "--output", policy)
     with np.load(VAL) as data:
         arrays = {name: data[name] for name in data.files}
     forms = {

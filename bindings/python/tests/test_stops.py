@@ -17,7 +17,7 @@ POLICIES = {
     "confidence": dict(method="confidence", delta=0.8),
     "tempered": dict(method="pcee", temperature=True),
     "lcb": dict(method="pcee-lcb"),
-    "msdnet-budget": dict(method="msdnet-budget", budget_flops=150000),
+    "msdnet-budget": dict(method="msdnet-budget", budget_flops=8000000),
 }
 
 
@@ -106,8 +106,8 @@ def test_stops_takes_views_lists_other_floats_and_empty_batches():
 @pytest.mark.parametrize(
     "exit,logits,message",
     [
-        (3, np.zeros((2, 10), np.float32), "exit: 3; expected an exit index from 0 to 2 (the policy has 3 exits)"),
-        (-1, np.zeros((2, 10), np.float32), "exit: -1; expected an exit index from 0 to 2 (the policy has 3 exits)"),
+        (4, np.zeros((2, 10), np.float32), "exit: 4; expected an exit index from 0 to 3 (the policy has 4 exits)"),
+        (-1, np.zeros((2, 10), np.float32), "exit: -1; expected an exit index from 0 to 3 (the policy has 4 exits)"),
         (0, np.zeros(10, np.float32), "logits: has shape [10]; expected [batch, classes], one exit head's logits"),
         (0, np.zeros((2, 0), np.float32), "logits: has no classes (shape [2, 0]); expected at least 1"),
         (
