@@ -27,7 +27,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Samples run untimed in each mode before timing starts (rounded up to whole batches).
-pub const WARMUP_IMAGES: usize = 512;
+pub const WARMUP_IMAGES: usize = 2048;
 
 /// How a measurement runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,7 +339,7 @@ mod tests {
             &options,
         )
         .unwrap();
-        // Warm-up: one pass of the warm-up batches (512 samples ⌈/3⌉ → both batches) per mode;
+        // Warm-up: one pass of the warm-up batches (2 048 samples ⌈/3⌉ batches, clamped to both) per mode;
         // then 4 rounds: each policy 4 passes, the full network 4 passes, of 2 batches each.
         assert_eq!(early_calls, vec![2 + 8, 2 + 8]);
         assert_eq!(full_calls, 2 + 8);
