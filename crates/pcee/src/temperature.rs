@@ -31,13 +31,10 @@ pub fn nll(logits: &ExitLogits, exit: usize, temperature: f64, indices: Option<&
     let beta = 1.0 / temperature;
     let samples = chosen(logits, indices);
     let labels = logits.labels();
-    let sum: f64 = samples
-        .par_iter()
-        .map(|&i| {
-            let z = row(logits.logits_of(exit, i));
-            log_sum_exp(&z, beta) - beta * z[labels[i] as usize]
-        })
-        .sum();
+    let sum = ordered_sum(&samples, |&i| {
+        let z = row(logits.logits_of(exit, i));
+        log_sum_exp(&z, beta) - beta * z[labels[i] as usize]
+    });
     sum / samples.len() as f64
 }
 
@@ -66,11 +63,7 @@ pub fn fit_temperature(logits: &ExitLogits, exit: usize, indices: Option<&[usize
         .iter()
         .map(|&i| (row(logits.logits_of(exit, i)), logits.labels()[i] as usize))
         .collect();
-    let slope = |beta: f64| -> f64 {
-        rows.par_iter()
-            .map(|(z, y)| expected_logit(z, beta) - z[*y])
-            .sum()
-    };
+    let slope = |beta: f64| -> f64 { ordered_sum(&rows, |(z, y)| expected_logit(z, beta) - z[*y]) };
     let (mut lo, mut hi) = ((1.0 / MAX_TEMPERATURE).ln(), (1.0 / MIN_TEMPERATURE).ln());
     if slope(lo.exp()) >= 0.0 {
         return MAX_TEMPERATURE;
@@ -98,6 +91,21 @@ pub fn fit_temperatures(logits: &ExitLogits, indices: Option<&[usize]>) -> Vec<f
     (0..logits.exits())
         .map(|exit| fit_temperature(logits, exit, indices))
         .collect()
+}
+
+/// Items summed per parallel task by [`ordered_sum`].
+const SUM_CHUNK: usize = 256;
+
+/// Σ term(item) over `items`, in parallel over fixed chunks of [`SUM_CHUNK`] items whose partial
+/// sums are added in chunk order: the same bits on every run and any number of threads (rayon's
+/// own `sum` splits by work stealing, so its rounding, and a fitted temperature's last digit,
+/// changed from run to run — CI caught the CLI and the Python binding writing different files).
+fn ordered_sum<T: Sync>(items: &[T], term: impl Fn(&T) -> f64 + Sync) -> f64 {
+    let partials: Vec<f64> = items
+        .par_chunks(SUM_CHUNK)
+        .map(|chunk| chunk.iter().map(&term).sum())
+        .collect();
+    partials.iter().sum()
 }
 
 fn row(r: LogitsRow<'_>) -> Vec<f64> {

@@ -176,6 +176,30 @@ fn temperature_scaling_lowers_validation_nll_and_recovers_the_scale() {
     }
 }
 
+/// The fit is the same to the last bit however many threads run it and however rayon splits
+/// the work (CI once saw the CLI and the Python binding write temperatures differing in the
+/// 16th digit, from a work-stealing sum).
+#[test]
+fn a_fitted_temperature_has_the_same_bits_on_any_number_of_threads() {
+    let val = over_confident(5000, 3.0, 11);
+    let fit_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| (fit_temperatures(&val, None), nll(&val, 0, 2.5, None)))
+    };
+    let (first, first_nll) = fit_on(1);
+    for threads in [2, 3, 7, 16] {
+        for _ in 0..3 {
+            let (t, loss) = fit_on(threads);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&t), bits(&first), "{threads} threads");
+            assert_eq!(loss.to_bits(), first_nll.to_bits(), "{threads} threads");
+        }
+    }
+}
+
 /// Logits scaled by 300 need T ≈ 300 (issue 33: the search stopped at 100 without a word); an
 /// exit whose prediction is always wrong wants T → ∞, and its fit is reported at the bound.
 #[test]
