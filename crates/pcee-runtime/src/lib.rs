@@ -3,6 +3,12 @@
 //! The early-exit runtime every backend shares (burn in `pcee-nn`, ONNX Runtime in
 //! `pcee-onnx`, the server in `pcee-serve`); no tensor framework, no HTTP (docs/runtime.md).
 //!
+//! - [`tensor`]: tensors on the host of any element type ([`HostTensor`], [`Inputs`]), the
+//!   network's inputs before a backend takes them;
+//! - [`network`]: what the runtime knows of a network ([`NetworkSpec`]: classes, FLOPs, inputs);
+//! - [`stages`]: the one stage interface every backend implements ([`Stages`]);
+//! - [`run`]: the one early-exit loop ([`advance`], [`early_exit_batch`]) and the full
+//!   network it is compared with ([`full_batch`], [`exit_logits`]);
 //! - [`decision`]: the one per-sample rule after every exit head ([`decide_row`], through
 //!   [`pcee::ExitPolicy::stops_on_scored_logits`], the call the offline evaluation makes) and
 //!   the outcome of a run's decisions;
@@ -16,10 +22,20 @@
 pub mod check;
 pub mod decision;
 pub mod measure;
+pub mod network;
 pub mod noise;
+pub mod run;
+pub mod stages;
+pub mod tensor;
 pub mod timing;
 
 pub use check::check_policy;
 pub use decision::{decide_row, outcome_of, Decision};
 pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMUP_IMAGES};
+pub use network::{InputSpec, NetworkSpec};
+pub use run::{
+    advance, early_exit_batch, exit_logits, full_batch, Advanced, Batch, Failed, Pos, Row,
+};
+pub use stages::{RuntimeError, Stages};
+pub use tensor::{DType, HostTensor, Inputs, Values};
 pub use timing::{percentile, Timing};

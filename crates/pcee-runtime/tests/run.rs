@@ -1,0 +1,277 @@
+//! The one early-exit loop on a host-only toy network, every expected value worked out by hand.
+//!
+//! `Toy`: one `float32` input `x` of shape `[1]`; the state is `x` itself; head `e` writes the
+//! logits `[0, (e + 1)·x]`, so a row's confidence at exit `e` is sigmoid((e + 1)·|x|) and its
+//! prediction is 1 when x > 0. Under confidence thresholding at 0.9 a row leaves at the first
+//! exit where (e + 1)·|x| ≥ ln 9 ≈ 2.197.
+
+use pcee::policy::ConfidenceThreshold;
+use pcee::ExitPolicy;
+use pcee_runtime::{
+    advance, early_exit_batch, exit_logits, full_batch, Batch, DType, HostTensor, InputSpec,
+    Inputs, NetworkSpec, Row, RuntimeError, Stages, Values,
+};
+use std::cell::Cell;
+
+#[derive(Default)]
+struct Counts {
+    stage_rows: Vec<usize>,
+    heads_read: usize,
+    heads_unread: usize,
+    selects: usize,
+}
+
+struct Toy {
+    network: NetworkSpec,
+    counts: Counts,
+    fail_at: Option<usize>,
+}
+
+impl Toy {
+    fn new(exits: usize) -> Toy {
+        Toy {
+            network: NetworkSpec {
+                classes: 2,
+                flops: (1..=exits).map(|e| e as f64 * 10.0).collect(),
+                inputs: vec![InputSpec {
+                    name: "x".into(),
+                    dtype: DType::Float32,
+                    shape: vec![1],
+                }],
+            },
+            counts: Counts::default(),
+            fail_at: None,
+        }
+    }
+
+    fn batch(&mut self, x: &[f32]) -> Vec<f32> {
+        let t = HostTensor::new("x", vec![x.len(), 1], Values::F32(x.to_vec())).unwrap();
+        self.input(Inputs::new(vec![t]).unwrap()).unwrap()
+    }
+}
+
+impl Stages for Toy {
+    type Input = Vec<f32>;
+    type State = Vec<f32>;
+
+    fn network(&self) -> &NetworkSpec {
+        &self.network
+    }
+
+    fn input(&mut self, inputs: Inputs) -> Result<Vec<f32>, RuntimeError> {
+        self.network.check_inputs(&inputs)?;
+        match inputs.into_tensors().remove(0).into_values() {
+            Values::F32(v) => Ok(v),
+            _ => unreachable!("checked"),
+        }
+    }
+
+    fn embed(&mut self, input: &Vec<f32>) -> Result<Vec<f32>, RuntimeError> {
+        Ok(input.clone())
+    }
+
+    fn stage(&mut self, e: usize, state: Vec<f32>) -> Result<Vec<f32>, RuntimeError> {
+        if self.fail_at == Some(e) {
+            return Err(RuntimeError::backend(format!("stage {e}"), "it broke"));
+        }
+        self.counts.stage_rows.push(state.len());
+        Ok(state)
+    }
+
+    fn head(&mut self, e: usize, state: &Vec<f32>) -> Result<Vec<f32>, RuntimeError> {
+        self.counts.heads_read += 1;
+        Ok(state
+            .iter()
+            .flat_map(|&x| [0.0, (e + 1) as f32 * x])
+            .collect())
+    }
+
+    fn head_unread(&mut self, _e: usize, _state: &Vec<f32>) -> Result<(), RuntimeError> {
+        self.counts.heads_unread += 1;
+        Ok(())
+    }
+
+    fn rows(&self, state: &Vec<f32>) -> usize {
+        state.len()
+    }
+
+    fn select(&mut self, state: Vec<f32>, rows: &[usize]) -> Result<Vec<f32>, RuntimeError> {
+        self.counts.selects += 1;
+        Ok(rows.iter().map(|&r| state[r]).collect())
+    }
+
+    fn concat(&mut self, states: Vec<Vec<f32>>) -> Result<Vec<f32>, RuntimeError> {
+        Ok(states.concat())
+    }
+
+    fn split(
+        &mut self,
+        mut state: Vec<f32>,
+        k: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), RuntimeError> {
+        let tail = state.split_off(k);
+        Ok((state, tail))
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[test]
+fn rows_leave_where_the_policy_says_and_only_survivors_run_on() {
+    let mut toy = Toy::new(3);
+    let x = toy.batch(&[3.0, 1.5, 0.8, 0.1, -3.0]);
+    let policy = ConfidenceThreshold { delta: 0.9 };
+    let d = early_exit_batch(&mut toy, &policy, &x).unwrap();
+    let exits: Vec<usize> = d.iter().map(|d| d.exit).collect();
+    assert_eq!(exits, [0, 1, 2, 2, 0]);
+    let predictions: Vec<u32> = d.iter().map(|d| d.prediction).collect();
+    assert_eq!(predictions, [1, 1, 1, 1, 0]);
+    // sigmoid(3), sigmoid(2 · 1.5), sigmoid(3 · 0.8), sigmoid(3 · 0.1), sigmoid(3).
+    for (got, z) in d.iter().zip([3.0, 3.0, 2.4, 0.3, 3.0]) {
+        assert!((got.confidence - sigmoid(z)).abs() < 1e-6, "{got:?} vs {z}");
+    }
+    assert_eq!(toy.counts.stage_rows, [5, 3, 2]);
+    assert_eq!(toy.counts.selects, 2);
+}
+
+#[test]
+fn nothing_is_gathered_when_no_row_leaves_and_the_loop_stops_when_all_have() {
+    let mut toy = Toy::new(4);
+    let x = toy.batch(&[0.1, 0.2, -0.1]);
+    let d = early_exit_batch(&mut toy, &ConfidenceThreshold { delta: 0.9 }, &x).unwrap();
+    assert!(d.iter().all(|d| d.exit == 3));
+    assert_eq!(toy.counts.stage_rows, [3, 3, 3, 3]);
+    assert_eq!(toy.counts.selects, 0);
+
+    let mut toy = Toy::new(4);
+    let x = toy.batch(&[5.0, -5.0]);
+    let d = early_exit_batch(&mut toy, &ConfidenceThreshold { delta: 0.9 }, &x).unwrap();
+    assert!(d.iter().all(|d| d.exit == 0));
+    assert_eq!(toy.counts.stage_rows, [2]);
+}
+
+#[test]
+fn the_full_network_runs_every_head_and_reads_only_the_last() {
+    let mut toy = Toy::new(3);
+    let x = toy.batch(&[3.0, -0.5]);
+    let d = full_batch(&mut toy, &x).unwrap();
+    assert_eq!(d.iter().map(|d| d.exit).collect::<Vec<_>>(), [2, 2]);
+    assert!((d[1].confidence - sigmoid(1.5)).abs() < 1e-6);
+    assert_eq!(d[1].prediction, 0);
+    assert_eq!((toy.counts.heads_read, toy.counts.heads_unread), (1, 2));
+    assert_eq!(toy.counts.stage_rows, [2, 2, 2]);
+
+    let logits = exit_logits(&mut toy, &x).unwrap();
+    assert_eq!(
+        logits,
+        [
+            vec![0.0, 3.0, 0.0, -0.5],
+            vec![0.0, 6.0, 0.0, -1.0],
+            vec![0.0, 9.0, 0.0, -1.5]
+        ]
+    );
+}
+
+struct Counted<'a> {
+    policy: &'a dyn ExitPolicy,
+    seen: Cell<usize>,
+}
+
+impl Row for Counted<'_> {
+    fn policy(&self) -> &dyn ExitPolicy {
+        self.policy
+    }
+    fn saw(&self, _exit: usize, logits: &[f32]) {
+        assert_eq!(logits.len(), 2);
+        self.seen.set(self.seen.get() + 1);
+    }
+}
+
+#[test]
+fn each_row_asks_its_own_policy_and_is_seen_once_per_head_it_passes() {
+    let mut toy = Toy::new(3);
+    let x = toy.batch(&[1.5, 1.5]);
+    let (strict, loose) = (
+        ConfidenceThreshold { delta: 0.99 },
+        ConfidenceThreshold { delta: 0.5 },
+    );
+    let rows = vec![
+        Counted {
+            policy: &strict,
+            seen: Cell::new(0),
+        },
+        Counted {
+            policy: &loose,
+            seen: Cell::new(0),
+        },
+    ];
+    let state = toy.embed(&x).unwrap();
+    let mut batch = Batch { state, rows };
+    let mut left = Vec::new();
+    for e in 0..3 {
+        let a = advance(&mut toy, e, batch);
+        assert!(a.failed.is_none());
+        left.extend(a.exited.into_iter().map(|(r, d)| (r.seen.get(), d.exit)));
+        match a.rest {
+            Some(rest) => batch = rest,
+            None => break,
+        }
+    }
+    // The loose row leaves at exit 0 (sigmoid(1.5) ≈ 0.82 ≥ 0.5) after one head; the strict
+    // one needs 3 · 1.5 = 4.5 ≥ ln 99 ≈ 4.595: never, so it takes the last exit after three.
+    assert_eq!(left, [(1, 0), (3, 2)]);
+}
+
+#[test]
+fn a_failed_stage_is_an_error_with_its_rows_never_a_panic() {
+    let mut toy = Toy::new(3);
+    toy.fail_at = Some(1);
+    let x = toy.batch(&[3.0, 0.1, 0.2]);
+    let err = early_exit_batch(&mut toy, &ConfidenceThreshold { delta: 0.9 }, &x).unwrap_err();
+    assert_eq!(err.to_string(), "stage 1: it broke");
+    let state = toy.embed(&x).unwrap();
+    let rows: Vec<_> = (0..3)
+        .map(|index| pcee_runtime::Pos {
+            index,
+            policy: &ConfidenceThreshold { delta: 0.9 },
+        })
+        .collect();
+    let a = advance(&mut toy, 1, Batch { state, rows });
+    let f = a.failed.expect("failed");
+    assert_eq!(
+        f.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert!(a.exited.is_empty() && a.rest.is_none());
+}
+
+#[test]
+fn inputs_of_another_name_type_or_shape_are_named_in_one_line() {
+    let mut toy = Toy::new(2);
+    let wrong = |name: &str, shape: Vec<usize>, values: Values| {
+        Inputs::new(vec![HostTensor::new(name, shape, values).unwrap()]).unwrap()
+    };
+    let err = toy
+        .input(wrong("y", vec![2, 1], Values::F32(vec![0.0; 2])))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "y: y float32 with per-sample shape [1]; expected x float32 [1]"
+    );
+    let err = toy
+        .input(wrong("x", vec![2, 1], Values::I64(vec![0; 2])))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "x: x int64 with per-sample shape [1]; expected x float32 [1]"
+    );
+    let err = toy
+        .input(wrong("x", vec![1, 2], Values::F32(vec![0.0; 2])))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "x: x float32 with per-sample shape [2]; expected x float32 [1]"
+    );
+}
