@@ -129,7 +129,7 @@ mod with_ort {
         let pre = ort.manifest().preprocessing.clone();
         let data = load_split(None, Split::Test).unwrap().take(IMAGES);
         let x: Vec<f32> = data.images.iter().map(|&p| pre.apply(p)).collect();
-        let logits = ort.exit_logits(&x).unwrap();
+        let logits = pcee_runtime::exit_logits(&mut ort, &x).unwrap();
         let mut worst = 0.0f32;
         for (e, exit) in logits.iter().enumerate() {
             for i in 0..IMAGES {

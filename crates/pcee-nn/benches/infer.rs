@@ -130,7 +130,8 @@ fn profile(model: &Model, data: &Dataset, batch: usize, device: &Device) {
         ),
         device,
     );
-    let full = time_ms(|| pcee_nn::runtime::full_batch(model, images.clone()));
+    let mut stages = pcee_nn::runtime::BurnStages::new(model, device);
+    let full = time_ms(|| pcee_runtime::full_batch(&mut stages, &images).unwrap());
     println!(
         "batch {batch}: full network {full:.3} ms ({:.2} GFLOP/s)",
         model.flops_per_exit().last().unwrap() * batch as f64 / full / 1e6

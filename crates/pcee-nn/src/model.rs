@@ -112,6 +112,56 @@ impl State {
             State::Tokens(x) => x.dims()[0],
         }
     }
+
+    /// Several states `[B_i, …]` of one architecture at one boundary as one `[Σ B_i, …]`,
+    /// rows in order (no copy for one state).
+    ///
+    /// # Panics
+    /// When `states` is empty or mixes architectures.
+    pub fn concat(mut states: Vec<State>) -> State {
+        assert!(!states.is_empty(), "nothing to concatenate");
+        if states.len() == 1 {
+            return states.pop().expect("one state");
+        }
+        let tokens = matches!(states[0], State::Tokens(_));
+        if tokens {
+            let xs = states
+                .into_iter()
+                .map(|s| match s {
+                    State::Tokens(x) => x,
+                    State::Scales(_) => panic!("mixed architectures"),
+                })
+                .collect();
+            return State::Tokens(Tensor::cat(xs, 0));
+        }
+        let mut scales: Vec<Vec<Tensor<4>>> = Vec::new();
+        for state in states {
+            let State::Scales(xs) = state else {
+                panic!("mixed architectures")
+            };
+            scales.resize_with(xs.len(), Vec::new);
+            for (s, x) in xs.into_iter().enumerate() {
+                scales[s].push(x);
+            }
+        }
+        State::Scales(scales.into_iter().map(|xs| Tensor::cat(xs, 0)).collect())
+    }
+
+    /// The first `k` rows and the other `B − k` (0 < k < B), as views (`narrow`, no copy).
+    pub fn split(self, k: usize) -> (State, State) {
+        let rows = self.batch_size();
+        match self {
+            State::Scales(xs) => {
+                let head = xs.iter().map(|x| x.clone().narrow(0, 0, k)).collect();
+                let tail = xs.into_iter().map(|x| x.narrow(0, k, rows - k)).collect();
+                (State::Scales(head), State::Scales(tail))
+            }
+            State::Tokens(x) => (
+                State::Tokens(x.clone().narrow(0, 0, k)),
+                State::Tokens(x.narrow(0, k, rows - k)),
+            ),
+        }
+    }
 }
 
 /// A multi-exit network and its configuration.

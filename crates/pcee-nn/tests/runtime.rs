@@ -12,11 +12,10 @@ use pcee::{
 use pcee_nn::arch::{ArchConfig, MsdNetConfig, VitConfig};
 use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::{images_tensor, Dataset};
-use pcee_nn::runtime::{
-    check_policy, early_exit, early_exit_batch, measure, Decision, MeasureOptions,
-};
+use pcee_nn::runtime::{check_policy, early_exit, measure, BurnStages, Decision, MeasureOptions};
 use pcee_nn::train::{train, Silent, TrainOptions};
 use pcee_nn::{exit_logits, store, Model};
+use pcee_runtime::early_exit_batch;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -259,8 +258,9 @@ fn only_remaining_samples_reach_later_stages() {
             asked: (0..3).map(|_| AtomicUsize::new(0)).collect(),
         };
         let rows: Vec<usize> = (0..64).collect();
-        let decisions =
-            early_exit_batch(&model, &policy, images_tensor(&data, &rows, None, &device));
+        let mut stages = BurnStages::new(&model, &device);
+        let images = images_tensor(&data, &rows, None, &device);
+        let decisions = early_exit_batch(&mut stages, &policy, &images).unwrap();
         // Exit head e ran on exactly the samples that had not left before e (its logits are
         // what the policy is asked about, one row per sample).
         for e in 0..3 {

@@ -8,8 +8,9 @@ use burn::tensor::{Tensor, TensorData};
 use common::{exported, images, temp, tiny_model};
 use pcee::policy::ConfidenceThreshold;
 use pcee_nn::burn;
-use pcee_nn::runtime::early_exit_batch;
+use pcee_nn::runtime::BurnStages;
 use pcee_onnx::runtime::OrtStages;
+use pcee_runtime::{early_exit_batch, exit_logits, full_batch};
 
 const N: usize = 64;
 
@@ -35,7 +36,7 @@ fn every_exit_agrees_with_burn_within_1e_4() {
     let mut ort = OrtStages::load(&out, 2).unwrap();
     let (_, x) = images(N, 11);
     let expected = burn_logits(&model, &x);
-    let got = ort.exit_logits(&x).unwrap();
+    let got = exit_logits(&mut ort, &x).unwrap();
     assert_eq!(got.len(), 2);
     for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g.len(), N * 10);
@@ -59,7 +60,7 @@ fn early_exit_decisions_equal_the_burn_runtime() {
     // so that a quarter to three quarters leave at exit 0 and none sits within float noise of δ
     // (the gap is checked to be far wider than the backends' difference in confidence).
     let first = &burn_logits(&model, &x)[0];
-    let ort_first = &ort.exit_logits(&x).unwrap()[0];
+    let ort_first = &exit_logits(&mut ort, &x).unwrap()[0];
     let score = |z: &[f32]| pcee::ExitScore::from_logits(z).confidence;
     let noise = first
         .chunks(10)
@@ -80,8 +81,8 @@ fn early_exit_decisions_equal_the_burn_runtime() {
     let policy = ConfidenceThreshold { delta };
     let device = pcee_nn::default_device();
     let t = Tensor::<4>::from_data(TensorData::new(x.clone(), [N, 1, 28, 28]), &device);
-    let expected = early_exit_batch(&model.for_inference(), &policy, t);
-    let got = ort.early_exit_batch(&policy, &x).unwrap();
+    let expected = early_exit_batch(&mut BurnStages::new(&model, &device), &policy, &t).unwrap();
+    let got = early_exit_batch(&mut ort, &policy, &x).unwrap();
     assert_eq!(got.len(), N);
     let at_0 = expected.iter().filter(|d| d.exit == 0).count();
     assert_eq!(at_0, N - i, "the images above δ leave at exit 0");
@@ -90,7 +91,7 @@ fn early_exit_decisions_equal_the_burn_runtime() {
         assert!((g.confidence - b.confidence).abs() < 1e-5, "image {i}");
     }
     // The full network decides at the last exit, as burn's full pass.
-    let full = ort.full_batch(&x).unwrap();
+    let full = full_batch(&mut ort, &x).unwrap();
     assert!(full.iter().all(|d| d.exit == 1));
 }
 
@@ -99,7 +100,9 @@ fn a_wrong_number_of_values_is_one_clear_error() {
     let dir = temp();
     let out = exported(&tiny_model(7), &dir);
     let mut ort = OrtStages::load(&out, 2).unwrap();
-    let err = ort.exit_logits(&[0.0; 700]).unwrap_err().to_string();
+    let err = exit_logits(&mut ort, &vec![0.0; 700])
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "images: 700 values; expected a positive multiple of 784 (images [1, 28, 28] per image)"

@@ -137,8 +137,9 @@ mod with_ort {
     use pcee::{reliability_diagrams, ExitLogits, ExitPolicy, ExitScore, ScoreTable};
     use pcee_nn::burn;
     use pcee_nn::data::{load_split, Split};
-    use pcee_nn::runtime::{early_exit_batch, Decision};
+    use pcee_nn::runtime::{BurnStages, Decision};
     use pcee_onnx::runtime::OrtStages;
+    use pcee_runtime::{early_exit_batch, exit_logits, full_batch};
 
     const CLASSES: usize = 10;
 
@@ -190,7 +191,7 @@ mod with_ort {
         let one = test[..784].to_vec();
         for (what, x) in [("test", &test), ("noise", &noise), ("one", &one)] {
             let expected = burn_logits(model, x);
-            let got = ort.exit_logits(x).unwrap();
+            let got = exit_logits(&mut ort, x).unwrap();
             assert_eq!(got.len(), 2);
             for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
                 assert_eq!(g.len(), x.len() / 784 * CLASSES);
@@ -216,7 +217,7 @@ mod with_ort {
         let mut ort = OrtStages::load(&out, 2).unwrap();
         let (x, _) = real(&ort, Split::Test, 256);
         let expected = burn_logits(&model, &x);
-        let got = ort.exit_logits(&x).unwrap();
+        let got = exit_logits(&mut ort, &x).unwrap();
         assert_eq!(got.len(), 4);
         for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
             let d = worst(g, b);
@@ -231,8 +232,10 @@ mod with_ort {
         policy: &dyn ExitPolicy,
         x: &[f32],
     ) -> Vec<Decision> {
-        let expected = early_exit_batch(&model.for_inference(), policy, tensor(x));
-        let got = ort.early_exit_batch(policy, x).unwrap();
+        let device = pcee_nn::default_device();
+        let expected =
+            early_exit_batch(&mut BurnStages::new(model, &device), policy, &tensor(x)).unwrap();
+        let got = early_exit_batch(&mut *ort, policy, &x.to_vec()).unwrap();
         assert_eq!(got.len(), expected.len());
         for (i, (g, b)) in got.iter().zip(&expected).enumerate() {
             assert_eq!(
@@ -308,6 +311,9 @@ mod with_ort {
         };
         let decisions = same_decisions(model, &mut ort, &policy, &x);
         assert_eq!(decisions.iter().filter(|d| d.exit == 0).count(), n - i);
-        assert!(ort.full_batch(&x).unwrap().iter().all(|d| d.exit == 1));
+        assert!(full_batch(&mut ort, &x)
+            .unwrap()
+            .iter()
+            .all(|d| d.exit == 1));
     }
 }

@@ -20,7 +20,7 @@
 //! No algorithm lives in the HTTP layer: every exit decision is
 //! [`pcee_runtime::decide_row`] (the runtime's per-sample rule over
 //! [`pcee::ExitPolicy::stops_on_scored_logits`]), and stages run through the
-//! engine's [`engine::Backend`]: a [`pcee_nn::Model`] on burn or, with the cargo feature `onnx`,
+//! runtime's one stage interface ([`pcee_runtime::Stages`]): a [`pcee_nn::Model`] on burn or, with the cargo feature `onnx`,
 //! a stage-graph directory in ONNX Runtime (`pcee serve --stages`).
 
 #![warn(missing_docs)]

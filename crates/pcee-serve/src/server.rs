@@ -5,13 +5,14 @@
 //! with `SIGTERM`/`SIGINT` as shutdown and `SIGHUP` re-reading the policy file.
 
 use crate::config::ServeOptions;
-use crate::engine::{BurnBackend, Engine, EngineSettings, ServedNetwork};
+use crate::engine::{Engine, EngineSettings, ServedNetwork};
 use crate::http::{router, App};
 use crate::listen::{self, Limits};
 use crate::metrics::Metrics;
 use crate::monitoring::LiveMonitor;
 use crate::policy::{PolicyError, PolicySlot};
 use crate::recalibration::Recalibrator;
+use pcee_nn::runtime::BurnStages;
 use pcee_nn::{store, MAX_BATCH};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -213,9 +214,9 @@ impl Server {
 
 /// A loaded backend, before its executor thread starts.
 enum Loaded {
-    Burn(BurnBackend),
+    Burn(BurnStages),
     #[cfg(feature = "onnx")]
-    Ort(crate::engine::OrtBackend),
+    Ort(pcee_onnx::runtime::OrtStages),
 }
 
 impl Loaded {
@@ -237,7 +238,7 @@ fn load(
     match source {
         Source::Model(path) => {
             let (model, card) = store::load(path, &pcee_nn::default_device())?;
-            let backend = BurnBackend::new(&model);
+            let backend = BurnStages::new(&model, &pcee_nn::default_device());
             Ok((
                 ServedNetwork::model(model),
                 Loaded::Burn(backend),

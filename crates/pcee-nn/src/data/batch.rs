@@ -34,14 +34,16 @@ pub fn images_tensor(
             }
             None => data.image(i),
         };
-        pixels.extend(
-            image
-                .iter()
-                .map(|&p| (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD),
-        );
+        pixels.extend(image.iter().map(|&p| normalise(p)));
     }
     let shape = [indices.len(), 1, IMAGE_SIDE, IMAGE_SIDE];
     Tensor::from_data(TensorData::new(pixels, shape), device)
+}
+
+/// One raw pixel (0–255) as the built-in models read it: `(p / 255 − PIXEL_MEAN) / PIXEL_STD`,
+/// in f32 (every runtime path uses this one formula, so their inputs agree to the bit).
+pub fn normalise(p: u8) -> f32 {
+    (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD
 }
 
 /// Labels `indices` of `data` as an integer tensor `[B]`.

@@ -1,15 +1,16 @@
 //! `pcee infer` on burn: early exit on a data set, timed against the full network on the same
 //! images by [`pcee_runtime::measure_many`] (the rounds, medians and noise rule, shared with
 //! every backend). Here: the images are normalised into batch tensors once, before any timing,
-//! and a batch runs through [`early_exit_batch`] or [`full_batch`].
+//! and a batch runs through [`early_exit_batch`] or [`full_batch`] on [`BurnStages`].
 
-use super::run::{early_exit_batch, full_batch};
-use crate::data::{images_tensor, Dataset};
+use super::stages::BurnStages;
+use crate::data::Dataset;
 use crate::error::{NnError, Result};
 use crate::model::Model;
 use burn::tensor::{Device, Tensor};
 use pcee::ExitPolicy;
 pub use pcee_runtime::measure::WARMUP_IMAGES;
+use pcee_runtime::{early_exit_batch, full_batch};
 pub use pcee_runtime::{InferReport, MeasureOptions};
 
 /// Runs `model` on `data` with early exit under `policy` and, on the same images, to its last
@@ -43,20 +44,21 @@ pub fn measure_many(
     options
         .check(data.len())
         .map_err(|err| NnError::invalid(err.field(), err.to_string()))?;
+    let stages = BurnStages::new(model, device);
     let indices: Vec<usize> = (0..data.len()).collect();
     let batches: Vec<Tensor<4>> = indices
         .chunks(options.batch)
-        .map(|c| images_tensor(data, c, None, device))
+        .map(|c| stages.images(data, c))
         .collect();
-    let model = model.for_inference();
     let flops = model.flops_per_exit();
+    let stages = std::cell::RefCell::new(stages);
     let reports = pcee_runtime::measure_many(
         &batches,
         policies.len(),
-        |p, x| Ok::<_, std::convert::Infallible>(early_exit_batch(&model, policies[p], x.clone())),
-        |x| Ok(full_batch(&model, x.clone())),
+        |p, x| early_exit_batch(&mut *stages.borrow_mut(), policies[p], x),
+        |x| full_batch(&mut *stages.borrow_mut(), x),
         (&data.labels, &flops),
         options,
     );
-    Ok(reports.unwrap_or_else(|never| match never {}))
+    Ok(reports.expect("burn never fails"))
 }

@@ -1,8 +1,9 @@
 //! The early-exit runtime: run a batch stage by stage, ask the exit policy about every sample
 //! after each exit head, and carry only the samples that go on into the next stage.
 //!
-//! - [`run`]: the runner itself — [`run::early_exit_batch`] on one batch, and
-//!   [`run::full_batch`], the same network to its last exit (the baseline it is timed against);
+//! - [`stages`](mod@stages): the model behind the runtime's one stage interface
+//!   ([`BurnStages`]), run by the one loop ([`pcee_runtime::early_exit_batch`],
+//!   [`pcee_runtime::full_batch`]);
 //! - [`decide`](mod@decide): running [`early_exit`] over a whole data set, untimed;
 //! - [`check`]: does a policy file belong to this model (exit count and FLOPs)?
 //! - [`measure`](mod@measure): `pcee infer`'s timed comparison of early exit against the full
@@ -19,10 +20,11 @@
 pub mod check;
 pub mod decide;
 pub mod measure;
-pub mod run;
+pub mod stages;
 
 pub use check::check_policy;
 pub use decide::early_exit;
 pub use measure::{measure, measure_many, InferReport, MeasureOptions};
+pub use pcee_runtime::{decide_row, Decision};
 pub use pcee_runtime::{noise, outcome_of, percentile, timing, Timing};
-pub use run::{decide_row, early_exit_batch, full_batch, head_logits, Decision};
+pub use stages::BurnStages;

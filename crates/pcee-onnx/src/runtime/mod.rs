@@ -6,17 +6,16 @@
 //! process-wide environment with one intra-op thread pool (the runtime's threads) is shared by
 //! every session; there is one session per stage graph and per head graph ([`OrtStages`]).
 //!
-//! - [`state`](mod@state): the per-stage interface — a batch's state between stages
-//!   ([`OrtState`]), [`OrtStages::embed`], [`OrtStages::stage`], [`OrtStages::head`],
-//!   [`OrtState::select`], [`OrtState::concat`] — for runtimes that batch rows their own way
-//!   (`pcee serve --stages`);
-//! - [`run`](mod@run): early exit on one batch ([`OrtStages::early_exit_batch`]) with the burn
-//!   runtime's per-sample rule ([`pcee_runtime::decide_row`]) and batch shrinking by
-//!   gathering the surviving rows of every state tensor, built from that interface;
+//! - [`state`](mod@state): the steps as ONNX Runtime runs them — a batch's state between
+//!   stages ([`OrtState`]), [`OrtStages::embed_images`], [`OrtStages::run_stage`],
+//!   [`OrtStages::run_head`], [`OrtState::select`], [`OrtState::concat`];
+//! - [`stages`](mod@stages): [`OrtStages`] as the runtime's one stage interface
+//!   ([`pcee_runtime::Stages`]), which the one early-exit loop
+//!   ([`pcee_runtime::early_exit_batch`]) and the server drive;
 //! - [`measure`](mod@measure): `pcee infer --stages`, timed against the full network.
 
 pub mod measure;
-pub mod run;
+pub mod stages;
 pub mod state;
 
 use crate::error::{OnnxError, Result};
@@ -35,6 +34,7 @@ pub const DYLIB_VAR: &str = "ORT_DYLIB_PATH";
 /// A stage-graph directory loaded into ONNX Runtime: its manifest and one session per graph.
 pub struct OrtStages {
     manifest: Manifest,
+    network: pcee_runtime::NetworkSpec,
     stages: Vec<Session>,
     heads: Vec<Session>,
 }
@@ -82,6 +82,7 @@ impl OrtStages {
             .map(|h| open(&h.graph))
             .collect::<Result<_>>()?;
         Ok(OrtStages {
+            network: stages::network_of(&manifest),
             manifest,
             stages,
             heads,

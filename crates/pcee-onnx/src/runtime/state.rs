@@ -1,10 +1,8 @@
-//! The per-stage interface of [`OrtStages`]: a batch's state between two stages
-//! ([`OrtState`]), and the five steps every runner is made of — the images as stage 0's input
-//! ([`OrtStages::embed`]), one stage ([`OrtStages::stage`]), one head's logits
-//! ([`OrtStages::head`]), some rows of a state ([`OrtState::select`]) and several states as one
-//! batch ([`OrtState::concat`]). [`OrtStages::early_exit_batch`] and `pcee serve --stages`
-//! (crate `pcee-serve`, which re-forms batches from rows of different requests) are both
-//! built from them.
+//! The steps of [`OrtStages`] as ONNX Runtime runs them: a batch's state between two stages
+//! ([`OrtState`]), the images as stage 0's input ([`OrtStages::embed_images`]), one stage
+//! ([`OrtStages::run_stage`]), one head's logits ([`OrtStages::run_head`]), some rows of a state
+//! ([`OrtState::select`]) and several states as one batch ([`OrtState::concat`]). The runtime
+//! drives them through [`pcee_runtime::Stages`] (`super::stages`).
 
 use super::OrtStages;
 use crate::error::{OnnxError, Result};
@@ -148,7 +146,7 @@ impl OrtStages {
     ///
     /// # Errors
     /// [`OnnxError::Runtime`] when `images` is empty or not a whole number of inputs.
-    pub fn embed(&self, images: &[f32]) -> Result<OrtState> {
+    pub fn embed_images(&self, images: &[f32]) -> Result<OrtState> {
         let per: usize = self.manifest.input.shape.iter().product();
         if images.is_empty() || !images.len().is_multiple_of(per) {
             return Err(runtime(
@@ -179,7 +177,7 @@ impl OrtStages {
     /// # Errors
     /// [`OnnxError::Runtime`] when `s` is not a stage, `state` is at another boundary, the
     /// graph fails or an output disagrees with the manifest.
-    pub fn stage(&mut self, s: usize, state: OrtState) -> Result<OrtState> {
+    pub fn run_stage(&mut self, s: usize, state: OrtState) -> Result<OrtState> {
         let exits = self.manifest.exits();
         if s >= exits || state.next != s {
             return Err(runtime(
@@ -223,7 +221,7 @@ impl OrtStages {
     /// # Errors
     /// [`OnnxError::Runtime`] when `e` is not an exit, `state` is at another boundary, or the
     /// graph fails or writes another shape than the manifest's.
-    pub fn head(&mut self, e: usize, state: &OrtState) -> Result<Vec<f32>> {
+    pub fn run_head(&mut self, e: usize, state: &OrtState) -> Result<Vec<f32>> {
         let exits = self.manifest.exits();
         if e >= exits || state.next != e + 1 {
             return Err(runtime(

@@ -1,51 +1,54 @@
 //! The executor thread: moves admitted images out of the inbox, asks [`schedule::next`] what to
-//! run, runs it on its [`Backend`] ([`step::advance`], [`Backend::full`]) and answers the rows
-//! that exit. It alone owns the backend and the later stages' queues. A failed backend step
+//! run, runs it on its stages (the runtime's [`advance`] and [`full_batch`]) and answers the
+//! rows that exit. It alone owns the backend and the later stages' queues. A failed backend step
 //! costs the requests of its rows (never answered: their clients hear that the engine stopped
 //! before answering), one line on stderr, and nothing else.
 
-use super::backend::Backend;
-use super::gather::pixels_of;
 use super::job::RowRef;
+use super::pixels::{pixels_of, FromPixels};
 use super::schedule::{next, Action, QueueView, Rule};
-use super::step::{advance, Batch, Failed};
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
-use pcee_runtime::Decision;
+use pcee_runtime::{advance, full_batch, Decision, Stages};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Rows waiting for a later stage: a batch's survivors, kept together.
-struct Chunk<S> {
-    batch: Batch<S>,
+struct Chunk<St> {
+    batch: Batch<St>,
     entered: Instant,
 }
 
-struct Executor<B: Backend> {
-    backend: B,
+/// Rows at a stage boundary, each an image of a request.
+type Batch<St> = pcee_runtime::Batch<St, RowRef>;
+/// Rows a failed step leaves unanswered.
+type Failed = pcee_runtime::Failed<RowRef>;
+
+struct Executor<S: Stages> {
+    network: S,
     settings: EngineSettings,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     /// Stage 0: admitted images and when they arrived.
     input: VecDeque<(RowRef, Instant)>,
     /// Stages 1..L: chunks waiting, and their row counts.
-    stages: Vec<VecDeque<Chunk<B::State>>>,
+    stages: Vec<VecDeque<Chunk<S::State>>>,
     stage_rows: Vec<usize>,
 }
 
 /// Runs until the engine stops and every admitted image is answered.
-pub(super) fn run<B: Backend>(
-    backend: B,
+pub(super) fn run<S: FromPixels>(
+    stages: S,
     settings: EngineSettings,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
 ) {
-    let exits = backend.exits();
+    let exits = stages.network().exits();
     let mut executor = Executor {
-        backend,
+        network: stages,
         settings,
         shared,
         metrics,
@@ -56,7 +59,7 @@ pub(super) fn run<B: Backend>(
     executor.serve();
 }
 
-impl<B: Backend> Executor<B> {
+impl<S: FromPixels> Executor<S> {
     fn serve(&mut self) {
         loop {
             let stopping = self.take_arrivals();
@@ -128,7 +131,7 @@ impl<B: Backend> Executor<B> {
             let Some((row, _)) = self.input.pop_front() else {
                 break;
             };
-            if row.0.abandoned() {
+            if row.job.abandoned() {
                 self.shared.in_system.fetch_sub(1, Ordering::AcqRel);
                 self.metrics.abandoned.inc();
             } else {
@@ -145,7 +148,7 @@ impl<B: Backend> Executor<B> {
             return;
         }
         let started = Instant::now();
-        let images = self.backend.input(pixels_of(&rows));
+        let images = self.network.from_pixels(pixels_of(&rows));
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
@@ -156,14 +159,14 @@ impl<B: Backend> Executor<B> {
         if self.settings.mode == Mode::Full {
             return self.run_full(rows, images);
         }
-        let state = match self.backend.embed(images) {
+        let state = match self.network.embed(&images) {
             Ok(state) => state,
             Err(error) => return self.fail(Failed { error, rows }, "the stem"),
         };
         let batch = Batch { state, rows };
         if self.settings.mode == Mode::Shrink {
             let mut batch = Some(batch);
-            for e in 0..self.backend.exits() {
+            for e in 0..self.network.network().exits() {
                 let Some(b) = batch.take() else { break };
                 batch = self.stage(e, b);
             }
@@ -172,10 +175,10 @@ impl<B: Backend> Executor<B> {
         }
     }
 
-    fn run_full(&mut self, rows: Vec<RowRef>, images: B::Input) {
+    fn run_full(&mut self, rows: Vec<RowRef>, images: S::Input) {
         let started = Instant::now();
-        let exits = self.backend.exits();
-        let decisions = self.backend.full(images);
+        let exits = self.network.network().exits();
+        let decisions = full_batch(&mut self.network, &images);
         for e in 0..exits {
             self.metrics.batch_size(e, rows.len());
         }
@@ -198,7 +201,7 @@ impl<B: Backend> Executor<B> {
             let room = self.settings.max_batch - rows.len();
             if chunk.batch.rows.len() > room {
                 let tail_rows = chunk.batch.rows.split_off(room);
-                match self.backend.split(chunk.batch.state, room) {
+                match self.network.split(chunk.batch.state, room) {
                     Ok((head, tail)) => {
                         self.stages[s].push_front(Chunk {
                             batch: Batch {
@@ -225,7 +228,7 @@ impl<B: Backend> Executor<B> {
         if rows.is_empty() {
             return;
         }
-        let state = self.backend.concat(states);
+        let state = self.network.concat(states);
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
@@ -239,10 +242,10 @@ impl<B: Backend> Executor<B> {
     }
 
     /// Runs stage `e` on `batch`, answers the rows that exit, returns the others.
-    fn stage(&mut self, e: usize, batch: Batch<B::State>) -> Option<Batch<B::State>> {
+    fn stage(&mut self, e: usize, batch: Batch<S::State>) -> Option<Batch<S::State>> {
         let started = Instant::now();
         self.metrics.batch_size(e, batch.rows.len());
-        let advanced = advance(&mut self.backend, e, batch);
+        let advanced = advance(&mut self.network, e, batch);
         self.metrics.busy(e, started.elapsed());
         self.answer(advanced.exited);
         if let Some(failed) = advanced.failed {
@@ -262,12 +265,12 @@ impl<B: Backend> Executor<B> {
             "error: {what}: {error}; {} image(s) not answered",
             rows.len()
         );
-        for (job, _) in rows {
-            job.fail();
+        for row in rows {
+            row.job.fail();
         }
     }
 
-    fn push(&mut self, s: usize, batch: Batch<B::State>) {
+    fn push(&mut self, s: usize, batch: Batch<S::State>) {
         self.stage_rows[s] += batch.rows.len();
         self.stages[s].push_back(Chunk {
             batch,
@@ -280,9 +283,9 @@ impl<B: Backend> Executor<B> {
         self.shared
             .in_system
             .fetch_sub(exited.len(), Ordering::AcqRel);
-        for ((job, index), decision) in exited {
+        for (row, decision) in exited {
             self.metrics.exited(decision.exit);
-            job.answer(index, decision);
+            row.job.answer(row.index, decision);
         }
     }
 }

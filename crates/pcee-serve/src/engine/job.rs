@@ -2,7 +2,7 @@
 //! force at admission, at the request's δ), and the decisions gathered for its images.
 
 use pcee::{ExitPolicy, ExitScore};
-use pcee_runtime::Decision;
+use pcee_runtime::{Decision, Row};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -36,7 +36,24 @@ pub struct Served {
 }
 
 /// A row of a batch: image `index` of `job`.
-pub(crate) type RowRef = (std::sync::Arc<Job>, u32);
+pub(crate) struct RowRef {
+    /// The request.
+    pub job: std::sync::Arc<Job>,
+    /// Which of its images.
+    pub index: u32,
+}
+
+impl Row for RowRef {
+    /// The request's own policy.
+    fn policy(&self) -> &dyn ExitPolicy {
+        self.job.policy.as_ref()
+    }
+
+    /// Keeps the confidence for the monitor ([`Job::saw`]).
+    fn saw(&self, exit: usize, logits: &[f32]) {
+        self.job.saw(self.index, exit, logits);
+    }
+}
 
 impl Job {
     /// A job for `count` images and the receiver its answers arrive on.

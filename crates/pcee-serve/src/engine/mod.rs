@@ -1,5 +1,6 @@
 //! The engine: admitted images wait in stage 0's queue; one executor thread runs the network
-//! through its [`Backend`] (burn's [`pcee_nn::Model`] or, with the cargo feature `onnx`, ONNX
+//! through the runtime's one stage interface ([`pcee_runtime::Stages`]: burn's
+//! [`pcee_nn::runtime::BurnStages`] or, with the cargo feature `onnx`, ONNX
 //! Runtime sessions over a stage-graph directory; its kernels already use every core) and, in `stage` mode, keeps one queue per later stage,
 //! so every stage runs on batches re-formed from whatever rows reached it, across requests and
 //! δ ([`schedule`] says which queue next). `shrink` and `full` run each batch through the
@@ -9,23 +10,20 @@
 //! Memory stays bounded: at most `queue` images are admitted and not yet answered; a request
 //! that would pass it is refused ([`Overloaded`]) before anything is queued.
 
-pub mod backend;
 mod executor;
-mod gather;
 mod job;
 pub mod network;
+pub mod pixels;
 mod schedule;
-mod step;
 
 use crate::config::Mode;
 use crate::metrics::Metrics;
-#[cfg(feature = "onnx")]
-pub use backend::OrtBackend;
-pub use backend::{Backend, BackendError, BurnBackend};
 use job::Job;
 pub use network::{Mismatch, ServedNetwork};
 use pcee::ExitPolicy;
+use pcee_nn::runtime::BurnStages;
 use pcee_nn::Model;
+pub use pixels::FromPixels;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -89,13 +87,17 @@ pub struct Engine {
 impl Engine {
     /// Starts the executor thread on `model` (prepared with [`Model::for_inference`] here).
     pub fn start(model: &Model, settings: EngineSettings, metrics: Arc<Metrics>) -> Engine {
-        Engine::start_with(BurnBackend::new(model), settings, metrics)
+        Engine::start_with(
+            BurnStages::new(model, &pcee_nn::default_device()),
+            settings,
+            metrics,
+        )
     }
 
-    /// Starts the executor thread on `backend` (which moves to that thread; `metrics` must
+    /// Starts the executor thread on `stages` (which move to that thread; `metrics` must
     /// have been made for its number of exits).
-    pub fn start_with<B: Backend>(
-        backend: B,
+    pub fn start_with<S: FromPixels + Send + 'static>(
+        stages: S,
         settings: EngineSettings,
         metrics: Arc<Metrics>,
     ) -> Engine {
@@ -111,7 +113,7 @@ impl Engine {
         let for_thread = shared.clone();
         let thread = std::thread::Builder::new()
             .name("pcee-executor".into())
-            .spawn(move || executor::run(backend, settings, for_thread, metrics))
+            .spawn(move || executor::run(stages, settings, for_thread, metrics))
             .expect("spawn the executor thread");
         Engine {
             shared,
@@ -154,9 +156,10 @@ impl Engine {
             return Err(refused(shared.capacity));
         }
         let now = Instant::now();
-        inbox
-            .rows
-            .extend((0..count as u32).map(|i| ((job.clone(), i), now)));
+        inbox.rows.extend((0..count as u32).map(|index| {
+            let job = job.clone();
+            (job::RowRef { job, index }, now)
+        }));
         drop(inbox);
         shared.arrived.notify_one();
         Ok(ticket)

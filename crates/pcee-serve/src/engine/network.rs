@@ -131,7 +131,6 @@ pub use stages::open_stages;
 #[cfg(feature = "onnx")]
 mod stages {
     use super::{Kind, ServedNetwork};
-    use crate::engine::OrtBackend;
     use pcee::policy_file::FitError;
     use pcee_nn::data::Dataset;
     use pcee_nn::ExitOutputs;
@@ -181,7 +180,8 @@ mod stages {
             let mut per_exit = vec![Vec::with_capacity(n * classes); exits];
             for images in data.images.chunks(batch.max(1) * crate::body::IMAGE_PIXELS) {
                 let x: Vec<f32> = images.iter().map(|&p| pre.apply(p)).collect();
-                let logits = graphs.exit_logits(&x).map_err(|e| e.to_string())?;
+                let logits =
+                    pcee_runtime::exit_logits(&mut *graphs, &x).map_err(|e| e.to_string())?;
                 for (all, exit) in per_exit.iter_mut().zip(logits) {
                     all.extend(exit);
                 }
@@ -206,7 +206,7 @@ mod stages {
     pub fn open_stages(
         dir: &Path,
         threads: usize,
-    ) -> Result<(ServedNetwork, OrtBackend), OnnxError> {
+    ) -> Result<(ServedNetwork, OrtStages), OnnxError> {
         let stages = OrtStages::load(dir, threads)?;
         let m = stages.manifest();
         let per: usize = m.input.shape.iter().product();
@@ -230,6 +230,6 @@ mod stages {
                 sessions: OnceLock::new(),
             }),
         };
-        Ok((network, OrtBackend::new(stages)))
+        Ok((network, stages))
     }
 }
