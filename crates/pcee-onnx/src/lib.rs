@@ -9,26 +9,31 @@
 //! - [`manifest`]: the manifest's types, reading and checking it;
 //! - [`validate`](mod@validate): a whole directory against its manifest (every graph present,
 //!   tensor names and shapes as declared, one clear error per defect);
-//! - [`export`](mod@export): `pcee export` — pcee's own MSDNet (BatchNorm folded) and ViT
-//!   written as such a directory ([`msdnet`] and [`vit`] build the graphs, [`graph`] is the
-//!   small builder over the official ONNX message types of [`proto`]);
+//! - `export` (cargo feature `export`, the only part that needs burn): `pcee export` — pcee's
+//!   own MSDNet (BatchNorm folded) and ViT written as such a directory (`msdnet` and `vit`
+//!   build the graphs);
+//! - [`graph`]: the small builder over the official ONNX message types of [`proto`];
 //! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
 //!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
 
 #![warn(missing_docs)]
 
 pub mod error;
+#[cfg(feature = "export")]
 pub mod export;
 pub mod graph;
 pub mod manifest;
+#[cfg(feature = "export")]
 pub mod msdnet;
 pub mod proto;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod validate;
+#[cfg(feature = "export")]
 pub mod vit;
 
 pub use error::{OnnxError, Result};
+#[cfg(feature = "export")]
 pub use export::export;
 pub use manifest::{Manifest, MANIFEST_FILE};
 pub use validate::validate;

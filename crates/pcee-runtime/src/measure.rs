@@ -21,8 +21,10 @@
 
 use crate::decision::{outcome_of, Decision};
 use crate::noise;
+use crate::run::{early_exit_batch, full_batch};
+use crate::stages::{RuntimeError, Stages};
 use crate::timing::{percentile, Timing};
-use pcee::Outcome;
+use pcee::{ExitPolicy, Outcome};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -114,51 +116,57 @@ pub struct InferReport {
     pub decisions: Vec<Decision>,
 }
 
-/// One [`InferReport`] per policy `0..policies`, all timed in the same rounds against one
-/// full-network pass per round (module documentation). `early(p, batch)` runs policy `p` with
-/// early exit on a batch, `full(batch)` runs the batch to the last exit; both return one
-/// [`Decision`] per sample. `labels` `[samples]` are the true classes of the samples of
-/// `batches`, in order; `flops` `[exits]` the network's cumulative FLOPs. Each report's
-/// decisions are those of its policy's first timed pass.
+/// One [`InferReport`] per policy of `policies`, in order, all timed in the same rounds
+/// against one full-network pass per round (module documentation): each batch of `batches`
+/// (made once, before any timing: [`Stages::input`]) runs with early exit
+/// ([`early_exit_batch`]) under each policy and to the last exit ([`full_batch`]) on
+/// `stages`. `labels` `[samples]` are the true classes of the samples of `batches`, in order;
+/// the FLOPs are the network's ([`Stages::network`]). Each report's decisions are those of its
+/// policy's first timed pass.
 ///
 /// # Errors
-/// The first error of `early` or `full`.
+/// The first [`RuntimeError`] of a step.
 ///
 /// # Panics
 /// When `batches` is empty (check [`MeasureOptions::check`] first).
-pub fn measure_many<B, E>(
-    batches: &[B],
-    policies: usize,
-    mut early: impl FnMut(usize, &B) -> Result<Vec<Decision>, E>,
-    mut full: impl FnMut(&B) -> Result<Vec<Decision>, E>,
-    (labels, flops): (&[u8], &[f64]),
+pub fn measure_many<S: Stages + ?Sized>(
+    stages: &mut S,
+    policies: &[&dyn ExitPolicy],
+    batches: &[S::Input],
+    labels: &[u8],
     options: &MeasureOptions,
-) -> Result<Vec<InferReport>, E> {
+) -> Result<Vec<InferReport>, RuntimeError> {
     assert!(!batches.is_empty(), "at least one batch");
+    let flops = stages.network().flops.clone();
+    // `Some(p)`: policy p with early exit; `None`: the full network.
+    let mut run = |policy: Option<usize>, batch: &S::Input| match policy {
+        Some(p) => early_exit_batch(stages, policies[p], batch),
+        None => full_batch(stages, batch),
+    };
     let warmup = &batches[..WARMUP_IMAGES
         .div_ceil(options.batch.max(1))
         .clamp(1, batches.len())];
-    for p in 0..policies {
-        pass(warmup, |b| early(p, b), &mut Vec::new())?;
+    for p in 0..policies.len() {
+        pass(warmup, |b| run(Some(p), b), &mut Vec::new())?;
     }
-    pass(warmup, &mut full, &mut Vec::new())?;
-    let mut timed: Vec<Timed> = (0..policies).map(|_| Timed::default()).collect();
+    pass(warmup, |b| run(None, b), &mut Vec::new())?;
+    let mut timed: Vec<Timed> = policies.iter().map(|_| Timed::default()).collect();
     let mut baseline = Timed::default();
-    let mut decisions = vec![Vec::new(); policies];
+    let mut decisions = vec![Vec::new(); policies.len()];
     for round in 0..options.repeats {
         if round % 2 == 0 {
-            let (secs, _) = pass(batches, &mut full, &mut baseline.full_lat)?;
+            let (secs, _) = pass(batches, |b| run(None, b), &mut baseline.full_lat)?;
             baseline.full_secs.push(secs);
         }
         for (p, t) in timed.iter_mut().enumerate() {
-            let (secs, d) = pass(batches, |b| early(p, b), &mut t.early_lat)?;
+            let (secs, d) = pass(batches, |b| run(Some(p), b), &mut t.early_lat)?;
             t.early_secs.push(secs);
             if decisions[p].is_empty() {
                 decisions[p] = d;
             }
         }
         if round % 2 == 1 {
-            let (secs, _) = pass(batches, &mut full, &mut baseline.full_lat)?;
+            let (secs, _) = pass(batches, |b| run(None, b), &mut baseline.full_lat)?;
             baseline.full_secs.push(secs);
         }
     }
@@ -168,7 +176,7 @@ pub fn measure_many<B, E>(
         .map(|(mut t, d)| {
             t.full_secs.clone_from(&baseline.full_secs);
             t.full_lat.clone_from(&baseline.full_lat);
-            report(labels, flops, d, &t, options)
+            report(labels, &flops, d, &t, options)
         })
         .collect())
 }
@@ -300,51 +308,5 @@ mod tests {
         // Spread (3 − 1) / 2 = 100 % of the rounds: flagged as noise.
         assert!(r.timing.timing_unreliable);
         assert_eq!(r.timing.latency_p50_ms, None);
-    }
-
-    #[test]
-    fn every_policy_runs_once_per_round_and_the_full_network_once() {
-        let batches = vec![vec![0u8; 3], vec![0u8; 1]];
-        let (mut early_calls, mut full_calls) = (vec![0; 2], 0);
-        let options = MeasureOptions {
-            batch: 3,
-            repeats: 4,
-        };
-        let reports = measure_many(
-            &batches,
-            2,
-            |p, b: &Vec<u8>| {
-                early_calls[p] += 1;
-                Ok::<_, ()>(vec![
-                    Decision {
-                        exit: p,
-                        prediction: 0,
-                        confidence: 1.0
-                    };
-                    b.len()
-                ])
-            },
-            |b| {
-                full_calls += 1;
-                Ok(vec![
-                    Decision {
-                        exit: 1,
-                        prediction: 1,
-                        confidence: 1.0
-                    };
-                    b.len()
-                ])
-            },
-            (&[0, 0, 0, 1], &[1.0, 2.0]),
-            &options,
-        )
-        .unwrap();
-        // Warm-up: one pass of the warm-up batches (2 048 samples ⌈/3⌉ batches, clamped to both) per mode;
-        // then 4 rounds: each policy 4 passes, the full network 4 passes, of 2 batches each.
-        assert_eq!(early_calls, vec![2 + 8, 2 + 8]);
-        assert_eq!(full_calls, 2 + 8);
-        assert_eq!(reports.len(), 2);
-        assert!(reports.iter().all(|r| r.samples == 4 && r.repeats == 4));
-        assert_eq!(reports[1].decisions[0].exit, 1);
     }
 }

@@ -8,13 +8,14 @@
 use pcee::policy::ConfidenceThreshold;
 use pcee::ExitPolicy;
 use pcee_runtime::{
-    advance, early_exit_batch, exit_logits, full_batch, Batch, DType, HostTensor, InputSpec,
-    Inputs, NetworkSpec, Row, RuntimeError, Stages, Values,
+    advance, early_exit_batch, exit_logits, full_batch, measure_many, Batch, DType, HostTensor,
+    InputSpec, Inputs, MeasureOptions, NetworkSpec, Row, RuntimeError, Stages, Values,
 };
 use std::cell::Cell;
 
 #[derive(Default)]
 struct Counts {
+    embeds: usize,
     stage_rows: Vec<usize>,
     heads_read: usize,
     heads_unread: usize,
@@ -67,6 +68,7 @@ impl Stages for Toy {
     }
 
     fn embed(&mut self, input: &Vec<f32>) -> Result<Vec<f32>, RuntimeError> {
+        self.counts.embeds += 1;
         Ok(input.clone())
     }
 
@@ -274,4 +276,40 @@ fn inputs_of_another_name_type_or_shape_are_named_in_one_line() {
         err.to_string(),
         "x: x float32 with per-sample shape [2]; expected x float32 [1]"
     );
+}
+
+#[test]
+fn every_policy_and_the_full_network_run_once_per_round_on_every_batch() {
+    let mut toy = Toy::new(3);
+    let batches = vec![toy.batch(&[1.0, 2.0, 3.0]), toy.batch(&[-1.0])];
+    let (stop_at_once, never) = (
+        ConfidenceThreshold { delta: 0.0 },
+        ConfidenceThreshold { delta: 1.1 },
+    );
+    let options = MeasureOptions {
+        batch: 3,
+        repeats: 4,
+    };
+    let reports = measure_many(
+        &mut toy,
+        &[&stop_at_once, &never],
+        &batches,
+        &[1, 1, 1, 0],
+        &options,
+    )
+    .unwrap();
+    // Warm-up: both batches (⌈2 048 / 3⌉ clamped to 2) once per mode; then 4 rounds of both
+    // batches per mode: 3 modes × (2 + 8) batches embedded.
+    assert_eq!(toy.counts.embeds, 30);
+    // The full network: 10 batches, each running heads 0 and 1 unread.
+    assert_eq!(toy.counts.heads_unread, 20);
+    assert_eq!(reports.len(), 2);
+    assert!(reports
+        .iter()
+        .all(|r| r.samples == 4 && r.repeats == 4 && r.outcome.accuracy == 1.0));
+    assert!(reports[0].decisions.iter().all(|d| d.exit == 0));
+    assert!(reports[1].decisions.iter().all(|d| d.exit == 2));
+    // Mean FLOPs: exit 0 costs 10, exit 2 costs 30 (Toy's flops), of a full 30.
+    assert!((reports[0].outcome.mean_flops - 10.0).abs() < 1e-12);
+    assert!((reports[1].outcome.mean_flops - 30.0).abs() < 1e-12);
 }

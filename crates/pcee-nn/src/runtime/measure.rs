@@ -1,7 +1,7 @@
 //! `pcee infer` on burn: early exit on a data set, timed against the full network on the same
 //! images by [`pcee_runtime::measure_many`] (the rounds, medians and noise rule, shared with
 //! every backend). Here: the images are normalised into batch tensors once, before any timing,
-//! and a batch runs through [`early_exit_batch`] or [`full_batch`] on [`BurnStages`].
+//! and they run on [`BurnStages`].
 
 use super::stages::BurnStages;
 use crate::data::Dataset;
@@ -10,7 +10,6 @@ use crate::model::Model;
 use burn::tensor::{Device, Tensor};
 use pcee::ExitPolicy;
 pub use pcee_runtime::measure::WARMUP_IMAGES;
-use pcee_runtime::{early_exit_batch, full_batch};
 pub use pcee_runtime::{InferReport, MeasureOptions};
 
 /// Runs `model` on `data` with early exit under `policy` and, on the same images, to its last
@@ -44,21 +43,14 @@ pub fn measure_many(
     options
         .check(data.len())
         .map_err(|err| NnError::invalid(err.field(), err.to_string()))?;
-    let stages = BurnStages::new(model, device);
+    let mut stages = BurnStages::new(model, device);
     let indices: Vec<usize> = (0..data.len()).collect();
     let batches: Vec<Tensor<4>> = indices
         .chunks(options.batch)
         .map(|c| stages.images(data, c))
         .collect();
-    let flops = model.flops_per_exit();
-    let stages = std::cell::RefCell::new(stages);
-    let reports = pcee_runtime::measure_many(
-        &batches,
-        policies.len(),
-        |p, x| early_exit_batch(&mut *stages.borrow_mut(), policies[p], x),
-        |x| full_batch(&mut *stages.borrow_mut(), x),
-        (&data.labels, &flops),
-        options,
-    );
-    Ok(reports.expect("burn never fails"))
+    Ok(
+        pcee_runtime::measure_many(&mut stages, policies, &batches, &data.labels, options)
+            .expect("burn never fails"),
+    )
 }
