@@ -5,6 +5,7 @@ mod commands;
 mod flags;
 mod inputs;
 mod output;
+mod own_data;
 mod plot;
 mod report;
 mod shift;

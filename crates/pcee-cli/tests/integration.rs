@@ -12,6 +12,7 @@ mod demo;
 mod limits;
 mod nn;
 mod onnx;
+mod own_data;
 mod readme;
 mod serve;
 mod serve_onnx;

@@ -122,6 +122,16 @@ impl GraphBuilder {
         }
     }
 
+    /// The finished model ([`GraphBuilder::finish`]) written to `path` as an ONNX file.
+    ///
+    /// # Errors
+    /// [`crate::OnnxError::Io`] when the file cannot be written.
+    pub fn save(self, name: &str, path: &std::path::Path) -> crate::Result<()> {
+        use prost::Message;
+        std::fs::write(path, self.finish(name).encode_to_vec())
+            .map_err(|e| crate::OnnxError::io(path, e))
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)

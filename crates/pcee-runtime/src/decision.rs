@@ -48,13 +48,17 @@ pub fn decide_row(
 ///
 /// # Panics
 /// When the lengths differ.
-pub fn outcome_of(decisions: &[Decision], labels: &[u8], flops: &[f64]) -> Outcome {
+pub fn outcome_of<L: Copy + Into<u32>>(
+    decisions: &[Decision],
+    labels: &[L],
+    flops: &[f64],
+) -> Outcome {
     assert_eq!(decisions.len(), labels.len(), "one decision per sample");
     let exits: Vec<usize> = decisions.iter().map(|d| d.exit).collect();
     let correct: Vec<bool> = decisions
         .iter()
         .zip(labels)
-        .map(|(d, &y)| d.prediction == u32::from(y))
+        .map(|(d, &y)| d.prediction == y.into())
         .collect();
     Outcome::from_exits(&exits, &correct, flops)
 }
@@ -93,7 +97,7 @@ mod tests {
             prediction,
             confidence: 1.0,
         };
-        let o = outcome_of(&[at(0, 1), at(1, 2), at(1, 0)], &[1, 2, 2], &[10.0, 30.0]);
+        let o = outcome_of(&[at(0, 1), at(1, 2), at(1, 0)], &[1u8, 2, 2], &[10.0, 30.0]);
         assert!((o.accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert!((o.mean_flops - (10.0 + 30.0 + 30.0) / 3.0).abs() < 1e-9);
     }

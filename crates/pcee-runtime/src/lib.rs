@@ -9,6 +9,8 @@
 //! - [`stages`]: the one stage interface every backend implements ([`Stages`]);
 //! - [`run`]: the one early-exit loop ([`advance`], [`early_exit_batch`]) and the full
 //!   network it is compared with ([`full_batch`], [`exit_logits`]);
+//! - [`input_file`]: the user's own data (`--input FILE.npy`, `--labels FILE.npy`);
+//! - [`batches`]: a host data set in batches, and its logits at every exit;
 //! - [`decision`]: the one per-sample rule after every exit head ([`decide_row`], through
 //!   [`pcee::ExitPolicy::stops_on_scored_logits`], the call the offline evaluation makes) and
 //!   the outcome of a run's decisions;
@@ -19,8 +21,10 @@
 
 #![warn(missing_docs)]
 
+pub mod batches;
 pub mod check;
 pub mod decision;
+pub mod input_file;
 pub mod measure;
 pub mod network;
 pub mod noise;
@@ -29,8 +33,10 @@ pub mod stages;
 pub mod tensor;
 pub mod timing;
 
+pub use batches::{batches_of, exit_logits_of};
 pub use check::check_policy;
 pub use decision::{decide_row, outcome_of, Decision};
+pub use input_file::{read_input, read_labels, InputFileError};
 pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMUP_IMAGES};
 pub use network::{InputSpec, NetworkSpec};
 pub use run::{

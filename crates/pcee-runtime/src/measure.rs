@@ -129,11 +129,11 @@ pub struct InferReport {
 ///
 /// # Panics
 /// When `batches` is empty (check [`MeasureOptions::check`] first).
-pub fn measure_many<S: Stages + ?Sized>(
+pub fn measure_many<S: Stages + ?Sized, L: Copy + Into<u32>>(
     stages: &mut S,
     policies: &[&dyn ExitPolicy],
     batches: &[S::Input],
-    labels: &[u8],
+    labels: &[L],
     options: &MeasureOptions,
 ) -> Result<Vec<InferReport>, RuntimeError> {
     assert!(!batches.is_empty(), "at least one batch");
@@ -199,8 +199,8 @@ pub struct Timed {
 ///
 /// # Panics
 /// When a list of pass times is empty or the lengths of `decisions` and `labels` differ.
-pub fn report(
-    labels: &[u8],
+pub fn report<L: Copy + Into<u32>>(
+    labels: &[L],
     flops: &[f64],
     decisions: Vec<Decision>,
     timed: &Timed,
@@ -293,7 +293,7 @@ mod tests {
             repeats: 3,
         };
         let r = report(
-            &[0, 0, 0, 1],
+            &[0u8, 0, 0, 1],
             &[10.0, 40.0],
             vec![at(0), at(0), at(1), at(1)],
             &timed,

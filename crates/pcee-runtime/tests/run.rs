@@ -294,7 +294,7 @@ fn every_policy_and_the_full_network_run_once_per_round_on_every_batch() {
         &mut toy,
         &[&stop_at_once, &never],
         &batches,
-        &[1, 1, 1, 0],
+        &[1u32, 1, 1, 0],
         &options,
     )
     .unwrap();

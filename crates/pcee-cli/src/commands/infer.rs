@@ -9,10 +9,11 @@
 
 use crate::inputs;
 use crate::output::{accuracy_line, exit_table, flops, percent};
+use crate::own_data::{self, OwnData};
 use anyhow::anyhow;
 use pcee::{Delta, PolicyFile};
 use pcee_nn::data::{load_split, Split};
-use pcee_nn::runtime::{check_policy, measure, InferReport, MeasureOptions};
+use pcee_nn::runtime::{check_policy, measure, BurnStages, InferReport, MeasureOptions};
 use pcee_nn::{default_device, store};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -37,6 +38,14 @@ pub struct Args {
     /// Split: test (10 000 test images) or val (5 000 held-out training images).
     #[arg(long, default_value = "test", value_parser = inputs::eval_split)]
     split: Split,
+    /// Your own data instead of a Fashion-MNIST split: one .npy array, first axis = samples, in
+    /// the network input's dtype and per-sample shape, fed as is (no preprocessing). Needs
+    /// --labels.
+    #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["split", "limit", "corruption", "data_dir"])]
+    input: Option<PathBuf>,
+    /// With --input: the true class of every sample, a .npy of integers `[samples]`.
+    #[arg(long, value_name = "FILE", requires = "input")]
+    labels: Option<PathBuf>,
     /// Images per batch; 1 also reports per-image latency percentiles.
     #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
     batch: i64,
@@ -92,8 +101,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let load_data = || -> anyhow::Result<_> {
         let data = load_split(args.data_dir.as_deref(), args.split)?;
         let data = inputs::take_limit(data, limit, args.split)?;
-        warn_if_calibration_images(&policy_file, &args, &data.labels);
+        let labels: Vec<u32> = data.labels.iter().map(|&l| u32::from(l)).collect();
+        let what = format!("--split {}: its images", args.split);
+        warn_if_calibration_data(&policy_file, &args.policy, &what, &labels);
         Ok(args.shift.apply(data)?)
+    };
+    let own = args
+        .input
+        .clone()
+        .zip(args.labels.clone())
+        .map(|(input, labels)| OwnData { input, labels });
+    let warn_own = |own: &OwnData, labels: &[u32]| {
+        let what = format!("--input {}: its samples", own.input.display());
+        warn_if_calibration_data(&policy_file, &args.policy, &what, labels);
     };
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
@@ -109,8 +129,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     path.display()
                 )
             })?;
-            let data = load_data()?;
-            let report = measure(&model, policy.as_ref(), &data, &options, &device)?;
+            let report = match &own {
+                Some(own) => {
+                    let mut stages = BurnStages::new(&model, &device);
+                    let (report, labels) =
+                        own_data::measure(&mut stages, policy.as_ref(), own, &options)?;
+                    warn_own(own, &labels);
+                    report
+                }
+                None => measure(&model, policy.as_ref(), &load_data()?, &options, &device)?,
+            };
             (report, model.flops_per_exit())
         }
         (None, Some(dir)) => {
@@ -118,8 +146,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 dir,
                 file: &policy_file,
                 policy_path: &args.policy,
+                own: own.as_ref(),
             };
-            stages::measure(&load, policy.as_ref(), &load_data, &options)?
+            stages::measure(&load, policy.as_ref(), &load_data, &warn_own, &options)?
         }
         (None, None) => unreachable!("clap requires --model or --stages"),
     };
@@ -200,6 +229,7 @@ fn spread_note(early: Option<f64>, full: Option<f64>) -> String {
 
 /// `--stages DIR`: the ONNX Runtime backend (crate `pcee-onnx`, feature `onnx`).
 mod stages {
+    use crate::own_data::OwnData;
     use pcee::{ExitPolicy, PolicyFile};
     use pcee_nn::data::Dataset;
     use pcee_nn::runtime::{InferReport, MeasureOptions};
@@ -211,6 +241,8 @@ mod stages {
         pub dir: &'a Path,
         pub file: &'a PolicyFile,
         pub policy_path: &'a Path,
+        /// `--input` and `--labels`, when given.
+        pub own: Option<&'a OwnData>,
     }
 
     /// The report of `policy` through the graphs of `load.dir` on the images `data` loads
@@ -220,6 +252,7 @@ mod stages {
         load: &Load<'_>,
         policy: &dyn ExitPolicy,
         data: &dyn Fn() -> anyhow::Result<Dataset>,
+        warn_own: &dyn Fn(&OwnData, &[u32]),
         options: &MeasureOptions,
     ) -> anyhow::Result<(InferReport, Vec<f64>)> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -235,6 +268,11 @@ mod stages {
             )
         })?;
         let flops = m.flops.clone();
+        if let Some(own) = load.own {
+            let (report, labels) = crate::own_data::measure(&mut graphs, policy, own, options)?;
+            warn_own(own, &labels);
+            return Ok((report, flops));
+        }
         let data = data()?;
         let report = pcee_onnx::runtime::measure(
             &mut graphs,
@@ -251,6 +289,7 @@ mod stages {
         _: &Load<'_>,
         _: &dyn ExitPolicy,
         _: &dyn Fn() -> anyhow::Result<Dataset>,
+        _: &dyn Fn(&OwnData, &[u32]),
         _: &MeasureOptions,
     ) -> anyhow::Result<(InferReport, Vec<f64>)> {
         anyhow::bail!(
@@ -260,16 +299,21 @@ mod stages {
     }
 }
 
-/// One line on stderr when the images run are the policy's calibration images, recognised by
+/// One line on stderr when the samples run are the policy's calibration samples, recognised by
 /// their labels in order (issue 33, item 4): the accuracy and control error are then optimistic.
-fn warn_if_calibration_images(policy: &PolicyFile, args: &Args, labels: &[u8]) {
-    let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
-    if policy.calibrated_on_labels(&labels).is_some() {
+/// `what` names them (`--split val: its images`).
+fn warn_if_calibration_data(
+    policy: &PolicyFile,
+    path: &std::path::Path,
+    what: &str,
+    labels: &[u32],
+) {
+    if policy.calibrated_on_labels(labels).is_some() {
         eprintln!(
-            "warning: --split {}: its images have the labels (in order) of the calibration data \
-             of {} ({}); evaluation on calibration data is optimistic; expected --split test",
-            args.split,
-            args.policy.display(),
+            "warning: {what} have the labels (in order) of the calibration data of {} ({}); \
+             evaluation on calibration data is optimistic; expected data the policy was not \
+             calibrated on (--split test)",
+            path.display(),
             policy.source
         );
     }
