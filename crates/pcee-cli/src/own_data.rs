@@ -67,7 +67,20 @@ pub fn logits<S: Stages + ?Sized>(
     batch: usize,
 ) -> anyhow::Result<ExitLogits> {
     let (batches, labels) = load(stages, own, batch)?;
-    let per_exit = exit_logits_of(stages, &batches)?;
+    logits_of(stages, &batches, labels)
+}
+
+/// Every exit's logits of `batches` through `stages` as a logits file, with the true classes
+/// `labels` `[samples]` and the network's FLOPs.
+///
+/// # Errors
+/// A failed step.
+pub fn logits_of<S: Stages + ?Sized>(
+    stages: &mut S,
+    batches: &[S::Input],
+    labels: Vec<u32>,
+) -> anyhow::Result<ExitLogits> {
+    let per_exit = exit_logits_of(stages, batches)?;
     let network = stages.network();
     let shape = [network.exits(), labels.len(), network.classes];
     let labels = labels.into_iter().map(i64::from).collect();

@@ -50,7 +50,6 @@ fn stages_need_the_onnx_feature() {
 mod with_ort {
     use super::*;
     use pcee::{ExitLogits, LogitsRow};
-    use pcee_nn::data::{load_split, Split};
     use serde_json::Value;
 
     const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4, 4], "growth": [2, 2, 2], "bottleneck": [1, 1, 1],
@@ -123,18 +122,27 @@ mod with_ort {
         ]);
         let burn = ExitLogits::read(&npz).unwrap();
 
-        // Every exit's logits through ONNX Runtime, on the same 300 test images.
-        let threads = 2;
-        let mut ort = pcee_onnx::runtime::OrtStages::load(&stages, threads).unwrap();
-        let pre = ort.manifest().preprocessing.clone();
-        let data = load_split(None, Split::Test).unwrap().take(IMAGES);
-        let x: Vec<f32> = data.images.iter().map(|&p| pre.apply(p)).collect();
-        let logits = pcee_runtime::exit_logits(&mut ort, &x).unwrap();
+        // Every exit's logits through ONNX Runtime (`pcee logits --stages`), on the same 300
+        // test images, normalised with the manifest's preprocessing.
+        let ort_npz = dir.join("test-ort.npz");
+        ok(&[
+            "logits",
+            "--stages",
+            s(&stages),
+            "--split",
+            "test",
+            "--limit",
+            "300",
+            "--out",
+            s(&ort_npz),
+        ]);
+        let ort = ExitLogits::read(&ort_npz).unwrap();
+        assert_eq!(ort.labels(), burn.labels());
+        assert_eq!(ort.flops(), burn.flops());
         let mut worst = 0.0f32;
-        for (e, exit) in logits.iter().enumerate() {
+        for e in 0..burn.exits() {
             for i in 0..IMAGES {
-                let b = row(&burn, e, i);
-                for (a, b) in exit[i * 10..(i + 1) * 10].iter().zip(&b) {
+                for (a, b) in row(&ort, e, i).iter().zip(&row(&burn, e, i)) {
                     worst = worst.max((a - b).abs());
                 }
             }

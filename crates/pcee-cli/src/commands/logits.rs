@@ -175,16 +175,8 @@ mod stages {
             )
         })?;
         let batches = pcee_runtime::batches_of(&mut graphs, &images, batch)?;
-        let per_exit = pcee_runtime::exit_logits_of(&mut graphs, &batches)?;
-        let network = graphs.network();
-        let shape = [network.exits(), data.len(), network.classes];
-        let labels = data.labels.iter().map(|&l| i64::from(l)).collect();
-        Ok(ExitLogits::from_f32(
-            shape,
-            per_exit.concat(),
-            labels,
-            Some(network.flops.clone()),
-        )?)
+        let labels = data.labels.iter().map(|&l| u32::from(l)).collect();
+        crate::own_data::logits_of(&mut graphs, &batches, labels)
     }
 
     /// Without the `onnx` feature: one clear error.
