@@ -1,10 +1,13 @@
 //! `--input FILE.npy --labels FILE.npy`: the user's own data through any network the runtime
-//! runs (issue 29): read against the network's declared input, cut into batches before any
-//! timing, and run by the one loop — the same for `pcee infer` and `pcee logits`, for burn
-//! and ONNX Runtime alike.
+//! runs (issue 29): read against the network's declared input and run by the one loop — the
+//! same for `pcee infer` and `pcee logits`, for burn and ONNX Runtime alike. `pcee logits`
+//! reads the file `--batch` samples at a time; `pcee infer` makes every batch before timing.
 
 use pcee::{ExitLogits, ExitPolicy};
-use pcee_runtime::{batches_of, exit_logits_of, InferReport, MeasureOptions, Stages};
+use pcee_runtime::{
+    exit_logits, open_input, read_labels, InferReport, InputBatches, InputSpec, Inputs,
+    MeasureOptions, NetworkSpec, Stages,
+};
 use std::path::PathBuf;
 
 /// The `--input` and `--labels` files.
@@ -16,24 +19,49 @@ pub struct OwnData {
     pub labels: PathBuf,
 }
 
-/// The data of `own`, checked against `stages`' input and classes, in batches of `batch`, and
+impl OwnData {
+    /// `--input` and `--labels` as given: both or neither (clap checks `--input` without
+    /// `--labels`; a `--labels` alone is refused here, since clap skips that requirement when
+    /// another flag conflicting with `--input` is present).
+    ///
+    /// # Errors
+    /// One line when `--labels` comes without `--input`.
+    pub fn from_flags(
+        input: Option<&PathBuf>,
+        labels: Option<&PathBuf>,
+    ) -> anyhow::Result<Option<OwnData>> {
+        match (input, labels) {
+            (Some(input), Some(labels)) => Ok(Some(OwnData {
+                input: input.clone(),
+                labels: labels.clone(),
+            })),
+            (None, Some(labels)) => anyhow::bail!(
+                "--labels {}: given without --input; expected --input FILE.npy with it (the \
+                 labels of a Fashion-MNIST split come with the split)",
+                labels.display()
+            ),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The input file of `own` against the one input of `network`, `batch` samples at a time, and
 /// its labels.
-fn load<S: Stages + ?Sized>(
-    stages: &mut S,
+fn open(
+    network: &NetworkSpec,
     own: &OwnData,
     batch: usize,
-) -> anyhow::Result<(Vec<S::Input>, Vec<u32>)> {
-    let spec = match stages.network().inputs.as_slice() {
-        [one] => one.clone(),
+) -> anyhow::Result<(InputBatches, Vec<u32>)> {
+    let spec: &InputSpec = match network.inputs.as_slice() {
+        [one] => one,
         many => anyhow::bail!(
             "--input {}: the network has {} inputs; one .npy feeds a network of one input",
             own.input.display(),
             many.len()
         ),
     };
-    let tensor = pcee_runtime::read_input(&own.input, &spec)?;
-    let labels = pcee_runtime::read_labels(&own.labels, tensor.rows(), stages.network().classes)?;
-    let batches = batches_of(stages, &tensor, batch)?;
+    let batches = open_input(&own.input, spec, batch)?;
+    let labels = read_labels(&own.labels, batches.samples(), network.classes)?;
     Ok((batches, labels))
 }
 
@@ -48,16 +76,20 @@ pub fn measure<S: Stages + ?Sized>(
     own: &OwnData,
     options: &MeasureOptions,
 ) -> anyhow::Result<(InferReport, Vec<u32>)> {
-    let (batches, labels) = load(stages, own, options.batch)?;
+    let (tensors, labels) = open(stages.network(), own, options.batch)?;
     options
         .check(labels.len())
         .map_err(|err| anyhow::anyhow!("{}: {err}", err.field()))?;
+    let mut batches = Vec::new();
+    for tensor in tensors {
+        batches.push(stages.input(Inputs::new(vec![tensor?])?)?);
+    }
     let report = pcee_runtime::measure_many(stages, &[policy], &batches, &labels, options)?;
     Ok((report.into_iter().next().expect("one policy"), labels))
 }
 
 /// `pcee logits --input --labels`: every exit's logits of the data of `own` through `stages`,
-/// with its labels and the network's FLOPs.
+/// read and run `batch` samples at a time, with its labels and the network's FLOPs.
 ///
 /// # Errors
 /// Any defect of the files, or a failed step.
@@ -66,22 +98,27 @@ pub fn logits<S: Stages + ?Sized>(
     own: &OwnData,
     batch: usize,
 ) -> anyhow::Result<ExitLogits> {
-    let (batches, labels) = load(stages, own, batch)?;
-    logits_of(stages, &batches, labels)
+    let (tensors, labels) = open(stages.network(), own, batch)?;
+    let mut per_exit = vec![Vec::new(); stages.network().exits()];
+    for tensor in tensors {
+        let input = stages.input(Inputs::new(vec![tensor?])?)?;
+        for (all, exit) in per_exit.iter_mut().zip(exit_logits(stages, &input)?) {
+            all.extend(exit);
+        }
+    }
+    logits_file(stages.network(), per_exit, labels)
 }
 
-/// Every exit's logits of `batches` through `stages` as a logits file, with the true classes
-/// `labels` `[samples]` and the network's FLOPs.
+/// Every exit's logits `per_exit` (`[exits][samples × classes]`) of `network` as a logits file,
+/// with the true classes `labels` `[samples]` and the network's FLOPs.
 ///
 /// # Errors
-/// A failed step.
-pub fn logits_of<S: Stages + ?Sized>(
-    stages: &mut S,
-    batches: &[S::Input],
+/// When the logits do not make a valid logits file (e.g. a non-finite logit).
+pub fn logits_file(
+    network: &NetworkSpec,
+    per_exit: Vec<Vec<f32>>,
     labels: Vec<u32>,
 ) -> anyhow::Result<ExitLogits> {
-    let per_exit = exit_logits_of(stages, batches)?;
-    let network = stages.network();
     let shape = [network.exits(), labels.len(), network.classes];
     let labels = labels.into_iter().map(i64::from).collect();
     Ok(ExitLogits::from_f32(

@@ -354,7 +354,33 @@ fn malformed_input_files_are_named_in_one_line() {
     npy(&short, "<f4", &[10, 3, 4, 4], &f32_bytes(&x[..100]));
     assert_error(
         &logits(&short, &good_y),
-        &format!("{}: a header promising 480 values", short.display()),
+        &format!(
+            "{}: a header promising shape [10, 3, 4, 4] of float32 in a file of",
+            short.display()
+        ),
+    );
+    let f64s = dir.join("f64.npy");
+    npy(&f64s, "<f8", &[10, 3, 4, 4], &vec![0u8; 8 * 10 * PER]);
+    assert_error(
+        &logits(&f64s, &good_y),
+        &format!(
+            "{}: float64 [10, 3, 4, 4]; expected float32 [samples, 3, 4, 4]",
+            f64s.display()
+        ),
+    );
+    let mut bad = x.clone();
+    bad[7 * PER + 5] = f32::NAN;
+    let nan = dir.join("nan.npy");
+    npy(&nan, "<f4", &[10, 3, 4, 4], &f32_bytes(&bad));
+    assert_error(
+        &logits(&nan, &good_y),
+        &format!("{}: sample 7: value NaN is not finite", nan.display()),
+    );
+    let huge = dir.join("huge.npy");
+    npy(&huge, "<f4", &[usize::MAX / 4, 3, 4, 4], &f32_bytes(&x));
+    assert_error(
+        &logits(&huge, &good_y),
+        &format!("{}: a header promising shape", huge.display()),
     );
     let count = dir.join("count.npy");
     npy(&count, "<i8", &[9], &i64_bytes(&[0; 9]));
@@ -383,6 +409,50 @@ fn malformed_input_files_are_named_in_one_line() {
         &format!("{}: not a .npy array", text.display()),
     );
     assert!(!out.exists(), "nothing written");
+    // Labels of any integer width, signedness and byte order.
+    for (descr, bytes) in [
+        ("|i1", vec![0u8, 1, 2, 0, 1, 2, 0, 1, 2, 0]),
+        (
+            "<u2",
+            [0u16, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        (
+            ">i8",
+            [0i64, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+                .iter()
+                .flat_map(|v| v.to_be_bytes())
+                .collect(),
+        ),
+    ] {
+        let labels = dir.join("any-int.npy");
+        npy(&labels, descr, &[10], &bytes);
+        let run = logits(&good_x, &labels);
+        assert_eq!(run.code, 0, "{descr}: {}", run.stderr);
+        let got = read_npz_logits(&out);
+        assert_eq!(got.labels(), [0, 1, 2, 0, 1, 2, 0, 1, 2, 0], "{descr}");
+        std::fs::remove_file(&out).unwrap();
+    }
+    // --labels alone, even beside a flag that conflicts with --input.
+    let run = pcee(&[
+        "logits",
+        "--stages",
+        s(&graphs),
+        "--split",
+        "val",
+        "--limit",
+        "5",
+        "--labels",
+        s(&good_y),
+        "--out",
+        s(&out),
+    ]);
+    assert_error(
+        &run,
+        &format!("--labels {}: given without --input", good_y.display()),
+    );
     // --input needs --labels, and is not --split.
     let run = pcee(&[
         "logits",

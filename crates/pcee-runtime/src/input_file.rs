@@ -27,8 +27,12 @@ fn error(path: &Path, reason: impl Into<String>) -> InputFileError {
     }
 }
 
-/// An opened `.npy`: its element type and shape, checked against the file's length.
-fn open(path: &Path) -> Result<(NpyFile<BufReader<File>>, DType, Vec<usize>), InputFileError> {
+/// An opened `.npy`: its plain element type (any endianness) and shape, the shape checked
+/// against the file's length.
+fn open(
+    path: &Path,
+) -> Result<(NpyFile<BufReader<File>>, npyz::TypeStr, Vec<usize>), InputFileError> {
+    check_shape_product(path)?;
     let file = File::open(path).map_err(|e| error(path, e.to_string()))?;
     let size = file
         .metadata()
@@ -46,34 +50,98 @@ fn open(path: &Path) -> Result<(NpyFile<BufReader<File>>, DType, Vec<usize>), In
             "a Fortran-order array; expected C order (numpy.ascontiguousarray before numpy.save)",
         ));
     }
-    let dtype = dtype_of(&npy.dtype()).ok_or_else(|| {
-        error(
+    let NpyDType::Plain(ts) = npy.dtype() else {
+        return Err(error(
             path,
             format!(
-                "dtype {:?}; expected float32, float16, int64, int32, uint8 or bool, little-endian",
+                "a structured dtype {}; expected an array of numbers",
                 npy.dtype().descr()
             ),
-        )
-    })?;
+        ));
+    };
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let bytes = npy.len().saturating_mul(dtype.size() as u64);
-    if bytes > size {
-        return Err(error(path, format!("a header promising {} values of {dtype} ({bytes} bytes) in a file of {size} bytes; expected the whole array", npy.len())));
+    let bytes = npy
+        .shape()
+        .iter()
+        .try_fold(ts.size_field(), |acc, &d| acc.checked_mul(d));
+    match bytes {
+        Some(bytes) if bytes <= size => Ok((npy, ts, shape)),
+        _ => Err(error(
+            path,
+            format!(
+                "a header promising shape {:?} of {} in a file of {size} bytes; expected the \
+                 whole array",
+                npy.shape(),
+                numpy_name(&ts)
+            ),
+        )),
     }
-    Ok((npy, dtype, shape))
 }
 
-/// The element type of a plain little-endian numpy dtype.
-fn dtype_of(dtype: &NpyDType) -> Option<DType> {
-    let NpyDType::Plain(ts) = dtype else {
-        return None;
+/// Refuses a header whose shape has more values than a u64 counts, before the `.npy` reader
+/// multiplies the dimensions (it would overflow). Headers it cannot parse are left to that
+/// reader's own error.
+fn check_shape_product(path: &Path) -> Result<(), InputFileError> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let file = File::open(path).map_err(|e| error(path, e.to_string()))?;
+    file.take(1 << 16)
+        .read_to_end(&mut head)
+        .map_err(|e| error(path, e.to_string()))?;
+    let text = String::from_utf8_lossy(&head);
+    let Some(tuple) = text
+        .split("'shape':")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+    else {
+        return Ok(());
+    };
+    let product = tuple
+        .trim_start()
+        .trim_start_matches('(')
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .try_fold(1u64, |acc, d| {
+            d.parse::<u64>().ok().and_then(|d| acc.checked_mul(d))
+        });
+    match product {
+        None if tuple.chars().any(|c| c.is_ascii_digit()) => Err(error(
+            path,
+            format!(
+                "a header promising shape {}) — more values than can be counted; expected the \
+                 shape of the array in the file",
+                tuple.trim()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// numpy's name of a plain type: `float64`, `int8`, `uint16 (big-endian)`, …
+fn numpy_name(ts: &npyz::TypeStr) -> String {
+    let bits = ts.size_field() * 8;
+    let name = match ts.type_char() {
+        TypeChar::Float => format!("float{bits}"),
+        TypeChar::Int => format!("int{bits}"),
+        TypeChar::Uint => format!("uint{bits}"),
+        TypeChar::Bool => "bool".to_string(),
+        TypeChar::Complex => format!("complex{bits}"),
+        _ => ts.to_string(),
     };
     if ts.endianness() == npyz::Endianness::Big && ts.size_field() > 1 {
-        return None;
+        format!("{name} (big-endian)")
+    } else {
+        name
     }
+}
+
+/// The element type of a plain numpy type the runtime holds (either endianness: npyz reads
+/// both).
+fn dtype_of(ts: &npyz::TypeStr) -> Option<DType> {
     Some(match (ts.type_char(), ts.size_field()) {
         (TypeChar::Float, 4) => DType::Float32,
-        (TypeChar::Float, 2) => DType::Float16,
+        (TypeChar::Float, 2) if ts.endianness() != npyz::Endianness::Big => DType::Float16,
         (TypeChar::Int, 8) => DType::Int64,
         (TypeChar::Int, 4) => DType::Int32,
         (TypeChar::Uint, 1) => DType::Uint8,
@@ -82,37 +150,33 @@ fn dtype_of(dtype: &NpyDType) -> Option<DType> {
     })
 }
 
-/// The values of an opened array, in its own element type.
-fn values_of(
-    path: &Path,
-    npy: NpyFile<BufReader<File>>,
-    dtype: DType,
-) -> Result<Values, InputFileError> {
-    let read = |e: std::io::Error| error(path, format!("cannot read its values: {e}"));
-    Ok(match dtype {
-        DType::Float32 => Values::F32(npy.into_vec().map_err(read)?),
-        DType::Float16 => Values::F16(
-            npy.into_vec::<half_bits::F16>()
-                .map_err(read)?
-                .into_iter()
-                .map(|h| h.0)
-                .collect(),
-        ),
-        DType::Int64 => Values::I64(npy.into_vec().map_err(read)?),
-        DType::Int32 => Values::I32(npy.into_vec().map_err(read)?),
-        DType::Uint8 => Values::U8(npy.into_vec().map_err(read)?),
-        DType::Bool => Values::Bool(npy.into_vec().map_err(read)?),
-    })
+/// The array of `path` as the network input `spec`: `[samples, spec.shape…]` of `spec.dtype`,
+/// at least one sample, read whole.
+///
+/// # Errors
+/// As [`open_input`], and when the values cannot be read.
+pub fn read_input(path: &Path, spec: &InputSpec) -> Result<HostTensor, InputFileError> {
+    let mut batches = open_input(path, spec, usize::MAX)?;
+    batches.next().expect("at least one sample")
 }
 
-/// The array of `path` as the network input `spec`: `[samples, spec.shape…]` of `spec.dtype`,
-/// at least one sample.
+/// The array of `path` as the network input `spec`, read `batch` samples at a time (the last
+/// batch may be smaller): memory bounded by the batch, not by the file.
 ///
 /// # Errors
 /// [`InputFileError`] when the file cannot be read, is not a C-order `.npy`, or holds another
 /// element type or per-sample shape than `spec`, or no sample.
-pub fn read_input(path: &Path, spec: &InputSpec) -> Result<HostTensor, InputFileError> {
-    let (npy, dtype, shape) = open(path)?;
+///
+/// # Panics
+/// When `batch` is 0.
+pub fn open_input(
+    path: &Path,
+    spec: &InputSpec,
+    batch: usize,
+) -> Result<InputBatches, InputFileError> {
+    assert!(batch > 0, "batch must be at least 1");
+    let (npy, ts, shape) = open(path)?;
+    let dtype = dtype_of(&ts);
     let expected = || {
         let dims: Vec<String> = std::iter::once("samples".to_string())
             .chain(spec.shape.iter().map(|d| d.to_string()))
@@ -124,20 +188,115 @@ pub fn read_input(path: &Path, spec: &InputSpec) -> Result<HostTensor, InputFile
             spec.name
         )
     };
-    if dtype != spec.dtype || shape.len() != spec.shape.len() + 1 || shape[1..] != spec.shape[..] {
+    if dtype != Some(spec.dtype)
+        || shape.len() != spec.shape.len() + 1
+        || shape[1..] != spec.shape[..]
+    {
+        let name = numpy_name(&ts);
         return Err(error(
             path,
-            format!("{dtype} {shape:?}; expected {}", expected()),
+            format!("{name} {shape:?}; expected {}", expected()),
         ));
     }
+    let dtype = spec.dtype;
     if shape[0] == 0 {
         return Err(error(
             path,
             format!("no sample ({shape:?}); expected {}", expected()),
         ));
     }
-    let values = values_of(path, npy, dtype)?;
-    HostTensor::new(spec.name.clone(), shape, values).map_err(|e| error(path, e.to_string()))
+    let read = |e: npyz::DTypeError| error(path, e.to_string());
+    let values = match dtype {
+        DType::Float32 => Stream::F32(npy.data().map_err(read)?),
+        DType::Float16 => Stream::F16(npy.data().map_err(read)?),
+        DType::Int64 => Stream::I64(npy.data().map_err(read)?),
+        DType::Int32 => Stream::I32(npy.data().map_err(read)?),
+        DType::Uint8 => Stream::U8(npy.data().map_err(read)?),
+        DType::Bool => Stream::Bool(npy.data().map_err(read)?),
+    };
+    Ok(InputBatches {
+        path: path.to_path_buf(),
+        name: spec.name.clone(),
+        shape,
+        batch,
+        next: 0,
+        values,
+    })
+}
+
+type Reader<T> = npyz::NpyReader<T, BufReader<File>>;
+
+/// The values of an opened array, read one at a time, in its own element type.
+enum Stream {
+    F32(Reader<f32>),
+    F16(Reader<half_bits::F16>),
+    I64(Reader<i64>),
+    I32(Reader<i32>),
+    U8(Reader<u8>),
+    Bool(Reader<bool>),
+}
+
+/// The next `n` values of `reader`.
+fn take<T: npyz::Deserialize>(reader: &mut Reader<T>, n: usize) -> std::io::Result<Vec<T>> {
+    reader.by_ref().take(n).collect()
+}
+
+/// An input file read a batch of samples at a time ([`open_input`]): each item is a
+/// [`HostTensor`] `[rows ≤ batch, per-sample…]`, in file order.
+pub struct InputBatches {
+    path: std::path::PathBuf,
+    name: String,
+    shape: Vec<usize>,
+    batch: usize,
+    next: usize,
+    values: Stream,
+}
+
+impl InputBatches {
+    /// Number of samples in the file.
+    pub fn samples(&self) -> usize {
+        self.shape[0]
+    }
+}
+
+impl Iterator for InputBatches {
+    type Item = Result<HostTensor, InputFileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rows = self.batch.min(self.samples() - self.next);
+        if rows == 0 {
+            return None;
+        }
+        self.next += rows;
+        let n = rows * self.shape[1..].iter().product::<usize>();
+        let values = match &mut self.values {
+            Stream::F32(r) => take(r, n).map(Values::F32),
+            Stream::F16(r) => take(r, n).map(|v| Values::F16(v.into_iter().map(|h| h.0).collect())),
+            Stream::I64(r) => take(r, n).map(Values::I64),
+            Stream::I32(r) => take(r, n).map(Values::I32),
+            Stream::U8(r) => take(r, n).map(Values::U8),
+            Stream::Bool(r) => take(r, n).map(Values::Bool),
+        };
+        let mut shape = self.shape.clone();
+        shape[0] = rows;
+        let first = self.next - rows;
+        let per = n / rows;
+        let values = values.map_err(|e| error(&self.path, format!("cannot read its values: {e}")));
+        let values = values.and_then(|v| match not_finite(&v) {
+            Some((i, x)) => Err(error(
+                &self.path,
+                format!(
+                    "sample {}: value {x} is not finite; expected finite numbers",
+                    first + i / per
+                ),
+            )),
+            None => Ok(v),
+        });
+        Some(values.and_then(|v| {
+            HostTensor::new(self.name.clone(), shape, v)
+                .map_err(|e| error(&self.path, e.to_string()))
+        }))
+    }
 }
 
 /// The labels of `path`: one integer class per sample (`[samples]`, any integer dtype), each
@@ -151,24 +310,20 @@ pub fn read_labels(
     samples: usize,
     classes: usize,
 ) -> Result<Vec<u32>, InputFileError> {
-    let (npy, dtype, shape) = open(path)?;
+    let (npy, ts, shape) = open(path)?;
     let expected =
         format!("[{samples}] integer classes in 0..{classes}, one per sample of --input");
-    if shape.len() != 1
-        || shape[0] != samples
-        || !matches!(dtype, DType::Int64 | DType::Int32 | DType::Uint8)
-    {
+    let integer = matches!(ts.type_char(), TypeChar::Int | TypeChar::Uint)
+        && matches!(ts.size_field(), 1 | 2 | 4 | 8);
+    if shape.len() != 1 || shape[0] != samples || !integer {
+        let name = numpy_name(&ts);
         return Err(error(
             path,
-            format!("{dtype} {shape:?}; expected {expected}"),
+            format!("{name} {shape:?}; expected {expected}"),
         ));
     }
-    let wide: Vec<i64> = match values_of(path, npy, dtype)? {
-        Values::I64(v) => v,
-        Values::I32(v) => v.into_iter().map(i64::from).collect(),
-        Values::U8(v) => v.into_iter().map(i64::from).collect(),
-        _ => unreachable!("integer dtypes only"),
-    };
+    let wide =
+        integers(npy, &ts).map_err(|e| error(path, format!("cannot read its values: {e}")))?;
     wide.iter()
         .enumerate()
         .map(|(i, &y)| {
@@ -178,6 +333,41 @@ pub fn read_labels(
                 .ok_or_else(|| error(path, format!("label {y} at index {i}; expected {expected}")))
         })
         .collect()
+}
+
+/// The values of an integer array of any width, signedness and endianness.
+fn integers(npy: NpyFile<BufReader<File>>, ts: &npyz::TypeStr) -> std::io::Result<Vec<i128>> {
+    fn wide<T: npyz::Deserialize + Into<i128>>(
+        npy: NpyFile<BufReader<File>>,
+    ) -> std::io::Result<Vec<i128>> {
+        Ok(npy.into_vec::<T>()?.into_iter().map(Into::into).collect())
+    }
+    match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Int, 1) => wide::<i8>(npy),
+        (TypeChar::Int, 2) => wide::<i16>(npy),
+        (TypeChar::Int, 4) => wide::<i32>(npy),
+        (TypeChar::Int, 8) => wide::<i64>(npy),
+        (TypeChar::Uint, 1) => wide::<u8>(npy),
+        (TypeChar::Uint, 2) => wide::<u16>(npy),
+        (TypeChar::Uint, 4) => wide::<u32>(npy),
+        _ => wide::<u64>(npy),
+    }
+}
+
+/// The first value of `values` that is not a finite number (NaN or ±∞), with its index.
+fn not_finite(values: &Values) -> Option<(usize, String)> {
+    match values {
+        Values::F32(v) => v
+            .iter()
+            .position(|x| !x.is_finite())
+            .map(|i| (i, v[i].to_string())),
+        // binary16: exponent bits all ones.
+        Values::F16(v) => v
+            .iter()
+            .position(|&h| h & 0x7c00 == 0x7c00)
+            .map(|i| (i, if v[i] & 0x3ff == 0 { "inf" } else { "NaN" }.to_string())),
+        _ => None,
+    }
 }
 
 /// float16 read as its bits (no `half` dependency).

@@ -36,7 +36,7 @@ pub mod timing;
 pub use batches::{batches_of, exit_logits_of};
 pub use check::check_policy;
 pub use decision::{decide_row, outcome_of, Decision};
-pub use input_file::{read_input, read_labels, InputFileError};
+pub use input_file::{open_input, read_input, read_labels, InputBatches, InputFileError};
 pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMUP_IMAGES};
 pub use network::{InputSpec, NetworkSpec};
 pub use run::{

@@ -41,7 +41,7 @@ pub struct Args {
     /// Your own data instead of a Fashion-MNIST split: one .npy array, first axis = samples, in
     /// the network input's dtype and per-sample shape, fed as is (no preprocessing). Needs
     /// --labels.
-    #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["split", "limit", "corruption", "data_dir"])]
+    #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["split", "limit", "corruption", "severity", "corruption_seed", "data_dir"])]
     input: Option<PathBuf>,
     /// With --input: the true class of every sample, a .npy of integers `[samples]`.
     #[arg(long, value_name = "FILE", requires = "input")]
@@ -106,11 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         warn_if_calibration_data(&policy_file, &args.policy, &what, &labels);
         Ok(args.shift.apply(data)?)
     };
-    let own = args
-        .input
-        .clone()
-        .zip(args.labels.clone())
-        .map(|(input, labels)| OwnData { input, labels });
+    let own = OwnData::from_flags(args.input.as_ref(), args.labels.as_ref())?;
     let warn_own = |own: &OwnData, labels: &[u32]| {
         let what = format!("--input {}: its samples", own.input.display());
         warn_if_calibration_data(&policy_file, &args.policy, &what, labels);

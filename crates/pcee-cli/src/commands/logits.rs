@@ -29,7 +29,7 @@ pub struct Args {
     split: Option<Split>,
     /// Instead of --split, your own data: one .npy array, first axis = samples, in the network
     /// input's dtype and per-sample shape, fed as is (no preprocessing). Needs --labels.
-    #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["limit", "corruption", "data_dir"])]
+    #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["limit", "corruption", "severity", "corruption_seed", "data_dir"])]
     input: Option<PathBuf>,
     /// With --input: the true class of every sample, a .npy of integers `[samples]`.
     #[arg(long, value_name = "FILE", requires = "input")]
@@ -69,11 +69,7 @@ pub fn run(args: Args) -> Result<()> {
     sources.extend(args.input.as_deref());
     sources.extend(args.labels.as_deref());
     crate::inputs::output_file("--out", &args.out, "npz", &sources)?;
-    let own = args
-        .input
-        .clone()
-        .zip(args.labels.clone())
-        .map(|(input, labels)| OwnData { input, labels });
+    let own = OwnData::from_flags(args.input.as_ref(), args.labels.as_ref())?;
     let logits = match (&args.model, &own) {
         (Some(path), own) => {
             let device = default_device();
@@ -175,8 +171,9 @@ mod stages {
             )
         })?;
         let batches = pcee_runtime::batches_of(&mut graphs, &images, batch)?;
+        let per_exit = pcee_runtime::exit_logits_of(&mut graphs, &batches)?;
         let labels = data.labels.iter().map(|&l| u32::from(l)).collect();
-        crate::own_data::logits_of(&mut graphs, &batches, labels)
+        crate::own_data::logits_file(graphs.network(), per_exit, labels)
     }
 
     /// Without the `onnx` feature: one clear error.
