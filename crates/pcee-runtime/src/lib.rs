@@ -11,6 +11,7 @@
 //!   network it is compared with ([`full_batch`], [`exit_logits`]);
 //! - [`input_file`]: the user's own data (`--input FILE.npy`, `--labels FILE.npy`);
 //! - [`batches`]: a host data set in batches, and its logits at every exit;
+//! - [`schedule`]: which stage queue a stage-batching executor serves next;
 //! - [`decision`]: the one per-sample rule after every exit head ([`decide_row`], through
 //!   [`pcee::ExitPolicy::stops_on_scored_logits`], the call the offline evaluation makes) and
 //!   the outcome of a run's decisions;
@@ -29,6 +30,7 @@ pub mod measure;
 pub mod network;
 pub mod noise;
 pub mod run;
+pub mod schedule;
 pub mod stages;
 pub mod tensor;
 pub mod timing;

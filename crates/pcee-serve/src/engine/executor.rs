@@ -1,4 +1,4 @@
-//! The executor thread: moves admitted images out of the inbox, asks [`schedule::next`] what to
+//! The executor thread: moves admitted images out of the inbox, asks [`next`] what to
 //! run, runs it on its stages (the runtime's [`advance`] and [`full_batch`]) and answers the
 //! rows that exit. It alone owns the backend and the later stages' queues. A failed backend step
 //! costs the requests of its rows (never answered: their clients hear that the engine stopped
@@ -6,10 +6,10 @@
 
 use super::job::RowRef;
 use super::pixels::{pixels_of, FromPixels};
-use super::schedule::{next, Action, QueueView, Rule};
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
+use pcee_runtime::schedule::{next, Action, QueueView, Rule};
 use pcee_runtime::{advance, full_batch, Decision, Stages};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;

@@ -3,7 +3,7 @@
 //! [`pcee_nn::runtime::BurnStages`] or, with the cargo feature `onnx`, ONNX
 //! Runtime sessions over a stage-graph directory; its kernels already use every core) and, in `stage` mode, keeps one queue per later stage,
 //! so every stage runs on batches re-formed from whatever rows reached it, across requests and
-//! δ ([`schedule`] says which queue next). `shrink` and `full` run each batch through the
+//! δ ([`pcee_runtime::schedule`] says which queue next). `shrink` and `full` run each batch through the
 //! whole network. Every exit decision is the runtime's per-row rule
 //! ([`pcee_runtime::decide_row`]) with the row's own request policy.
 //!
@@ -14,7 +14,6 @@ mod executor;
 mod job;
 pub mod network;
 pub mod pixels;
-mod schedule;
 
 use crate::config::Mode;
 use crate::metrics::Metrics;

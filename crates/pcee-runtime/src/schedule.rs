@@ -1,5 +1,5 @@
-//! Which queue the executor serves next: a pure function of the queues' sizes and ages, so the
-//! rule is tested on its own.
+//! Which queue a stage-batching executor serves next (`pcee serve --mode stage`): a pure
+//! function of the queues' sizes and ages, so the rule is tested on its own.
 //!
 //! Stage mode, in order: (1) the deepest later stage (s ≥ 1) holding a full batch; (2) the
 //! deepest later stage whose oldest row has waited `stage_wait` there; (3) stage 0 when it holds
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// One queue as the scheduler sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) struct QueueView {
+pub struct QueueView {
     /// Rows waiting.
     pub rows: usize,
     /// How long the oldest row has waited in this queue (zero when empty).
@@ -22,7 +22,7 @@ pub(crate) struct QueueView {
 
 /// What to do next.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Action {
+pub enum Action {
     /// Run stage `s` on up to a full batch of its queue.
     Run(usize),
     /// Nothing is due: wait this long at most for new arrivals.
@@ -33,7 +33,7 @@ pub(crate) enum Action {
 
 /// The batching settings the rule reads.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Rule {
+pub struct Rule {
     /// Full batch, in rows.
     pub max_batch: usize,
     /// Stage 0's batching window.
@@ -47,7 +47,7 @@ pub(crate) struct Rule {
 }
 
 /// The next action for queues `[stages]` (stage 0 = admitted images).
-pub(crate) fn next(rule: &Rule, queues: &[QueueView]) -> Action {
+pub fn next(rule: &Rule, queues: &[QueueView]) -> Action {
     let later = || (1..queues.len()).rev().filter(|&s| queues[s].rows > 0);
     if rule.staged {
         if let Some(s) = later().find(|&s| queues[s].rows >= rule.max_batch) {
