@@ -106,7 +106,12 @@ pub fn logits<S: Stages + ?Sized>(
             all.extend(exit);
         }
     }
-    logits_file(stages.network(), per_exit, labels)
+    logits_file(stages.network(), per_exit, labels).map_err(|err| {
+        anyhow::anyhow!(
+            "--input {}: the network's logits on it: {err}",
+            own.input.display()
+        )
+    })
 }
 
 /// Every exit's logits `per_exit` (`[exits][samples × classes]`) of `network` as a logits file,
