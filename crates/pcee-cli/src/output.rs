@@ -165,3 +165,27 @@ pub fn unreachable_delta_note(
         )
     })
 }
+
+/// `x` (percentage points) with its sign and one decimal, e.g. `+1.2` or `-0.4`; a value that
+/// rounds to zero is `+0.0`, never `-0.0`.
+pub fn signed_points(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded == 0.0 {
+        "+0.0".to_string()
+    } else {
+        format!("{rounded:+.1}")
+    }
+}
+
+#[cfg(test)]
+mod signed_points_tests {
+    use super::signed_points;
+
+    #[test]
+    fn zero_has_one_sign() {
+        assert_eq!(signed_points(-0.04), "+0.0");
+        assert_eq!(signed_points(0.0), "+0.0");
+        assert_eq!(signed_points(-0.06), "-0.1");
+        assert_eq!(signed_points(2.34), "+2.3");
+    }
+}

@@ -81,7 +81,7 @@ fn ece_table(width: &[ReliabilityDiagram], mass: &[ReliabilityDiagram], cost: &[
             flops(cost[l]),
             percent(acc),
             percent(conf),
-            format!("{:+.1}", 100.0 * (conf - acc)),
+            crate::output::signed_points(100.0 * (conf - acc)),
             format!("{:.4}", d.ece()),
             format!("{:.4}", m.ece()),
             m.bins().to_string(),

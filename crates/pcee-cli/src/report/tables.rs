@@ -3,9 +3,9 @@
 use crate::output::{percent, Table};
 use pcee_demo::{DemoResults, ModelResults};
 
-/// A signed difference of fractions in percentage points, e.g. `+1.2` or `-0.4`.
+/// A signed difference of fractions in percentage points, e.g. `+1.2` or `-0.4` (never `-0.0`).
 fn points(diff: f64) -> String {
-    format!("{:+.1}", 100.0 * diff)
+    crate::output::signed_points(100.0 * diff)
 }
 
 /// Millions of FLOPs with two decimals.
