@@ -11,6 +11,8 @@
 //!   network it is compared with ([`full_batch`], [`exit_logits`]);
 //! - [`input_file`]: the user's own data (`--input FILE.npy`, `--labels FILE.npy`);
 //! - [`batches`]: a host data set in batches, and its logits at every exit;
+//! - [`queues`]: one queue per later stage, batches re-formed from their chunks
+//!   ([`StageQueues`]);
 //! - [`schedule`]: which stage queue a stage-batching executor serves next;
 //! - [`decision`]: the one per-sample rule after every exit head ([`decide_row`], through
 //!   [`pcee::ExitPolicy::stops_on_scored_logits`], the call the offline evaluation makes) and
@@ -29,6 +31,7 @@ pub mod input_file;
 pub mod measure;
 pub mod network;
 pub mod noise;
+pub mod queues;
 pub mod run;
 pub mod schedule;
 pub mod stages;
@@ -41,6 +44,7 @@ pub use decision::{decide_row, outcome_of, Decision};
 pub use input_file::{open_input, read_input, read_labels, InputBatches, InputFileError};
 pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMUP_IMAGES};
 pub use network::{InputSpec, NetworkSpec};
+pub use queues::{StageQueues, Taken};
 pub use run::{
     advance, early_exit_batch, exit_logits, full_batch, Advanced, Batch, Failed, Pos, Row,
 };

@@ -313,3 +313,48 @@ fn every_policy_and_the_full_network_run_once_per_round_on_every_batch() {
     assert!((reports[0].outcome.mean_flops - 10.0).abs() < 1e-12);
     assert!((reports[1].outcome.mean_flops - 30.0).abs() < 1e-12);
 }
+
+#[test]
+fn stage_queues_reform_batches_oldest_first_splitting_the_last_chunk() {
+    use pcee_runtime::{Pos, StageQueues};
+    use std::time::{Duration, Instant};
+    let mut toy = Toy::new(3);
+    let policy = ConfidenceThreshold { delta: 0.9 };
+    let chunk = |from: usize, values: &[f32]| Batch {
+        state: values.to_vec(),
+        rows: (from..from + values.len())
+            .map(|index| Pos {
+                index,
+                policy: &policy,
+            })
+            .collect(),
+    };
+    let mut queues = StageQueues::new(3);
+    let t0 = Instant::now();
+    queues.push(1, chunk(0, &[0.0, 0.1, 0.2]), t0);
+    queues.push(
+        1,
+        chunk(3, &[0.3, 0.4, 0.5, 0.6]),
+        t0 + Duration::from_millis(5),
+    );
+    assert_eq!(queues.rows(1), 7);
+    let taken = queues.take(&mut toy, 1, 5);
+    assert!(taken.lost.is_empty());
+    let batch = taken.batch.unwrap().ok().unwrap();
+    assert_eq!(batch.state, [0.0, 0.1, 0.2, 0.3, 0.4]);
+    assert_eq!(
+        batch.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    // The split chunk's tail stays at the head, with its own arrival time.
+    assert_eq!(queues.rows(1), 2);
+    let views: Vec<_> = queues.views(t0 + Duration::from_millis(20)).collect();
+    assert_eq!(
+        (views[0].rows, views[0].oldest),
+        (2, Duration::from_millis(15))
+    );
+    assert_eq!((views[1].rows, views[1].oldest), (0, Duration::ZERO));
+    let rest = queues.take(&mut toy, 1, 5).batch.unwrap().ok().unwrap();
+    assert_eq!(rest.state, [0.5, 0.6]);
+    assert!(queues.take(&mut toy, 1, 5).batch.is_none());
+}

@@ -10,17 +10,11 @@ use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
 use pcee_runtime::schedule::{next, Action, QueueView, Rule};
-use pcee_runtime::{advance, full_batch, Decision, Stages};
+use pcee_runtime::{advance, full_batch, Decision, StageQueues, Stages};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Rows waiting for a later stage: a batch's survivors, kept together.
-struct Chunk<St> {
-    batch: Batch<St>,
-    entered: Instant,
-}
 
 /// Rows at a stage boundary, each an image of a request.
 type Batch<St> = pcee_runtime::Batch<St, RowRef>;
@@ -34,9 +28,8 @@ struct Executor<S: Stages> {
     metrics: Arc<Metrics>,
     /// Stage 0: admitted images and when they arrived.
     input: VecDeque<(RowRef, Instant)>,
-    /// Stages 1..L: chunks waiting, and their row counts.
-    stages: Vec<VecDeque<Chunk<S::State>>>,
-    stage_rows: Vec<usize>,
+    /// Stages 1..L: the survivors of earlier batches, waiting.
+    queues: StageQueues<S::State, RowRef>,
 }
 
 /// Runs until the engine stops and every admitted image is answered.
@@ -53,8 +46,7 @@ pub(super) fn run<S: FromPixels>(
         shared,
         metrics,
         input: VecDeque::new(),
-        stages: (0..exits).map(|_| VecDeque::new()).collect(),
-        stage_rows: vec![0; exits],
+        queues: StageQueues::new(exits),
     };
     executor.serve();
 }
@@ -102,25 +94,19 @@ impl<S: FromPixels> Executor<S> {
 
     fn views(&self) -> Vec<QueueView> {
         let now = Instant::now();
-        let mut views = vec![QueueView {
+        let first = QueueView {
             rows: self.input.len(),
             oldest: self.input.front().map_or(Duration::ZERO, |(_, t)| now - *t),
-        }];
-        for s in 1..self.stages.len() {
-            views.push(QueueView {
-                rows: self.stage_rows[s],
-                oldest: self.stages[s]
-                    .front()
-                    .map_or(Duration::ZERO, |c| now - c.entered),
-            });
-        }
-        views
+        };
+        std::iter::once(first)
+            .chain(self.queues.views(now))
+            .collect()
     }
 
     fn publish_depths(&self) {
         self.metrics.queue_depth(0, self.input.len());
-        for s in 1..self.stages.len() {
-            self.metrics.queue_depth(s, self.stage_rows[s]);
+        for s in 1..self.network.network().exits() {
+            self.metrics.queue_depth(s, self.queues.rows(s));
         }
     }
 
@@ -192,49 +178,19 @@ impl<S: FromPixels> Executor<S> {
     /// A later stage `s` on up to a full batch of its queue.
     fn run_later(&mut self, s: usize) {
         let started = Instant::now();
-        let mut states = Vec::new();
-        let mut rows = Vec::new();
-        while rows.len() < self.settings.max_batch {
-            let Some(mut chunk) = self.stages[s].pop_front() else {
-                break;
-            };
-            let room = self.settings.max_batch - rows.len();
-            if chunk.batch.rows.len() > room {
-                let tail_rows = chunk.batch.rows.split_off(room);
-                match self.network.split(chunk.batch.state, room) {
-                    Ok((head, tail)) => {
-                        self.stages[s].push_front(Chunk {
-                            batch: Batch {
-                                state: tail,
-                                rows: tail_rows,
-                            },
-                            entered: chunk.entered,
-                        });
-                        chunk.batch.state = head;
-                    }
-                    Err(error) => {
-                        let mut lost = std::mem::take(&mut chunk.batch.rows);
-                        lost.extend(tail_rows);
-                        self.stage_rows[s] -= lost.len();
-                        self.fail(Failed { error, rows: lost }, "splitting a queued chunk");
-                        continue;
-                    }
-                }
-            }
-            self.stage_rows[s] -= chunk.batch.rows.len();
-            states.push(chunk.batch.state);
-            rows.extend(chunk.batch.rows);
+        let taken = self
+            .queues
+            .take(&mut self.network, s, self.settings.max_batch);
+        for failed in taken.lost {
+            self.fail(failed, "splitting a queued chunk");
         }
-        if rows.is_empty() {
-            return;
-        }
-        let state = self.network.concat(states);
+        let Some(batch) = taken.batch else { return };
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
-        let batch = match state {
-            Ok(state) => Batch { state, rows },
-            Err(error) => return self.fail(Failed { error, rows }, "gathering a batch"),
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(failed) => return self.fail(failed, "gathering a batch"),
         };
         if let Some(rest) = self.stage(s, batch) {
             self.push(s + 1, rest);
@@ -271,11 +227,7 @@ impl<S: FromPixels> Executor<S> {
     }
 
     fn push(&mut self, s: usize, batch: Batch<S::State>) {
-        self.stage_rows[s] += batch.rows.len();
-        self.stages[s].push_back(Chunk {
-            batch,
-            entered: Instant::now(),
-        });
+        self.queues.push(s, batch, Instant::now());
     }
 
     fn answer(&self, exited: Vec<(RowRef, Decision)>) {
