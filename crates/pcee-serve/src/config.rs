@@ -10,11 +10,11 @@ pub enum Mode {
     /// it, whatever request and δ they came from (docs/design.md §9).
     Stage,
     /// Today's batch-then-shrink: a batch of admitted images runs stage after stage, only its
-    /// survivors going on ([`pcee_nn::runtime::early_exit_batch`]'s loop), never merged with
+    /// survivors going on ([`pcee_runtime::early_exit_batch`]'s loop), never merged with
     /// another batch.
     Shrink,
     /// No early exit: every image runs every stage and head and is answered at the last exit
-    /// ([`pcee_nn::runtime::full_batch`]).
+    /// ([`pcee_runtime::full_batch`]).
     Full,
 }
 
