@@ -151,26 +151,27 @@ mod stages {
         data: &dyn Fn() -> anyhow::Result<Dataset>,
         batch: usize,
     ) -> anyhow::Result<ExitLogits> {
-        use pcee_runtime::{HostTensor, Stages, Values};
+        use pcee_runtime::Stages;
+        use pcee_serve::engine::FromPixels;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut graphs = pcee_onnx::runtime::OrtStages::load(dir, threads)?;
         if let Some(own) = own {
             return crate::own_data::logits(&mut graphs, own, batch);
         }
         let data = data()?;
-        let spec = graphs.network().inputs[0].clone();
-        let pre = graphs.manifest().preprocessing.clone();
-        let shape = std::iter::once(data.len())
-            .chain(spec.shape.iter().copied())
-            .collect();
-        let values = Values::F32(data.images.iter().map(|&p| pre.apply(p)).collect());
-        let images = HostTensor::new(spec.name, shape, values).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {e}; expected an input of one 28 × 28 image",
-                dir.display()
-            )
-        })?;
-        let batches = pcee_runtime::batches_of(&mut graphs, &images, batch)?;
+        // The one conversion of raw 28 × 28 pixels into the graphs' input (the manifest's
+        // preprocessing), shared with `pcee serve --stages`.
+        let batches = data
+            .images
+            .chunks(batch * pcee_serve::body::IMAGE_PIXELS)
+            .map(|pixels| graphs.from_pixels(pixels.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; expected an input of one 28 × 28 image",
+                    dir.display()
+                )
+            })?;
         let per_exit = pcee_runtime::exit_logits_of(&mut graphs, &batches)?;
         let labels = data.labels.iter().map(|&l| u32::from(l)).collect();
         crate::own_data::logits_file(graphs.network(), per_exit, labels)
