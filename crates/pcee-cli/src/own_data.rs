@@ -1,19 +1,21 @@
-//! `--input FILE.npy --labels FILE.npy`: the user's own data through any network the runtime
-//! runs (issue 29): read against the network's declared input and run by the one loop — the
+//! `--input FILE --labels FILE.npy`: the user's own data through any network the runtime runs
+//! (issue 29): a `.npy` for a network of one input, a `.npz` with one array per input name
+//! for any network, read against the network's declared inputs and run by the one loop — the
 //! same for `pcee infer` and `pcee logits`, for burn and ONNX Runtime alike. `pcee logits`
 //! reads the file `--batch` samples at a time; `pcee infer` makes every batch before timing.
 
 use pcee::{ExitLogits, ExitPolicy};
 use pcee_runtime::{
-    exit_logits, open_input, read_labels, InferReport, InputBatches, InputSpec, Inputs,
-    MeasureOptions, NetworkSpec, Stages,
+    exit_logits, open_inputs, read_labels, InferReport, InputsBatches, MeasureOptions, NetworkSpec,
+    Stages,
 };
 use std::path::PathBuf;
 
 /// The `--input` and `--labels` files.
 #[derive(Debug, Clone)]
 pub struct OwnData {
-    /// `.npy`, `[samples, input shape…]` in the network input's dtype, fed as is.
+    /// `.npy` (`[samples, input shape…]` in the network input's dtype) or `.npz` (one such
+    /// array per input name), fed as is.
     pub input: PathBuf,
     /// `.npy`, `[samples]` integer classes.
     pub labels: PathBuf,
@@ -45,22 +47,14 @@ impl OwnData {
     }
 }
 
-/// The input file of `own` against the one input of `network`, `batch` samples at a time, and
+/// The input file of `own` against the inputs of `network`, `batch` samples at a time, and
 /// its labels.
 fn open(
     network: &NetworkSpec,
     own: &OwnData,
     batch: usize,
-) -> anyhow::Result<(InputBatches, Vec<u32>)> {
-    let spec: &InputSpec = match network.inputs.as_slice() {
-        [one] => one,
-        many => anyhow::bail!(
-            "--input {}: the network has {} inputs; one .npy feeds a network of one input",
-            own.input.display(),
-            many.len()
-        ),
-    };
-    let batches = open_input(&own.input, spec, batch)?;
+) -> anyhow::Result<(InputsBatches, Vec<u32>)> {
+    let batches = open_inputs(&own.input, &network.inputs, batch)?;
     let labels = read_labels(&own.labels, batches.samples(), network.classes)?;
     Ok((batches, labels))
 }
@@ -81,8 +75,8 @@ pub fn measure<S: Stages + ?Sized>(
         .check(labels.len())
         .map_err(|err| anyhow::anyhow!("{}: {err}", err.field()))?;
     let mut batches = Vec::new();
-    for tensor in tensors {
-        batches.push(stages.input(Inputs::new(vec![tensor?])?)?);
+    for inputs in tensors {
+        batches.push(stages.input(inputs?)?);
     }
     let report = pcee_runtime::measure_many(stages, &[policy], &batches, &labels, options)?;
     Ok((report.into_iter().next().expect("one policy"), labels))
@@ -100,8 +94,8 @@ pub fn logits<S: Stages + ?Sized>(
 ) -> anyhow::Result<ExitLogits> {
     let (tensors, labels) = open(stages.network(), own, batch)?;
     let mut per_exit = vec![Vec::new(); stages.network().exits()];
-    for tensor in tensors {
-        let input = stages.input(Inputs::new(vec![tensor?])?)?;
+    for inputs in tensors {
+        let input = stages.input(inputs?)?;
         for (all, exit) in per_exit.iter_mut().zip(exit_logits(stages, &input)?) {
             all.extend(exit);
         }

@@ -67,10 +67,7 @@ fn weights() -> Weights {
 }
 
 fn spec(name: &str, shape: &[usize]) -> TensorSpec {
-    TensorSpec {
-        name: name.into(),
-        shape: shape.to_vec(),
-    }
+    TensorSpec::f32(name, shape)
 }
 
 /// stage 0: h0 = flatten(x) · W0; head 0: h0 · V0; stage 1: h1 = relu(h0 · W1); head 1: h1 · V1.

@@ -6,7 +6,9 @@
 //! files) is replaced, and a directory holding anything else is refused.
 
 use crate::error::{OnnxError, Result};
-use crate::manifest::{Manifest, Preprocessing, TensorSpec, FORMAT, MANIFEST_FILE, VERSION};
+use crate::manifest::{
+    Manifest, Preprocessing, PreprocessingKind, TensorSpec, FORMAT, MANIFEST_FILE, VERSION,
+};
 use crate::msdnet::{self, INPUT, INPUT_SHAPE};
 use crate::vit;
 use pcee_nn::data::{PIXEL_MEAN, PIXEL_STD};
@@ -32,15 +34,14 @@ pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manif
         format: FORMAT.into(),
         version: VERSION,
         classes: model.classes(),
-        input: TensorSpec {
-            name: INPUT.into(),
-            shape: INPUT_SHAPE.to_vec(),
-        },
-        preprocessing: Preprocessing {
+        inputs: vec![TensorSpec::f32(INPUT, &INPUT_SHAPE)],
+        preprocessing: Some(Preprocessing {
+            kind: PreprocessingKind::U8Images,
+            input: INPUT.into(),
             scale: 1.0 / 255.0,
             mean: f64::from(PIXEL_MEAN),
             std: f64::from(PIXEL_STD),
-        },
+        }),
         flops: model.flops_per_exit(),
         stages: stages.iter().map(|s| s.entry.clone()).collect(),
         heads: heads.iter().map(|h| h.entry.clone()).collect(),

@@ -1,7 +1,8 @@
-//! A small builder of ONNX graphs over the generated message types ([`crate::proto`]): float32
-//! tensors with a symbolic batch dimension, float32 and int64 initializers, and the handful of
+//! A small builder of ONNX graphs over the generated message types ([`crate::proto`]): tensors
+//! (float32 unless typed) with a symbolic batch dimension, float32 and int64 initializers, and the handful of
 //! operators the exporters use. Encoding is prost's ([`prost::Message::encode_to_vec`]).
 
+use crate::manifest::DType;
 use crate::proto::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
     tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto,
@@ -41,6 +42,17 @@ impl GraphBuilder {
     /// Declares `name` (a value of the graph) as a float32 output `[batch, shape…]`.
     pub fn output(&mut self, name: &str, shape: &[usize]) {
         self.outputs.push(value_info(name, shape));
+    }
+
+    /// Declares a graph input `[batch, shape…]` of element type `dtype`; returns its name.
+    pub fn typed_input(&mut self, name: &str, dtype: DType, shape: &[usize]) -> String {
+        self.inputs.push(typed_value_info(name, dtype, shape));
+        name.to_string()
+    }
+
+    /// Declares `name` as an output `[batch, shape…]` of element type `dtype`.
+    pub fn typed_output(&mut self, name: &str, dtype: DType, shape: &[usize]) {
+        self.outputs.push(typed_value_info(name, dtype, shape));
     }
 
     /// A float32 constant of `dims` holding `data` (row-major); returns its name.
@@ -168,8 +180,25 @@ pub fn float(name: &str, value: f32) -> AttributeProto {
     }
 }
 
+/// The ONNX element type (`TensorProto.DataType`) of `dtype`.
+pub fn onnx_type(dtype: DType) -> DataType {
+    match dtype {
+        DType::Float32 => DataType::Float,
+        DType::Float16 => DataType::Float16,
+        DType::Int64 => DataType::Int64,
+        DType::Int32 => DataType::Int32,
+        DType::Uint8 => DataType::Uint8,
+        DType::Bool => DataType::Bool,
+    }
+}
+
 /// A float32 value info `[batch, shape…]` (the first dimension symbolic, [`BATCH_DIM`]).
 pub fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+    typed_value_info(name, DType::Float32, shape)
+}
+
+/// A value info `[batch, shape…]` of element type `dtype` (the first dimension symbolic).
+pub fn typed_value_info(name: &str, dtype: DType, shape: &[usize]) -> ValueInfoProto {
     let batch = Dimension {
         value: Some(dimension::Value::DimParam(BATCH_DIM.into())),
         ..Default::default()
@@ -182,7 +211,7 @@ pub fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
+                elem_type: Some(onnx_type(dtype) as i32),
                 shape: Some(TensorShapeProto {
                     dim: std::iter::once(batch).chain(dims).collect(),
                 }),

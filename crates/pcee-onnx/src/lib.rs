@@ -6,12 +6,15 @@
 //! that flow between them. The routing between stages — which samples stop, which go on — is
 //! pcee's.
 //!
-//! - [`manifest`]: the manifest's types, reading and checking it;
+//! - [`manifest`]: the manifest's types (version 2), reading and checking it; [`manifest_v1`]
+//!   reads version 1;
 //! - [`validate`](mod@validate): a whole directory against its manifest (every graph present,
 //!   tensor names and shapes as declared, one clear error per defect);
 //! - `export` (cargo feature `export`, the only part that needs burn): `pcee export` — pcee's
 //!   own MSDNet (BatchNorm folded) and ViT written as such a directory (`msdnet` and `vit`
 //!   build the graphs);
+//! - [`images`](mod@images): raw 8-bit images as a network's input, by the manifest's
+//!   preprocessing;
 //! - [`graph`]: the small builder over the official ONNX message types of [`proto`];
 //! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
 //!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
@@ -22,7 +25,9 @@ pub mod error;
 #[cfg(feature = "export")]
 pub mod export;
 pub mod graph;
+pub mod images;
 pub mod manifest;
+pub mod manifest_v1;
 #[cfg(feature = "export")]
 pub mod msdnet;
 pub mod proto;

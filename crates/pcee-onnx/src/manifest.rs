@@ -1,13 +1,17 @@
-//! `pcee-stages.json`: the manifest of a stage-graph directory.
+//! `pcee-stages.json`: the manifest of a stage-graph directory (version 2; version 1 is read
+//! too, [`crate::manifest_v1`]).
 //!
-//! Every tensor is float32 `[batch, shape…]`; the manifest gives the per-image `shape` (batch
-//! excluded). Stage 0 reads the network's `input`; stage `s > 0` reads exactly the tensors
-//! stage `s − 1` wrote (same names, shapes and order): the state between stages. Head `e`
-//! reads some of stage `e`'s outputs and writes the logits `[batch, classes]`. `flops[e]` is
-//! the cumulative cost per image up to and including head `e` (docs/design.md §3), so a policy
-//! file calibrated on the model's logits can be checked against it.
+//! Every tensor is `[batch, shape…]` of its `dtype` (`float32` when absent); the manifest gives
+//! the per-sample `shape` (batch excluded). The network reads `inputs` (one or several, e.g.
+//! `input_ids` and `attention_mask` as `int64`). Stage 0 reads some of the network's inputs;
+//! stage `s > 0` reads outputs of stage `s − 1` (the state between stages, at least one of
+//! them) and any network input. Head `e` reads outputs of stage `e` and any network input and
+//! writes the logits `[batch, classes]` float32. `flops[e]` is the cumulative cost per sample
+//! up to and including head `e` (docs/design.md §3), so a policy file calibrated on the
+//! model's logits can be checked against it.
 
 use crate::error::{OnnxError, Result};
+pub use pcee_runtime::DType;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -16,7 +20,7 @@ pub const MANIFEST_FILE: &str = "pcee-stages.json";
 /// The value of the `format` field.
 pub const FORMAT: &str = "pcee-stages";
 /// The manifest version this crate writes (and the newest it reads).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The manifest (module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,10 +31,11 @@ pub struct Manifest {
     pub version: u32,
     /// Number of classes C (every head writes `[batch, C]`).
     pub classes: usize,
-    /// The network's input, e.g. `images` `[1, 28, 28]`.
-    pub input: TensorSpec,
-    /// How raw images become the input.
-    pub preprocessing: Preprocessing,
+    /// The network's inputs, in the order a batch holds them, e.g. `images` float32
+    /// `[1, 28, 28]`, or `input_ids` and `attention_mask` int64 `[128]`.
+    pub inputs: Vec<TensorSpec>,
+    /// How raw 8-bit images become an input, when the network reads images; `null` otherwise.
+    pub preprocessing: Option<Preprocessing>,
     /// The stages, in network order.
     pub stages: Vec<Stage>,
     /// The exit heads, one per stage, in network order.
@@ -42,13 +47,31 @@ pub struct Manifest {
     pub source: Option<String>,
 }
 
-/// A named float32 tensor `[batch, shape…]`.
+/// A named tensor `[batch, shape…]` of one element type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TensorSpec {
     /// The tensor's name in the graphs.
     pub name: String,
-    /// The per-image shape (batch dimension excluded).
+    /// Its element type; `float32` when the field is absent.
+    #[serde(default = "float32")]
+    pub dtype: DType,
+    /// The per-sample shape (batch dimension excluded).
     pub shape: Vec<usize>,
+}
+
+fn float32() -> DType {
+    DType::Float32
+}
+
+impl TensorSpec {
+    /// A float32 tensor `name` of per-sample shape `shape`.
+    pub fn f32(name: impl Into<String>, shape: &[usize]) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            dtype: DType::Float32,
+            shape: shape.to_vec(),
+        }
+    }
 }
 
 /// One stage graph.
@@ -73,15 +96,28 @@ pub struct Head {
     pub output: TensorSpec,
 }
 
-/// Preprocessing of 8-bit grey images in `NCHW` layout: `x = (pixel · scale − mean) / std`.
+/// Preprocessing of 8-bit grey images in `NCHW` layout into the float32 input `input`:
+/// `x = (pixel · scale − mean) / std`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessing {
+    /// The kind; today only `u8-images`.
+    pub kind: PreprocessingKind,
+    /// The network input the images become (a float32 input).
+    pub input: String,
     /// Multiplier of the raw 0–255 pixel value (1/255 for pcee's models).
     pub scale: f64,
     /// Subtracted after scaling.
     pub mean: f64,
     /// Divided by after subtracting the mean.
     pub std: f64,
+}
+
+/// The kinds of [`Preprocessing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PreprocessingKind {
+    /// Raw 8-bit grey pixels 0–255, normalised by `scale`, `mean` and `std`.
+    #[serde(rename = "u8-images")]
+    U8Images,
 }
 
 impl Preprocessing {
@@ -119,9 +155,7 @@ impl Manifest {
             OnnxError::invalid(&path, "manifest", format!(
                 "cannot be read ({e}); expected the {MANIFEST_FILE} of a stage-graph directory written by `pcee export`"))
         })?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            OnnxError::invalid(&path, "json", format!("{e}; expected a {FORMAT} manifest"))
-        })?;
+        let manifest = parse(&text, &path)?;
         manifest.check(&path)?;
         Ok(manifest)
     }
@@ -170,15 +204,7 @@ impl Manifest {
                 format!("{}; expected at least 2", self.classes),
             );
         }
-        if !(self.preprocessing.std > 0.0
-            && self.preprocessing.scale.is_finite()
-            && self.preprocessing.mean.is_finite())
-        {
-            return bad(
-                "preprocessing".into(),
-                "expected finite scale and mean and std > 0".into(),
-            );
-        }
+        self.check_inputs(path)?;
         self.check_graph_paths(path)?;
         self.check_chain(path)?;
         self.check_flops(path)
@@ -221,27 +247,75 @@ impl Manifest {
         Ok(())
     }
 
+    /// At least one input, names unique, and the preprocessing (when given) naming a float32
+    /// input with finite scale and mean and std > 0.
+    fn check_inputs(&self, path: &Path) -> Result<()> {
+        let bad = |field: String, reason: String| Err(OnnxError::invalid(path, field, reason));
+        if self.inputs.is_empty() {
+            return bad("inputs".into(), "empty; expected at least one input".into());
+        }
+        for (i, t) in self.inputs.iter().enumerate() {
+            if self.inputs[..i].iter().any(|u| u.name == t.name) {
+                return bad(
+                    format!("inputs[{i}].name"),
+                    format!("{:?} is used twice", t.name),
+                );
+            }
+        }
+        let Some(pre) = &self.preprocessing else {
+            return Ok(());
+        };
+        if !self
+            .inputs
+            .iter()
+            .any(|t| t.name == pre.input && t.dtype == DType::Float32)
+        {
+            return bad(
+                "preprocessing.input".into(),
+                format!(
+                    "{:?}; expected the name of a float32 input {}",
+                    pre.input,
+                    specs(&self.inputs)
+                ),
+            );
+        }
+        if !(pre.std > 0.0 && pre.scale.is_finite() && pre.mean.is_finite()) {
+            return bad(
+                "preprocessing".into(),
+                "expected finite scale and mean and std > 0".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The tensors stage `s` may read (stage `s − 1`'s outputs and the network's inputs),
+    /// and the tensors head `e` may read (stage `e`'s outputs and the network's inputs), each
+    /// checked; a stage `s > 0` must read at least one of stage `s − 1`'s outputs, and no
+    /// output may take a network input's name.
     fn check_chain(&self, path: &Path) -> Result<()> {
         let bad = |field: String, reason: String| Err(OnnxError::invalid(path, field, reason));
         for (s, stage) in self.stages.iter().enumerate() {
-            let (expected, from) = if s == 0 {
-                (
-                    std::slice::from_ref(&self.input),
-                    "the network's input".to_string(),
-                )
+            let previous: &[TensorSpec] = if s == 0 {
+                &[]
             } else {
-                (
-                    &self.stages[s - 1].outputs[..],
-                    format!("stages[{}].outputs", s - 1),
-                )
+                &self.stages[s - 1].outputs
             };
-            if stage.inputs != expected {
+            let field = format!("stages[{s}].inputs");
+            self.check_reads(
+                path,
+                &field,
+                &stage.inputs,
+                previous,
+                s.checked_sub(1).map(|p| format!("stages[{p}].outputs")),
+            )?;
+            if s > 0 && !stage.inputs.iter().any(|t| previous.contains(t)) {
                 return bad(
-                    format!("stages[{s}].inputs"),
+                    field,
                     format!(
-                        "{}; expected {} ({from})",
+                        "{}; expected at least one of stages[{}].outputs {} (the state)",
                         specs(&stage.inputs),
-                        specs(expected)
+                        s - 1,
+                        specs(previous)
                     ),
                 );
             }
@@ -251,41 +325,87 @@ impl Manifest {
                     "empty; expected the state after the stage".into(),
                 );
             }
-        }
-        for (e, head) in self.heads.iter().enumerate() {
-            let outputs = &self.stages[e].outputs;
-            if let Some((i, t)) = head
-                .inputs
+            if let Some((i, t)) = stage
+                .outputs
                 .iter()
                 .enumerate()
-                .find(|(_, t)| !outputs.contains(t))
+                .find(|(_, t)| self.input(&t.name).is_some())
             {
                 return bad(
-                    format!("heads[{e}].inputs[{i}]"),
+                    format!("stages[{s}].outputs[{i}].name"),
                     format!(
-                        "{}; expected one of stages[{e}].outputs {}",
-                        spec(t),
-                        specs(outputs)
+                        "{:?} is the name of a network input; expected a new name",
+                        t.name
                     ),
                 );
             }
-            if head.inputs.is_empty() {
+        }
+        for (e, head) in self.heads.iter().enumerate() {
+            let field = format!("heads[{e}].inputs");
+            self.check_reads(
+                path,
+                &field,
+                &head.inputs,
+                &self.stages[e].outputs,
+                Some(format!("stages[{e}].outputs")),
+            )?;
+            let logits = TensorSpec::f32(head.output.name.clone(), &[self.classes]);
+            if head.output != logits {
                 return bad(
-                    format!("heads[{e}].inputs"),
-                    "empty; expected at least one tensor".into(),
-                );
-            }
-            if head.output.shape != [self.classes] {
-                return bad(
-                    format!("heads[{e}].output.shape"),
+                    format!("heads[{e}].output"),
                     format!(
-                        "{:?}; expected [{}] (classes)",
-                        head.output.shape, self.classes
+                        "{}; expected {} (float32 logits of the classes)",
+                        spec(&head.output),
+                        spec(&logits)
                     ),
                 );
             }
         }
         Ok(())
+    }
+
+    /// Checks that `reads` (the inputs of one graph, named `field`) is not empty and that each
+    /// tensor is one of `state` (named `from`) or a network input, with the same dtype and shape.
+    fn check_reads(
+        &self,
+        path: &Path,
+        field: &str,
+        reads: &[TensorSpec],
+        state: &[TensorSpec],
+        from: Option<String>,
+    ) -> Result<()> {
+        if reads.is_empty() {
+            return Err(OnnxError::invalid(
+                path,
+                field,
+                "empty; expected at least one tensor",
+            ));
+        }
+        let Some((i, t)) = reads
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !state.contains(t) && self.input(&t.name) != Some(*t))
+        else {
+            return Ok(());
+        };
+        let among = match from {
+            Some(from) => format!(
+                "one of {from} {} or of the network's inputs {}",
+                specs(state),
+                specs(&self.inputs)
+            ),
+            None => format!("one of the network's inputs {}", specs(&self.inputs)),
+        };
+        Err(OnnxError::invalid(
+            path,
+            format!("{field}[{i}]"),
+            format!("{}; expected {among}", spec(t)),
+        ))
+    }
+
+    /// The network input named `name`, if any.
+    pub fn input(&self, name: &str) -> Option<&TensorSpec> {
+        self.inputs.iter().find(|t| t.name == name)
     }
 
     fn check_flops(&self, path: &Path) -> Result<()> {
@@ -315,9 +435,40 @@ impl Manifest {
     }
 }
 
-/// `name [d…]`.
+/// `name dtype [d…]`.
 pub fn spec(t: &TensorSpec) -> String {
-    format!("{} {:?}", t.name, t.shape)
+    format!("{} {} {:?}", t.name, t.dtype, t.shape)
+}
+
+/// The manifest in `text` (file `path`), of version 1 ([`crate::manifest_v1`], converted) or
+/// version 2.
+///
+/// # Errors
+/// [`OnnxError::Invalid`]: not JSON (field `json`), a version this pcee does not read (field
+/// `version`), or not a manifest of its version's shape (field `json`).
+fn parse(text: &str, path: &Path) -> Result<Manifest> {
+    let json = |e: serde_json::Error| {
+        OnnxError::invalid(path, "json", format!("{e}; expected a {FORMAT} manifest"))
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json)?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(1) => Ok(
+            serde_json::from_value::<crate::manifest_v1::ManifestV1>(value)
+                .map_err(json)?
+                .into(),
+        ),
+        Some(v) if v == u64::from(VERSION) => serde_json::from_value(value).map_err(json),
+        _ => Err(OnnxError::invalid(
+            path,
+            "version",
+            format!(
+                "{}; this pcee reads 1 to {VERSION}",
+                value
+                    .get("version")
+                    .map_or("missing".into(), |v| v.to_string())
+            ),
+        )),
+    }
 }
 
 fn specs(ts: &[TensorSpec]) -> String {

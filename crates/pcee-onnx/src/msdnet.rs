@@ -31,10 +31,7 @@ struct Value {
 
 impl Value {
     fn spec(&self) -> TensorSpec {
-        TensorSpec {
-            name: self.name.clone(),
-            shape: vec![self.channels, self.side, self.side],
-        }
+        TensorSpec::f32(self.name.clone(), &[self.channels, self.side, self.side])
     }
 }
 
@@ -104,10 +101,7 @@ fn stage_graph(
         state.to_vec()
     };
     let inputs = if s == 0 {
-        vec![TensorSpec {
-            name: INPUT.into(),
-            shape: INPUT_SHAPE.to_vec(),
-        }]
+        vec![TensorSpec::f32(INPUT, &INPUT_SHAPE)]
     } else {
         state.iter().map(Value::spec).collect()
     };
@@ -208,10 +202,7 @@ fn head_graph(h: &HeadWeights, e: usize, x: &Value) -> Exported<Head> {
         entry: Head {
             graph: format!("head-{e}.onnx"),
             inputs: vec![x.spec()],
-            output: TensorSpec {
-                name: LOGITS.into(),
-                shape: vec![h.d_out],
-            },
+            output: TensorSpec::f32(LOGITS, &[h.d_out]),
         },
     }
 }

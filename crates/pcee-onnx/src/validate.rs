@@ -1,11 +1,12 @@
 //! Checking a stage-graph directory against its manifest: the manifest on its own
 //! ([`Manifest::check`]), then every graph — present, a decodable ONNX model, and its inputs
-//! and outputs exactly the manifest's tensors: the same names, float32, a symbolic first
-//! (batch) dimension and the declared per-image shape. One error per defect, naming the file
+//! and outputs exactly the manifest's tensors: the same names, the declared element type, a
+//! symbolic first (batch) dimension and the declared per-sample shape. One error per defect, naming the file
 //! and the manifest field.
 
 use crate::error::{OnnxError, Result};
-use crate::manifest::{spec, Manifest, TensorSpec};
+use crate::graph::onnx_type;
+use crate::manifest::{spec, DType, Manifest, TensorSpec};
 use crate::proto::{
     tensor_proto::DataType, tensor_shape_proto::dimension, type_proto, ModelProto, ValueInfoProto,
 };
@@ -120,7 +121,7 @@ fn check_values(
                 spec(t)
             ));
         };
-        if let Err(reason) = check_shape(v, &t.shape) {
+        if let Err(reason) = check_shape(v, t.dtype, &t.shape) {
             return bad(format!("[{i}] {}: the graph's {kind} {reason}", spec(t)));
         }
     }
@@ -137,16 +138,26 @@ fn check_values(
     Ok(())
 }
 
-/// `Ok` when `v` is float32 `[batch, shape…]` with a symbolic batch dimension.
-fn check_shape(v: &ValueInfoProto, shape: &[usize]) -> std::result::Result<(), String> {
+/// `Ok` when `v` is `dtype` `[batch, shape…]` with a symbolic batch dimension.
+fn check_shape(
+    v: &ValueInfoProto,
+    dtype: DType,
+    shape: &[usize],
+) -> std::result::Result<(), String> {
     let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Err("is not a tensor".into());
     };
-    if t.elem_type != Some(DataType::Float as i32) {
+    let want = onnx_type(dtype);
+    if t.elem_type != Some(want as i32) {
+        let got = match t.elem_type.map(|e| (e, DataType::try_from(e))) {
+            Some((e, Ok(d))) => format!("{} ({e})", d.as_str_name().to_lowercase()),
+            Some((e, Err(_))) => format!("{e}"),
+            None => "none".into(),
+        };
         return Err(format!(
-            "has element type {:?}; expected float32 (1)",
-            t.elem_type
+            "has element type {got}; expected {dtype} ({})",
+            want as i32
         ));
     }
     let dims: Vec<Option<i64>> = t

@@ -30,10 +30,7 @@ pub fn state_name(s: usize) -> String {
 /// When the weights disagree with themselves (sizes that do not chain), which
 /// [`pcee_nn::arch::Vit::weights`] never produces.
 pub fn graphs(w: &VitWeights) -> (Vec<Exported<Stage>>, Vec<Exported<Head>>) {
-    let tokens = TensorSpec {
-        name: String::new(),
-        shape: vec![w.tokens, w.dim],
-    };
+    let tokens = TensorSpec::f32("", &[w.tokens, w.dim]);
     let state = |s: usize| TensorSpec {
         name: state_name(s),
         ..tokens.clone()
@@ -43,10 +40,7 @@ pub fn graphs(w: &VitWeights) -> (Vec<Exported<Stage>>, Vec<Exported<Head>>) {
         let mut g = GraphBuilder::new();
         let (x, inputs) = if s == 0 {
             let images = g.input(INPUT, &INPUT_SHAPE);
-            let input = TensorSpec {
-                name: INPUT.into(),
-                shape: INPUT_SHAPE.to_vec(),
-            };
+            let input = TensorSpec::f32(INPUT, &INPUT_SHAPE);
             (embed(&mut g, w, &images), vec![input])
         } else {
             let prev = state(s - 1);
@@ -201,10 +195,7 @@ fn head_graph(h: &HeadWeights, e: usize, state: &TensorSpec) -> Exported<Head> {
         entry: Head {
             graph: format!("head-{e}.onnx"),
             inputs: vec![state.clone()],
-            output: TensorSpec {
-                name: LOGITS.into(),
-                shape: vec![h.linear.d_out],
-            },
+            output: TensorSpec::f32(LOGITS, &[h.linear.d_out]),
         },
     }
 }

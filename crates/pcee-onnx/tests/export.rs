@@ -7,10 +7,7 @@ use common::{exported, temp, tiny_model};
 use pcee_onnx::manifest::{Manifest, TensorSpec};
 
 fn t(name: &str, shape: &[usize]) -> TensorSpec {
-    TensorSpec {
-        name: name.into(),
-        shape: shape.to_vec(),
-    }
+    TensorSpec::f32(name, shape)
 }
 
 #[test]
@@ -21,9 +18,9 @@ fn the_manifest_chains_the_stages_with_hand_worked_shapes() {
     let m: Manifest = pcee_onnx::validate(&out).unwrap();
     assert_eq!(
         (m.format.as_str(), m.version, m.classes),
-        ("pcee-stages", 1, 10)
+        ("pcee-stages", 2, 10)
     );
-    assert_eq!(m.input, t("images", &[1, 28, 28]));
+    assert_eq!(m.inputs, [t("images", &[1, 28, 28])]);
     // Stem: 2 ch at 28 px, 4 at 14, 4 at 7. Block 0's layer adds 2 per scale (the 14 and 7 px
     // scales half from the finer scale's strided path): 4, 6, 6.
     let state0 = vec![
@@ -47,7 +44,9 @@ fn the_manifest_chains_the_stages_with_hand_worked_shapes() {
     assert_eq!(m.heads[1].inputs, vec![t("state1_scale2", &[5, 7, 7])]);
     assert_eq!(m.heads[1].output, t("logits", &[10]));
     assert_eq!(m.flops, model.flops_per_exit());
-    assert_eq!(m.preprocessing.scale, 1.0 / 255.0);
+    let pre = m.preprocessing.clone().unwrap();
+    assert_eq!(pre.input, "images");
+    assert_eq!(pre.scale, 1.0 / 255.0);
     for f in [
         "stage-0.onnx",
         "stage-1.onnx",

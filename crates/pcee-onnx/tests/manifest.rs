@@ -60,7 +60,7 @@ fn a_tensor_name_the_graph_does_not_have() {
         m["stages"][1]["outputs"][0]["name"] = "state1_fine".into()
     });
     let err = error(&out);
-    assert!(err.contains("stage-1.onnx: stages[1].outputs: [0] state1_fine [5, 14, 14]: the graph has no output of that name"), "{err}");
+    assert!(err.contains("stage-1.onnx: stages[1].outputs: [0] state1_fine float32 [5, 14, 14]: the graph has no output of that name"), "{err}");
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_shape_the_graph_disagrees_with() {
         m["stages"][1]["inputs"][1]["shape"] = serde_json::json!([7, 14, 14]);
     });
     let err = error(&out);
-    assert!(err.contains("stage-0.onnx: stages[0].outputs: [1] state0_scale1 [7, 14, 14]: the graph's output has shape [?, 6, 14, 14]; expected [batch, 7, 14, 14]"), "{err}");
+    assert!(err.contains("stage-0.onnx: stages[0].outputs: [1] state0_scale1 float32 [7, 14, 14]: the graph's output has shape [?, 6, 14, 14]; expected [batch, 7, 14, 14]"), "{err}");
 }
 
 #[test]
@@ -83,10 +83,16 @@ fn stages_that_do_not_chain() {
     });
     let err = error(&out);
     assert!(
-        err.contains("pcee-stages.json: stages[1].inputs: [state0_other [4, 28, 28], "),
+        err.contains(
+            "pcee-stages.json: stages[1].inputs[0]: state0_other float32 [4, 28, 28]; \
+             expected one of stages[0].outputs [state0_scale0 float32 [4, 28, 28], "
+        ),
         "{err}"
     );
-    assert!(err.contains("(stages[0].outputs)"), "{err}");
+    assert!(
+        err.ends_with("or of the network's inputs [images float32 [1, 28, 28]]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,7 +124,7 @@ fn a_head_graph_whose_output_shape_disagrees() {
     t.shape.as_mut().unwrap().dim[1].value = Some(dimension::Value::DimValue(9));
     std::fs::write(&path, model.encode_to_vec()).unwrap();
     let err = error(&out);
-    assert!(err.contains("head-0.onnx: heads[0].output: [0] logits [10]: the graph's output has shape [?, 9]; expected [batch, 10]"), "{err}");
+    assert!(err.contains("head-0.onnx: heads[0].output: [0] logits float32 [10]: the graph's output has shape [?, 9]; expected [batch, 10]"), "{err}");
 }
 
 #[test]

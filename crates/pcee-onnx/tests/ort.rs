@@ -5,7 +5,7 @@
 use crate::common;
 
 use burn::tensor::{Tensor, TensorData};
-use common::{exported, images, temp, tiny_model};
+use common::{as_inputs, exported, images, temp, tiny_model};
 use pcee::policy::ConfidenceThreshold;
 use pcee_nn::burn;
 use pcee_nn::runtime::BurnStages;
@@ -36,7 +36,7 @@ fn every_exit_agrees_with_burn_within_1e_4() {
     let mut ort = OrtStages::load(&out, 2).unwrap();
     let (_, x) = images(N, 11);
     let expected = burn_logits(&model, &x);
-    let got = exit_logits(&mut ort, &x).unwrap();
+    let got = exit_logits(&mut ort, &as_inputs(&x)).unwrap();
     assert_eq!(got.len(), 2);
     for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g.len(), N * 10);
@@ -60,7 +60,7 @@ fn early_exit_decisions_equal_the_burn_runtime() {
     // so that a quarter to three quarters leave at exit 0 and none sits within float noise of δ
     // (the gap is checked to be far wider than the backends' difference in confidence).
     let first = &burn_logits(&model, &x)[0];
-    let ort_first = &exit_logits(&mut ort, &x).unwrap()[0];
+    let ort_first = &exit_logits(&mut ort, &as_inputs(&x)).unwrap()[0];
     let score = |z: &[f32]| pcee::ExitScore::from_logits(z).confidence;
     let noise = first
         .chunks(10)
@@ -82,7 +82,7 @@ fn early_exit_decisions_equal_the_burn_runtime() {
     let device = pcee_nn::default_device();
     let t = Tensor::<4>::from_data(TensorData::new(x.clone(), [N, 1, 28, 28]), &device);
     let expected = early_exit_batch(&mut BurnStages::new(&model, &device), &policy, &t).unwrap();
-    let got = early_exit_batch(&mut ort, &policy, &x).unwrap();
+    let got = early_exit_batch(&mut ort, &policy, &as_inputs(&x)).unwrap();
     assert_eq!(got.len(), N);
     let at_0 = expected.iter().filter(|d| d.exit == 0).count();
     assert_eq!(at_0, N - i, "the images above δ leave at exit 0");
@@ -91,7 +91,7 @@ fn early_exit_decisions_equal_the_burn_runtime() {
         assert!((g.confidence - b.confidence).abs() < 1e-5, "image {i}");
     }
     // The full network decides at the last exit, as burn's full pass.
-    let full = full_batch(&mut ort, &x).unwrap();
+    let full = full_batch(&mut ort, &as_inputs(&x)).unwrap();
     assert!(full.iter().all(|d| d.exit == 1));
 }
 
@@ -99,12 +99,11 @@ fn early_exit_decisions_equal_the_burn_runtime() {
 fn a_wrong_number_of_values_is_one_clear_error() {
     let dir = temp();
     let out = exported(&tiny_model(7), &dir);
-    let mut ort = OrtStages::load(&out, 2).unwrap();
-    let err = exit_logits(&mut ort, &vec![0.0; 700])
-        .unwrap_err()
-        .to_string();
+    let ort = OrtStages::load(&out, 2).unwrap();
+    let err = ort.embed_images(&[0.0; 700]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "images: 700 values; expected a positive multiple of 784 (images [1, 28, 28] per image)"
+        "images: 700 values; expected a positive multiple of 784 (images [1, 28, 28] per image, \
+         the only input)"
     );
 }

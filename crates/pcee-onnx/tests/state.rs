@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{exported, images, temp, tiny_model};
+use common::{as_inputs, exported, images, temp, tiny_model};
 use pcee_onnx::runtime::{OrtStages, OrtState};
 
 const N: usize = 12;
@@ -18,7 +18,7 @@ fn re_formed_batches_give_each_row_its_whole_batch_logits() {
     let out = exported(&tiny_model(3), &dir);
     let mut ort = OrtStages::load(&out, 2).unwrap();
     let (_, x) = images(N, 5);
-    let whole = pcee_runtime::exit_logits(&mut ort, &x).unwrap();
+    let whole = pcee_runtime::exit_logits(&mut ort, &as_inputs(&x)).unwrap();
 
     // Rows 0..5 and 5..12 embedded apart, run through stage 0 apart; then the odd rows of
     // the second part put before the first part, as one batch, through stage 1.

@@ -10,7 +10,7 @@
 
 use crate::common;
 
-use common::temp;
+use common::{as_inputs, temp};
 use pcee_nn::arch::{ArchConfig, VitConfig};
 use pcee_nn::train::{train, Silent, TrainOptions};
 use pcee_nn::Model;
@@ -60,10 +60,7 @@ fn trained() -> &'static Model {
 }
 
 fn t(name: &str, shape: &[usize]) -> TensorSpec {
-    TensorSpec {
-        name: name.into(),
-        shape: shape.to_vec(),
-    }
+    TensorSpec::f32(name, shape)
 }
 
 fn read_graph(path: &std::path::Path) -> ModelProto {
@@ -77,7 +74,7 @@ fn the_manifest_chains_the_token_states_with_hand_worked_shapes() {
     let out = common::exported(model, &dir);
     let m: Manifest = pcee_onnx::validate(&out).unwrap();
     assert_eq!(m.classes, 10);
-    assert_eq!(m.input, t("images", &[1, 28, 28]));
+    assert_eq!(m.inputs, [t("images", &[1, 28, 28])]);
     // 28 / 4 = 7 patches a side: 49 patch tokens and the class token, 16 wide.
     let state = |s: usize| vec![t(&format!("state{s}_tokens"), &[50, 16])];
     assert_eq!(m.stages[0].inputs, vec![t("images", &[1, 28, 28])]);
@@ -163,7 +160,7 @@ mod with_ort {
     /// The first `n` images of `split`, normalised as the manifest says.
     fn real(ort: &OrtStages, split: Split, n: usize) -> (Vec<f32>, Vec<u8>) {
         let data = load_split(None, split).unwrap().take(n);
-        let pre = ort.manifest().preprocessing.clone();
+        let pre = ort.manifest().preprocessing.clone().unwrap();
         (
             data.images.iter().map(|&p| pre.apply(p)).collect(),
             data.labels,
@@ -191,7 +188,7 @@ mod with_ort {
         let one = test[..784].to_vec();
         for (what, x) in [("test", &test), ("noise", &noise), ("one", &one)] {
             let expected = burn_logits(model, x);
-            let got = exit_logits(&mut ort, x).unwrap();
+            let got = exit_logits(&mut ort, &as_inputs(x)).unwrap();
             assert_eq!(got.len(), 2);
             for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
                 assert_eq!(g.len(), x.len() / 784 * CLASSES);
@@ -217,7 +214,7 @@ mod with_ort {
         let mut ort = OrtStages::load(&out, 2).unwrap();
         let (x, _) = real(&ort, Split::Test, 256);
         let expected = burn_logits(&model, &x);
-        let got = exit_logits(&mut ort, &x).unwrap();
+        let got = exit_logits(&mut ort, &as_inputs(&x)).unwrap();
         assert_eq!(got.len(), 4);
         for (e, (g, b)) in got.iter().zip(&expected).enumerate() {
             let d = worst(g, b);
@@ -235,7 +232,7 @@ mod with_ort {
         let device = pcee_nn::default_device();
         let expected =
             early_exit_batch(&mut BurnStages::new(model, &device), policy, &tensor(x)).unwrap();
-        let got = early_exit_batch(&mut *ort, policy, &x.to_vec()).unwrap();
+        let got = early_exit_batch(&mut *ort, policy, &as_inputs(x)).unwrap();
         assert_eq!(got.len(), expected.len());
         for (i, (g, b)) in got.iter().zip(&expected).enumerate() {
             assert_eq!(
@@ -311,7 +308,7 @@ mod with_ort {
         };
         let decisions = same_decisions(model, &mut ort, &policy, &x);
         assert_eq!(decisions.iter().filter(|d| d.exit == 0).count(), n - i);
-        assert!(full_batch(&mut ort, &x)
+        assert!(full_batch(&mut ort, &as_inputs(&x))
             .unwrap()
             .iter()
             .all(|d| d.exit == 1));

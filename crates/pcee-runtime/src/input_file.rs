@@ -1,14 +1,18 @@
-//! The user's own data for a network: `--input FILE.npy` (one array, first axis = samples, in
-//! the network input's element type and per-sample shape) and `--labels FILE.npy` (one integer
-//! class per sample). Every defect is one line naming the file, what it holds and what was
-//! expected; nothing is allocated before the file is known to hold what its header says.
+//! The user's own data for a network: one array (first axis = samples, in the network input's
+//! element type and per-sample shape), read a batch at a time from a `.npy` file or from an
+//! entry of a `.npz` ([`crate::input_npz`]), and `--labels FILE.npy` (one integer class per
+//! sample). Every defect is one line naming the file (and the array), what it holds and what
+//! was expected; nothing is allocated before the file is known to hold what its header says.
 
 use crate::network::InputSpec;
 use crate::tensor::{DType, HostTensor, Values};
 use npyz::{DType as NpyDType, NpyFile, Order, TypeChar};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
+
+/// Where an array's bytes come from: a `.npy` file, or a `.npz` entry (stored or deflated).
+pub(crate) type Source = Box<dyn Read + Send>;
 
 /// A defect of an input or labels file: `<file>: <what it holds>; expected <what>`.
 #[derive(Debug, thiserror::Error)]
@@ -20,43 +24,47 @@ pub struct InputFileError {
     pub reason: String,
 }
 
-fn error(path: &Path, reason: impl Into<String>) -> InputFileError {
+pub(crate) fn error(path: &Path, reason: impl Into<String>) -> InputFileError {
     InputFileError {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
 }
 
-/// An opened `.npy`: its plain element type (any endianness) and shape, the shape checked
-/// against the file's length.
-fn open(
-    path: &Path,
-) -> Result<(NpyFile<BufReader<File>>, npyz::TypeStr, Vec<usize>), InputFileError> {
-    check_shape_product(path)?;
+/// The `.npy` file `path`, opened (see [`open_array`]).
+fn open(path: &Path) -> Result<(NpyFile<Source>, npyz::TypeStr, Vec<usize>), InputFileError> {
     let file = File::open(path).map_err(|e| error(path, e.to_string()))?;
     let size = file
         .metadata()
         .map_err(|e| error(path, e.to_string()))?
         .len();
-    let npy = NpyFile::new(BufReader::new(file)).map_err(|e| {
-        error(
-            path,
-            format!("not a .npy array ({e}); expected one numpy array saved with numpy.save"),
-        )
+    open_array(None, Box::new(BufReader::new(file)), size).map_err(|reason| error(path, reason))
+}
+
+/// An opened array (`array`: its name inside a `.npz`, `None` for a `.npy` file) of `size`
+/// bytes: its plain element type (any endianness) and shape, the shape checked against the
+/// size. The error is the reason only, for the caller to name the file.
+pub(crate) fn open_array(
+    array: Option<&str>,
+    reader: Source,
+    size: u64,
+) -> Result<(NpyFile<Source>, npyz::TypeStr, Vec<usize>), String> {
+    let what = array_prefix(array);
+    let (head, rest) = read_head(reader).map_err(|e| format!("{what}{e}"))?;
+    check_shape_product(&head).map_err(|e| format!("{what}{e}"))?;
+    let reader: Source = Box::new(std::io::Cursor::new(head).chain(rest));
+    let npy = NpyFile::new(reader).map_err(|e| {
+        format!("{what}not a .npy array ({e}); expected one numpy array saved with numpy.save")
     })?;
     if npy.order() == Order::Fortran {
-        return Err(error(
-            path,
-            "a Fortran-order array; expected C order (numpy.ascontiguousarray before numpy.save)",
+        return Err(format!(
+            "{what}a Fortran-order array; expected C order (numpy.ascontiguousarray before saving)"
         ));
     }
     let NpyDType::Plain(ts) = npy.dtype() else {
-        return Err(error(
-            path,
-            format!(
-                "a structured dtype {}; expected an array of numbers",
-                npy.dtype().descr()
-            ),
+        return Err(format!(
+            "{what}a structured dtype {}; expected an array of numbers",
+            npy.dtype().descr()
         ));
     };
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
@@ -66,28 +74,59 @@ fn open(
         .try_fold(ts.size_field(), |acc, &d| acc.checked_mul(d));
     match bytes {
         Some(bytes) if bytes <= size => Ok((npy, ts, shape)),
-        _ => Err(error(
-            path,
-            format!(
-                "a header promising shape {:?} of {} in a file of {size} bytes; expected the \
-                 whole array",
-                npy.shape(),
-                numpy_name(&ts)
-            ),
+        _ => Err(format!(
+            "{what}a header promising shape {:?} of {} in {size} bytes; expected the whole array",
+            npy.shape(),
+            numpy_name(&ts)
         )),
     }
 }
 
-/// Refuses a header whose shape has more values than a u64 counts, before the `.npy` reader
-/// multiplies the dimensions (it would overflow). Headers it cannot parse are left to that
-/// reader's own error.
-fn check_shape_product(path: &Path) -> Result<(), InputFileError> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    let file = File::open(path).map_err(|e| error(path, e.to_string()))?;
-    file.take(1 << 16)
-        .read_to_end(&mut head)
-        .map_err(|e| error(path, e.to_string()))?;
+/// `array "name": ` for an array of a `.npz`, nothing for a `.npy` file.
+fn array_prefix(array: Option<&str>) -> String {
+    array.map_or(String::new(), |name| format!("array {name:?}: "))
+}
+
+/// The magic, version, length and header of a `.npy` stream (as far as they are there), and
+/// the rest of the stream.
+fn read_head(mut reader: Source) -> std::io::Result<(Vec<u8>, Source)> {
+    let mut head = vec![0u8; 10];
+    let n = read_up_to(&mut reader, &mut head)?;
+    head.truncate(n);
+    if n == 10 && head.starts_with(b"\x93NUMPY") {
+        let len = if head[6] >= 2 {
+            let mut more = [0u8; 2];
+            let m = read_up_to(&mut reader, &mut more)?;
+            head.extend_from_slice(&more[..m]);
+            u32::from_le_bytes([head[8], head[9], more[0], more[1]]) as usize
+        } else {
+            u16::from_le_bytes([head[8], head[9]]) as usize
+        };
+        let mut header = Vec::new();
+        (&mut reader)
+            .take(len.min(1 << 20) as u64)
+            .read_to_end(&mut header)?;
+        head.extend_from_slice(&header);
+    }
+    Ok((head, reader))
+}
+
+/// Reads until `buf` is full or the stream ends; the count read.
+fn read_up_to(reader: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..])? {
+            0 => break,
+            m => n += m,
+        }
+    }
+    Ok(n)
+}
+
+/// Refuses a header (`head`: the first bytes of the array) whose shape has more values than a
+/// u64 counts, before the `.npy` reader multiplies the dimensions (it would overflow). Headers
+/// it cannot parse are left to that reader's own error.
+fn check_shape_product(head: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(&head);
     let Some(tuple) = text
         .split("'shape':")
@@ -106,13 +145,10 @@ fn check_shape_product(path: &Path) -> Result<(), InputFileError> {
             d.parse::<u64>().ok().and_then(|d| acc.checked_mul(d))
         });
     match product {
-        None if tuple.chars().any(|c| c.is_ascii_digit()) => Err(error(
-            path,
-            format!(
-                "a header promising shape {}) — more values than can be counted; expected the \
-                 shape of the array in the file",
-                tuple.trim()
-            ),
+        None if tuple.chars().any(|c| c.is_ascii_digit()) => Err(format!(
+            "a header promising shape {}) — more values than can be counted; expected the \
+             shape of the array in the file",
+            tuple.trim()
         )),
         _ => Ok(()),
     }
@@ -174,9 +210,37 @@ pub fn open_input(
     spec: &InputSpec,
     batch: usize,
 ) -> Result<InputBatches, InputFileError> {
+    let file = File::open(path).map_err(|e| error(path, e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| error(path, e.to_string()))?
+        .len();
+    array_batches(
+        path,
+        None,
+        Box::new(BufReader::new(file)),
+        size,
+        spec,
+        batch,
+    )
+}
+
+/// The array `array` (of the `.npz` `path`; `None`: the `.npy` file `path`) of `size` bytes,
+/// read from `reader` as the network input `spec`, `batch` samples at a time.
+///
+/// # Errors
+/// As [`open_input`].
+pub(crate) fn array_batches(
+    path: &Path,
+    array: Option<&str>,
+    reader: Source,
+    size: u64,
+    spec: &InputSpec,
+    batch: usize,
+) -> Result<InputBatches, InputFileError> {
     assert!(batch > 0, "batch must be at least 1");
-    let (npy, ts, shape) = open(path)?;
-    let dtype = dtype_of(&ts);
+    let (npy, ts, shape) = open_array(array, reader, size).map_err(|r| error(path, r))?;
+    let what = array_prefix(array);
     let expected = || {
         let dims: Vec<String> = std::iter::once("samples".to_string())
             .chain(spec.shape.iter().map(|d| d.to_string()))
@@ -188,25 +252,24 @@ pub fn open_input(
             spec.name
         )
     };
-    if dtype != Some(spec.dtype)
+    if dtype_of(&ts) != Some(spec.dtype)
         || shape.len() != spec.shape.len() + 1
         || shape[1..] != spec.shape[..]
     {
         let name = numpy_name(&ts);
         return Err(error(
             path,
-            format!("{name} {shape:?}; expected {}", expected()),
+            format!("{what}{name} {shape:?}; expected {}", expected()),
         ));
     }
-    let dtype = spec.dtype;
     if shape[0] == 0 {
         return Err(error(
             path,
-            format!("no sample ({shape:?}); expected {}", expected()),
+            format!("{what}no sample ({shape:?}); expected {}", expected()),
         ));
     }
-    let read = |e: npyz::DTypeError| error(path, e.to_string());
-    let values = match dtype {
+    let read = |e: npyz::DTypeError| error(path, format!("{what}{e}"));
+    let values = match spec.dtype {
         DType::Float32 => Stream::F32(npy.data().map_err(read)?),
         DType::Float16 => Stream::F16(npy.data().map_err(read)?),
         DType::Int64 => Stream::I64(npy.data().map_err(read)?),
@@ -216,6 +279,7 @@ pub fn open_input(
     };
     Ok(InputBatches {
         path: path.to_path_buf(),
+        what,
         name: spec.name.clone(),
         shape,
         batch,
@@ -224,7 +288,7 @@ pub fn open_input(
     })
 }
 
-type Reader<T> = npyz::NpyReader<T, BufReader<File>>;
+type Reader<T> = npyz::NpyReader<T, Source>;
 
 /// The values of an opened array, read one at a time, in its own element type.
 enum Stream {
@@ -245,6 +309,8 @@ fn take<T: npyz::Deserialize>(reader: &mut Reader<T>, n: usize) -> std::io::Resu
 /// [`HostTensor`] `[rows ≤ batch, per-sample…]`, in file order.
 pub struct InputBatches {
     path: std::path::PathBuf,
+    /// `array "name": ` inside a `.npz`, empty for a `.npy` file.
+    what: String,
     name: String,
     shape: Vec<usize>,
     batch: usize,
@@ -281,12 +347,14 @@ impl Iterator for InputBatches {
         shape[0] = rows;
         let first = self.next - rows;
         let per = n / rows;
-        let values = values.map_err(|e| error(&self.path, format!("cannot read its values: {e}")));
+        let what = &self.what;
+        let values =
+            values.map_err(|e| error(&self.path, format!("{what}cannot read its values: {e}")));
         let values = values.and_then(|v| match not_finite(&v) {
             Some((i, x)) => Err(error(
                 &self.path,
                 format!(
-                    "sample {}: value {x} is not finite; expected finite numbers",
+                    "{what}sample {}: value {x} is not finite; expected finite numbers",
                     first + i / per
                 ),
             )),
@@ -336,10 +404,8 @@ pub fn read_labels(
 }
 
 /// The values of an integer array of any width, signedness and endianness.
-fn integers(npy: NpyFile<BufReader<File>>, ts: &npyz::TypeStr) -> std::io::Result<Vec<i128>> {
-    fn wide<T: npyz::Deserialize + Into<i128>>(
-        npy: NpyFile<BufReader<File>>,
-    ) -> std::io::Result<Vec<i128>> {
+fn integers(npy: NpyFile<Source>, ts: &npyz::TypeStr) -> std::io::Result<Vec<i128>> {
+    fn wide<T: npyz::Deserialize + Into<i128>>(npy: NpyFile<Source>) -> std::io::Result<Vec<i128>> {
         Ok(npy.into_vec::<T>()?.into_iter().map(Into::into).collect())
     }
     match (ts.type_char(), ts.size_field()) {

@@ -9,7 +9,9 @@
 //! - [`stages`]: the one stage interface every backend implements ([`Stages`]);
 //! - [`run`]: the one early-exit loop ([`advance`], [`early_exit_batch`]) and the full
 //!   network it is compared with ([`full_batch`], [`exit_logits`]);
-//! - [`input_file`]: the user's own data (`--input FILE.npy`, `--labels FILE.npy`);
+//! - [`input_file`]: the user's own data (one array of a `.npy` or `.npz`, `--labels FILE.npy`);
+//! - [`input_npz`]: a network's whole input from `--input FILE` (`.npy` for one input, `.npz`
+//!   with one array per input name), a batch at a time ([`open_inputs`]);
 //! - [`batches`]: a host data set in batches, and its logits at every exit;
 //! - [`queues`]: one queue per later stage, batches re-formed from their chunks
 //!   ([`StageQueues`]);
@@ -28,6 +30,7 @@ pub mod batches;
 pub mod check;
 pub mod decision;
 pub mod input_file;
+pub mod input_npz;
 pub mod measure;
 pub mod network;
 pub mod noise;
@@ -42,6 +45,7 @@ pub use batches::{batches_of, exit_logits_of};
 pub use check::check_policy;
 pub use decision::{decide_row, outcome_of, Decision};
 pub use input_file::{open_input, read_input, read_labels, InputBatches, InputFileError};
+pub use input_npz::{open_inputs, InputsBatches};
 pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMUP_IMAGES};
 pub use network::{InputSpec, NetworkSpec};
 pub use queues::{StageQueues, Taken};

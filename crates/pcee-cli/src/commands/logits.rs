@@ -27,8 +27,10 @@ pub struct Args {
     /// Split: val (5 000 held-out training images) or test (10 000 test images).
     #[arg(long, value_parser = inputs::eval_split)]
     split: Option<Split>,
-    /// Instead of --split, your own data: one .npy array, first axis = samples, in the network
-    /// input's dtype and per-sample shape, fed as is (no preprocessing). Needs --labels.
+    /// Instead of --split, your own data: a .npy array for a network of one input, or a .npz
+    /// with one array per input name (e.g. input_ids, attention_mask); first axis = samples,
+    /// each in its input's dtype and per-sample shape, fed as is (no preprocessing). Needs
+    /// --labels.
     #[arg(long, value_name = "FILE", requires = "labels", conflicts_with_all = ["limit", "corruption", "severity", "corruption_seed", "data_dir"])]
     input: Option<PathBuf>,
     /// With --input: the true class of every sample, a .npy of integers `[samples]`.

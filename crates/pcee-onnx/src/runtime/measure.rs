@@ -1,7 +1,7 @@
 //! `pcee infer --stages`: early exit through ONNX Runtime on a data set, timed against the
 //! full network by [`pcee_runtime::measure_many`] (the rounds, medians and noise rule every
 //! backend shares). Here: the images are normalised once, before any timing, with the
-//! manifest's preprocessing.
+//! manifest's preprocessing ([`crate::Manifest::images`]).
 
 use super::OrtStages;
 use crate::error::{OnnxError, Result};
@@ -13,8 +13,8 @@ use pcee_runtime::{InferReport, MeasureOptions};
 /// of the first timed early-exit pass.
 ///
 /// # Errors
-/// [`OnnxError::Runtime`] for batch or repeats 0 or no image; any error of
-/// [`pcee_runtime::early_exit_batch`].
+/// [`OnnxError::Runtime`] for batch or repeats 0 or no image, or a network that does not
+/// read 8-bit images; any error of [`pcee_runtime::early_exit_batch`].
 pub fn measure(
     stages: &mut OrtStages,
     policy: &dyn ExitPolicy,
@@ -27,11 +27,10 @@ pub fn measure(
             what: "infer".into(),
             reason: format!("{}: {err}", err.field()),
         })?;
-    let pre = stages.manifest().preprocessing.clone();
     let size = images.len() / labels.len();
-    let batches: Vec<Vec<f32>> = images
+    let batches = images
         .chunks(options.batch * size)
-        .map(|c| c.iter().map(|&p| pre.apply(p)).collect())
-        .collect();
+        .map(|c| stages.manifest().images(c))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(pcee_runtime::measure_many(stages, &[policy], &batches, labels, options)?.remove(0))
 }

@@ -6,9 +6,11 @@
 //! process-wide environment with one intra-op thread pool (the runtime's threads) is shared by
 //! every session; there is one session per stage graph and per head graph ([`OrtStages`]).
 //!
-//! - [`state`](mod@state): the steps as ONNX Runtime runs them — a batch's state between
-//!   stages ([`OrtState`]), [`OrtStages::embed_images`], [`OrtStages::run_stage`],
-//!   [`OrtStages::run_head`], [`OrtState::select`], [`OrtState::concat`];
+//! - [`state`](mod@state): a batch's state between stages ([`OrtState`]: the last stage's
+//!   outputs and the network inputs a later graph reads), [`OrtState::select`],
+//!   [`OrtState::split`] and [`OrtState::concat`] in each tensor's own element type;
+//! - [`steps`](mod@steps): the steps as ONNX Runtime runs them — [`OrtStages::embed_inputs`],
+//!   [`OrtStages::run_stage`], [`OrtStages::run_head`];
 //! - [`stages`](mod@stages): [`OrtStages`] as the runtime's one stage interface
 //!   ([`pcee_runtime::Stages`]), which the one early-exit loop
 //!   ([`pcee_runtime::early_exit_batch`]) and the server drive;
@@ -17,6 +19,7 @@
 pub mod measure;
 pub mod stages;
 pub mod state;
+pub mod steps;
 
 use crate::error::{OnnxError, Result};
 use crate::manifest::Manifest;
@@ -35,6 +38,7 @@ pub const DYLIB_VAR: &str = "ORT_DYLIB_PATH";
 pub struct OrtStages {
     manifest: Manifest,
     network: pcee_runtime::NetworkSpec,
+    feeds: steps::Feeds,
     stages: Vec<Session>,
     heads: Vec<Session>,
 }
@@ -83,6 +87,7 @@ impl OrtStages {
             .collect::<Result<_>>()?;
         Ok(OrtStages {
             network: stages::network_of(&manifest),
+            feeds: steps::Feeds::of(&manifest),
             manifest,
             stages,
             heads,

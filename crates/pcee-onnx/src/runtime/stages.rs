@@ -5,7 +5,7 @@ use super::state::OrtState;
 use super::OrtStages;
 use crate::error::OnnxError;
 use crate::manifest::Manifest;
-use pcee_runtime::{DType, InputSpec, Inputs, NetworkSpec, RuntimeError, Stages, Values};
+use pcee_runtime::{InputSpec, Inputs, NetworkSpec, RuntimeError, Stages};
 
 impl From<OnnxError> for RuntimeError {
     fn from(err: OnnxError) -> RuntimeError {
@@ -26,39 +26,39 @@ impl From<RuntimeError> for OnnxError {
     }
 }
 
-/// The network of a manifest: its classes, FLOPs and its one float32 input.
+/// The network of a manifest: its classes, FLOPs and inputs.
 pub(super) fn network_of(manifest: &Manifest) -> NetworkSpec {
     NetworkSpec {
         classes: manifest.classes,
         flops: manifest.flops.clone(),
-        inputs: vec![InputSpec {
-            name: manifest.input.name.clone(),
-            dtype: DType::Float32,
-            shape: manifest.input.shape.clone(),
-        }],
+        inputs: manifest
+            .inputs
+            .iter()
+            .map(|t| InputSpec {
+                name: t.name.clone(),
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+            })
+            .collect(),
     }
 }
 
 impl Stages for OrtStages {
-    /// The normalised input, row-major `[rows, input shape…]` (see
-    /// [`crate::manifest::Preprocessing`]).
-    type Input = Vec<f32>;
+    /// The network's inputs, checked against the manifest's.
+    type Input = Inputs;
     type State = OrtState;
 
     fn network(&self) -> &NetworkSpec {
         &self.network
     }
 
-    fn input(&mut self, inputs: Inputs) -> Result<Vec<f32>, RuntimeError> {
+    fn input(&mut self, inputs: Inputs) -> Result<Inputs, RuntimeError> {
         self.network.check_inputs(&inputs)?;
-        match inputs.into_tensors().remove(0).into_values() {
-            Values::F32(values) => Ok(values),
-            _ => unreachable!("checked: float32"),
-        }
+        Ok(inputs)
     }
 
-    fn embed(&mut self, input: &Vec<f32>) -> Result<OrtState, RuntimeError> {
-        Ok(self.embed_images(input)?)
+    fn embed(&mut self, input: &Inputs) -> Result<OrtState, RuntimeError> {
+        Ok(self.embed_inputs(input)?)
     }
 
     fn stage(&mut self, e: usize, state: OrtState) -> Result<OrtState, RuntimeError> {
@@ -81,11 +81,8 @@ impl Stages for OrtStages {
         Ok(OrtState::concat(states)?)
     }
 
-    /// Two [`OrtState::select`]s: every row is copied once.
+    /// [`OrtState::split`]: every row is copied once.
     fn split(&mut self, state: OrtState, k: usize) -> Result<(OrtState, OrtState), RuntimeError> {
-        let rows = state.rows();
-        let head: Vec<usize> = (0..k).collect();
-        let tail: Vec<usize> = (k..rows).collect();
-        Ok((state.select(&head)?, state.select(&tail)?))
+        Ok(state.split(k)?)
     }
 }

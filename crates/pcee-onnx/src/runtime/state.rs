@@ -1,29 +1,34 @@
-//! The steps of [`OrtStages`] as ONNX Runtime runs them: a batch's state between two stages
-//! ([`OrtState`]), the images as stage 0's input ([`OrtStages::embed_images`]), one stage
-//! ([`OrtStages::run_stage`]), one head's logits ([`OrtStages::run_head`]), some rows of a state
-//! ([`OrtState::select`]) and several states as one batch ([`OrtState::concat`]). The runtime
-//! drives them through [`pcee_runtime::Stages`] (`super::stages`).
+//! A batch's state between two stages as ONNX Runtime holds it ([`OrtState`]): the outputs of
+//! the stage that ran last, and the network inputs a later stage or head still reads. Rows are
+//! selected, split and concatenated in each tensor's own element type (float32, float16,
+//! int64, int32, uint8, bool), one copy of each row kept.
 
-use super::OrtStages;
+use ort::value::{DynValue, PrimitiveTensorElementType, Tensor, TensorElementType};
+use std::ops::Range;
+
 use crate::error::{OnnxError, Result};
-use ort::session::{Session, SessionInputValue};
-use ort::value::{DynValue, Tensor};
-use std::borrow::Cow;
 
-/// A batch's state at a stage boundary: before stage 0 the one image tensor; after stage `s`
-/// its outputs, in the order of its manifest outputs (which stage `s + 1` reads as they are).
-/// Every tensor is float32 `[rows, shape…]`.
+/// A batch's state at a stage boundary. Before stage 0 it holds every network input; after
+/// stage `s` it holds stage `s`'s outputs (in the manifest's order) and those network inputs
+/// that a later stage or a head from `s` on reads. Every tensor is `[rows, shape…]`.
 pub struct OrtState {
-    values: Vec<DynValue>,
-    rows: usize,
-    /// The stage that runs next on this state (0 for images; `s + 1` after stage `s`).
-    next: usize,
+    /// Stage `next − 1`'s outputs; empty before stage 0.
+    pub(super) outputs: Vec<DynValue>,
+    /// The network inputs, by their index in the manifest; `None` once nothing reads it.
+    pub(super) inputs: Vec<Option<DynValue>>,
+    pub(super) rows: usize,
+    /// The stage that runs next on this state (0 for inputs; `s + 1` after stage `s`).
+    pub(super) next: usize,
 }
 
 impl std::fmt::Debug for OrtState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OrtState")
-            .field("tensors", &self.values.len())
+            .field("outputs", &self.outputs.len())
+            .field(
+                "inputs",
+                &self.inputs.iter().filter(|v| v.is_some()).count(),
+            )
             .field("rows", &self.rows)
             .field("next", &self.next)
             .finish()
@@ -36,7 +41,7 @@ impl OrtState {
         self.rows
     }
 
-    /// The stage that runs next on this state: 0 for images just embedded, `s + 1` after
+    /// The stage that runs next on this state: 0 for inputs just embedded, `s + 1` after
     /// stage `s` (so head `s` reads a state whose `next()` is `s + 1`).
     pub fn next(&self) -> usize {
         self.next
@@ -57,26 +62,35 @@ impl OrtState {
                 format!("row {r}; expected below {}", self.rows),
             ));
         }
-        let values = self
-            .values
-            .iter()
-            .map(|v| {
-                let (shape, data) = v
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| runtime("state", e.to_string()))?;
-                let per = data.len() / self.rows;
-                let mut out = Vec::with_capacity(rows.len() * per);
-                for &r in rows {
-                    out.extend_from_slice(&data[r * per..(r + 1) * per]);
-                }
-                let mut dims: Vec<i64> = shape.to_vec();
-                dims[0] = rows.len() as i64;
-                tensor(dims, out)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let pieces: Vec<Range<usize>> = rows.iter().map(|&r| r..r + 1).collect();
+        self.pieces(&pieces)
+    }
+
+    /// The first `k` rows and the rest, `0 < k < rows`: two states, each row copied once.
+    ///
+    /// # Errors
+    /// [`OnnxError::Runtime`] when `k` is 0 or not below [`OrtState::rows`].
+    pub fn split(&self, k: usize) -> Result<(OrtState, OrtState)> {
+        if k == 0 || k >= self.rows {
+            return Err(runtime(
+                "split",
+                format!("at row {k}; expected 1 to {}", self.rows.saturating_sub(1)),
+            ));
+        }
+        Ok((self.pieces(&[0..k])?, self.pieces(&[k..self.rows])?))
+    }
+
+    /// The rows of `pieces` (ranges of rows, in order) as a new state.
+    fn pieces(&self, pieces: &[Range<usize>]) -> Result<OrtState> {
+        let take = |v: &DynValue| gather(v, self.rows, pieces);
         Ok(OrtState {
-            values,
-            rows: rows.len(),
+            outputs: self.outputs.iter().map(take).collect::<Result<_>>()?,
+            inputs: self
+                .inputs
+                .iter()
+                .map(|v| v.as_ref().map(take).transpose())
+                .collect::<Result<_>>()?,
+            rows: pieces.iter().map(Range::len).sum(),
             next: self.next,
         })
     }
@@ -86,235 +100,148 @@ impl OrtState {
     ///
     /// # Errors
     /// [`OnnxError::Runtime`] when `states` is empty, or the states are at different
-    /// boundaries or hold tensors of different per-row shapes.
+    /// boundaries or hold tensors of different element types or per-row shapes.
     pub fn concat(mut states: Vec<OrtState>) -> Result<OrtState> {
         if states.len() <= 1 {
             return states
                 .pop()
                 .ok_or_else(|| runtime("concat", "no states; expected at least one".into()));
         }
-        let (next, tensors) = (states[0].next, states[0].values.len());
-        if let Some(s) = states
-            .iter()
-            .find(|s| s.next != next || s.values.len() != tensors)
-        {
+        let first = &states[0];
+        let carried = |s: &OrtState| s.inputs.iter().map(Option::is_some).collect::<Vec<_>>();
+        if let Some(s) = states.iter().find(|s| {
+            s.next != first.next
+                || s.outputs.len() != first.outputs.len()
+                || carried(s) != carried(first)
+        }) {
             return Err(runtime(
                 "concat",
                 format!(
-                    "a state before stage {} with {} tensor(s); expected before stage {next} with {tensors}",
+                    "a state before stage {} with {} output(s); expected before stage {} with {}",
                     s.next,
-                    s.values.len()
+                    s.outputs.len(),
+                    first.next,
+                    first.outputs.len()
                 ),
             ));
         }
-        let rows: usize = states.iter().map(|s| s.rows).sum();
-        let values = (0..tensors)
+        let rows = states.iter().map(|s| s.rows).sum();
+        let outputs = (0..first.outputs.len())
             .map(|t| {
-                let mut dims: Option<Vec<i64>> = None;
-                let mut out = Vec::new();
-                for s in &states {
-                    let (shape, data) = s.values[t]
-                        .try_extract_tensor::<f32>()
-                        .map_err(|e| runtime("state", e.to_string()))?;
-                    match &dims {
-                        None => dims = Some(shape.to_vec()),
-                        Some(d) if d[1..] != shape[1..] => {
-                            return Err(runtime(
-                                "concat",
-                                format!(
-                                    "tensor {t} has shape {:?} in one state and {d:?} in another",
-                                    &shape[..]
-                                ),
-                            ))
-                        }
-                        Some(_) => {}
-                    }
-                    out.extend_from_slice(data);
-                }
-                let mut dims = dims.expect("at least two states");
-                dims[0] = rows as i64;
-                tensor(dims, out)
+                join(
+                    &states.iter().map(|s| &s.outputs[t]).collect::<Vec<_>>(),
+                    rows,
+                )
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(OrtState { values, rows, next })
-    }
-}
-
-impl OrtStages {
-    /// The images as the (only) input of stage 0: normalised, row-major
-    /// `[rows, input shape…]` (see [`crate::manifest::Preprocessing`]), `rows ≥ 1`.
-    ///
-    /// # Errors
-    /// [`OnnxError::Runtime`] when `images` is empty or not a whole number of inputs.
-    pub fn embed_images(&self, images: &[f32]) -> Result<OrtState> {
-        let per: usize = self.manifest.input.shape.iter().product();
-        if images.is_empty() || !images.len().is_multiple_of(per) {
-            return Err(runtime(
-                "images",
-                format!(
-                    "{} values; expected a positive multiple of {per} ({} {:?} per image)",
-                    images.len(),
-                    self.manifest.input.name,
-                    self.manifest.input.shape
-                ),
-            ));
-        }
-        let rows = images.len() / per;
-        let values = vec![tensor(
-            dims(rows, &self.manifest.input.shape),
-            images.to_vec(),
-        )?];
+            .collect::<Result<_>>()?;
+        let inputs = (0..first.inputs.len())
+            .map(|j| {
+                let parts: Option<Vec<&DynValue>> =
+                    states.iter().map(|s| s.inputs[j].as_ref()).collect();
+                parts.map(|p| join(&p, rows)).transpose()
+            })
+            .collect::<Result<_>>()?;
         Ok(OrtState {
-            values,
+            outputs,
+            inputs,
             rows,
-            next: 0,
+            next: first.next,
         })
-    }
-
-    /// Stage `s` on `state` (which must be before stage `s`: [`OrtState::next`] = `s`); the
-    /// state after it, its outputs checked against the manifest.
-    ///
-    /// # Errors
-    /// [`OnnxError::Runtime`] when `s` is not a stage, `state` is at another boundary, the
-    /// graph fails or an output disagrees with the manifest.
-    pub fn run_stage(&mut self, s: usize, state: OrtState) -> Result<OrtState> {
-        let exits = self.manifest.exits();
-        if s >= exits || state.next != s {
-            return Err(runtime(
-                "stage",
-                format!(
-                    "stage {s} on a state before stage {}; expected a stage below {exits} on \
-                     its own input",
-                    state.next
-                ),
-            ));
-        }
-        let stage = &self.manifest.stages[s];
-        let inputs: Vec<(&str, &DynValue)> = stage
-            .inputs
-            .iter()
-            .map(|t| t.name.as_str())
-            .zip(&state.values)
-            .collect();
-        let names: Vec<(&str, &[usize])> = stage
-            .outputs
-            .iter()
-            .map(|t| (t.name.as_str(), &t.shape[..]))
-            .collect();
-        let values = run(
-            &mut self.stages[s],
-            &stage.graph,
-            &inputs,
-            &names,
-            state.rows,
-        )?;
-        Ok(OrtState {
-            values,
-            rows: state.rows,
-            next: s + 1,
-        })
-    }
-
-    /// Head `e`'s logits, row-major `[rows, classes]` float32, from the state after stage `e`
-    /// ([`OrtState::next`] = `e + 1`).
-    ///
-    /// # Errors
-    /// [`OnnxError::Runtime`] when `e` is not an exit, `state` is at another boundary, or the
-    /// graph fails or writes another shape than the manifest's.
-    pub fn run_head(&mut self, e: usize, state: &OrtState) -> Result<Vec<f32>> {
-        let exits = self.manifest.exits();
-        if e >= exits || state.next != e + 1 {
-            return Err(runtime(
-                "head",
-                format!(
-                    "head {e} on a state before stage {}; expected an exit below {exits} on \
-                     the state after its stage",
-                    state.next
-                ),
-            ));
-        }
-        let (stage, head) = (&self.manifest.stages[e], &self.manifest.heads[e]);
-        let inputs = head
-            .inputs
-            .iter()
-            .map(|t| {
-                let i = stage
-                    .outputs
-                    .iter()
-                    .position(|o| o.name == t.name)
-                    .ok_or_else(|| {
-                        runtime(&head.graph, format!("stage {e} has no output {:?}", t.name))
-                    })?;
-                Ok((t.name.as_str(), &state.values[i]))
-            })
-            .collect::<Result<Vec<(&str, &DynValue)>>>()?;
-        let output = [(head.output.name.as_str(), &head.output.shape[..])];
-        let mut values = run(
-            &mut self.heads[e],
-            &head.graph,
-            &inputs,
-            &output,
-            state.rows,
-        )?;
-        let logits = values.pop().expect("one output");
-        let (_, data) = logits
-            .try_extract_tensor::<f32>()
-            .map_err(|e| runtime(&head.graph, e.to_string()))?;
-        Ok(data.to_vec())
     }
 }
 
-/// Runs `session` (graph file `graph`) on the named `inputs`; returns the `outputs`, in that
-/// order, each checked to be float32 `[rows, shape…]`.
-fn run(
-    session: &mut Session,
-    graph: &str,
-    inputs: &[(&str, &DynValue)],
-    outputs: &[(&str, &[usize])],
-    rows: usize,
-) -> Result<Vec<DynValue>> {
-    let feed: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = inputs
-        .iter()
-        .map(|(n, v)| (Cow::Borrowed(*n), SessionInputValue::from(*v)))
-        .collect();
-    let mut out = session
-        .run(feed)
-        .map_err(|e| runtime(graph, e.to_string()))?;
-    outputs
-        .iter()
-        .map(|(name, shape)| {
-            let value = out
-                .remove(*name)
-                .ok_or_else(|| runtime(graph, format!("no output {name:?}")))?;
-            let (got, _) = value
-                .try_extract_tensor::<f32>()
-                .map_err(|e| runtime(graph, format!("output {name:?}: {e}")))?;
-            let expected = dims(rows, shape);
-            if got[..] != expected[..] {
+/// Runs `$body` with `$T` the Rust element type of the tensor `$v`.
+macro_rules! by_element_type {
+    ($v:expr, $T:ident => $body:expr) => {
+        match element_type($v)? {
+            TensorElementType::Float32 => { type $T = f32; $body }
+            TensorElementType::Float16 => { type $T = half::f16; $body }
+            TensorElementType::Int64 => { type $T = i64; $body }
+            TensorElementType::Int32 => { type $T = i32; $body }
+            TensorElementType::Uint8 => { type $T = u8; $body }
+            TensorElementType::Bool => { type $T = bool; $body }
+            other => Err(runtime("state", format!(
+                "a tensor of element type {other}; expected float32, float16, int64, int32, uint8 or bool"))),
+        }
+    };
+}
+
+/// The element type of the tensor `v`.
+fn element_type(v: &DynValue) -> Result<TensorElementType> {
+    v.dtype()
+        .tensor_type()
+        .ok_or_else(|| runtime("state", "a value that is not a tensor".into()))
+}
+
+/// The rows of `pieces` of `v` (`[rows, …]`), in order, as a new tensor of `v`'s type.
+fn gather(v: &DynValue, rows: usize, pieces: &[Range<usize>]) -> Result<DynValue> {
+    by_element_type!(v, T => gather_typed::<T>(v, rows, pieces))
+}
+
+fn gather_typed<T>(v: &DynValue, rows: usize, pieces: &[Range<usize>]) -> Result<DynValue>
+where
+    T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+{
+    let (shape, data) = v
+        .try_extract_tensor::<T>()
+        .map_err(|e| runtime("state", e.to_string()))?;
+    let per = data.len() / rows.max(1);
+    let n: usize = pieces.iter().map(Range::len).sum();
+    let mut out = Vec::with_capacity(n * per);
+    for r in pieces {
+        out.extend_from_slice(&data[r.start * per..r.end * per]);
+    }
+    let mut dims = shape.to_vec();
+    dims[0] = n as i64;
+    tensor(dims, out)
+}
+
+/// `parts` (tensors of one element type and per-row shape) stacked along the rows: `[rows, …]`.
+fn join(parts: &[&DynValue], rows: usize) -> Result<DynValue> {
+    by_element_type!(parts[0], T => join_typed::<T>(parts, rows))
+}
+
+fn join_typed<T>(parts: &[&DynValue], rows: usize) -> Result<DynValue>
+where
+    T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+{
+    let mut dims: Option<Vec<i64>> = None;
+    let mut out = Vec::new();
+    for v in parts {
+        let (shape, data) = v
+            .try_extract_tensor::<T>()
+            .map_err(|e| runtime("concat", e.to_string()))?;
+        match &dims {
+            Some(d) if d[1..] != shape[1..] => {
                 return Err(runtime(
-                    graph,
+                    "concat",
                     format!(
-                        "output {name:?} has shape {:?}; the manifest says {expected:?}",
-                        &got[..]
+                        "a tensor of shape {:?} in one state and {d:?} in another",
+                        &shape[..]
                     ),
-                ));
+                ))
             }
-            Ok(value)
-        })
-        .collect()
+            Some(_) => {}
+            None => {
+                dims = Some(shape.to_vec());
+                out.reserve(data.len() / (shape[0].max(1) as usize) * rows);
+            }
+        }
+        out.extend_from_slice(data);
+    }
+    let mut dims = dims.expect("at least one part");
+    dims[0] = rows as i64;
+    tensor(dims, out)
 }
 
-fn tensor(dims: Vec<i64>, data: Vec<f32>) -> Result<DynValue> {
+/// A tensor of `dims` holding `data` (row-major).
+pub(super) fn tensor<T>(dims: Vec<i64>, data: Vec<T>) -> Result<DynValue>
+where
+    T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+{
     Ok(Tensor::from_array((dims, data))
         .map_err(|e| runtime("state", e.to_string()))?
         .into_dyn())
-}
-
-fn dims(rows: usize, shape: &[usize]) -> Vec<i64> {
-    std::iter::once(rows)
-        .chain(shape.iter().copied())
-        .map(|d| d as i64)
-        .collect()
 }
 
 pub(super) fn runtime(what: &str, reason: String) -> OnnxError {

@@ -57,3 +57,10 @@ pub fn images(n: usize, seed: u64) -> (Vec<u8>, Vec<f32>) {
         .collect();
     (pixels, normal)
 }
+
+/// Normalised images `x` (`[n × 784]`) as the one input `images` `[n, 1, 28, 28]` float32.
+pub fn as_inputs(x: &[f32]) -> pcee_runtime::Inputs {
+    let shape = vec![x.len() / 784, 1, 28, 28];
+    let t = pcee_runtime::HostTensor::new("images", shape, pcee_runtime::Values::F32(x.to_vec()));
+    pcee_runtime::Inputs::new(vec![t.unwrap()]).unwrap()
+}

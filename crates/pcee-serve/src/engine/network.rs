@@ -173,13 +173,15 @@ mod stages {
                 .as_ref()
                 .map_err(Clone::clone)?;
             let mut graphs = sessions.lock().map_err(|_| "a failed pass".to_string())?;
-            let pre = graphs.manifest().preprocessing.clone();
             let exits = graphs.manifest().exits();
             let classes = graphs.manifest().classes;
             let n = data.len();
             let mut per_exit = vec![Vec::with_capacity(n * classes); exits];
             for images in data.images.chunks(batch.max(1) * crate::body::IMAGE_PIXELS) {
-                let x: Vec<f32> = images.iter().map(|&p| pre.apply(p)).collect();
+                let x = graphs
+                    .manifest()
+                    .images(images)
+                    .map_err(|e| e.to_string())?;
                 let logits =
                     pcee_runtime::exit_logits(&mut *graphs, &x).map_err(|e| e.to_string())?;
                 for (all, exit) in per_exit.iter_mut().zip(logits) {
@@ -197,26 +199,32 @@ mod stages {
 
     /// Loads the stage-graph directory `dir` ([`OrtStages::load`], `threads` intra-op threads)
     /// for `pcee serve --stages`: the backend the executor runs and the network the server
-    /// describes. The input must be one 28 × 28 grey image (`[1, 28, 28]` or `[784]`), what
-    /// every request carries.
+    /// describes. The network must read one 28 × 28 grey image (`[1, 28, 28]` or `[784]`)
+    /// through the manifest's `u8-images` preprocessing, what every request carries.
     ///
     /// # Errors
-    /// Any error of [`OrtStages::load`]; [`OnnxError::Invalid`] naming `input.shape` for
-    /// another input.
+    /// Any error of [`OrtStages::load`]; [`OnnxError::Invalid`] naming `inputs` or
+    /// `preprocessing` for another network.
     pub fn open_stages(
         dir: &Path,
         threads: usize,
     ) -> Result<(ServedNetwork, OrtStages), OnnxError> {
         let stages = OrtStages::load(dir, threads)?;
         let m = stages.manifest();
-        let per: usize = m.input.shape.iter().product();
-        if per != crate::body::IMAGE_PIXELS {
+        let per: usize = m.inputs[0].shape.iter().product();
+        if m.inputs.len() != 1 || per != crate::body::IMAGE_PIXELS || m.preprocessing.is_none() {
+            let field = if m.preprocessing.is_none() {
+                "preprocessing"
+            } else {
+                "inputs"
+            };
             return Err(OnnxError::invalid(
                 dir.join(MANIFEST_FILE),
-                "input.shape",
+                field,
                 format!(
-                    "{:?}; expected one 28 × 28 grey image ([1, 28, 28]), what pcee serve takes",
-                    m.input.shape
+                    "{}; expected one 28 × 28 grey image ([1, 28, 28]) with the u8-images \
+                     preprocessing, what pcee serve takes",
+                    m.input_names()
                 ),
             ));
         }

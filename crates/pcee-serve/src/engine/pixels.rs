@@ -44,8 +44,8 @@ impl FromPixels for BurnStages {
 impl FromPixels for pcee_onnx::runtime::OrtStages {
     /// The manifest's preprocessing, as `pcee infer --stages` does.
     fn from_pixels(&mut self, pixels: Vec<u8>) -> Result<Self::Input, RuntimeError> {
-        let pre = self.manifest().preprocessing.clone();
-        images(self, &pixels, |p| pre.apply(p))
+        let inputs = self.manifest().images(&pixels)?;
+        self.input(inputs)
     }
 }
 
