@@ -17,3 +17,4 @@ mod readme;
 mod serve;
 mod serve_onnx;
 mod shift;
+mod tokens;

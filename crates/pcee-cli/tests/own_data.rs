@@ -10,7 +10,7 @@ use crate::common;
 
 use common::{assert_error, pcee};
 use pcee_onnx::graph::{int, GraphBuilder};
-use pcee_onnx::manifest::{Head, Manifest, Preprocessing, Stage, TensorSpec};
+use pcee_onnx::manifest::{Head, Manifest, Stage, TensorSpec};
 use std::path::{Path, PathBuf};
 
 const SAMPLES: usize = 60;
@@ -99,14 +99,10 @@ fn network(dir: &Path, w: &Weights) {
     let stage1 = (2 * HIDDEN * HIDDEN) as f64;
     let manifest = Manifest {
         format: pcee_onnx::manifest::FORMAT.into(),
-        version: 1,
+        version: pcee_onnx::manifest::VERSION,
         classes: CLASSES,
-        input: spec("x", &[3, 4, 4]),
-        preprocessing: Preprocessing {
-            scale: 1.0,
-            mean: 0.0,
-            std: 1.0,
-        },
+        inputs: vec![spec("x", &[3, 4, 4])],
+        preprocessing: None,
         stages: vec![
             Stage {
                 graph: "stage-0.onnx".into(),

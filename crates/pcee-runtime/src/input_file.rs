@@ -75,9 +75,15 @@ pub(crate) fn open_array(
     match bytes {
         Some(bytes) if bytes <= size => Ok((npy, ts, shape)),
         _ => Err(format!(
-            "{what}a header promising shape {:?} of {} in {size} bytes; expected the whole array",
+            "{what}a header promising shape {:?} of {} in {} of {size} bytes; expected the \
+             whole array",
             npy.shape(),
-            numpy_name(&ts)
+            numpy_name(&ts),
+            if array.is_some() {
+                "an entry"
+            } else {
+                "a file"
+            }
         )),
     }
 }
