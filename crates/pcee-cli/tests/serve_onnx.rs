@@ -85,6 +85,17 @@ mod with_ort {
         } else {
             "application/json"
         };
+        request(addr, method, path, content_type, body)
+    }
+
+    /// One HTTP/1.1 request of `content_type` on a fresh connection: `(status, body)`.
+    fn request(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, String) {
         let mut stream = TcpStream::connect(addr).unwrap();
         write!(
             stream,
@@ -477,5 +488,154 @@ mod with_ort {
             ),
             "{stderr}"
         );
+    }
+
+    /// The token network of `examples/tokens` (two int64 inputs): JSON bodies of its inputs by
+    /// name get the decisions `pcee infer --input` gives on the same samples; pixels are refused.
+    #[test]
+    fn a_network_of_two_int64_inputs_is_served_from_json_inputs() {
+        let dir = temp_dir("tokens");
+        let root = common::root().join("examples/tokens");
+        let stages = root.join("stages");
+        let val = dir.join("val.npz");
+        ok(&[
+            "logits",
+            "--stages",
+            s(&stages),
+            "--input",
+            s(&root.join("val.npz")),
+            "--labels",
+            s(&root.join("val-labels.npy")),
+            "--out",
+            s(&val),
+        ]);
+        let policy = dir.join("policy.json");
+        ok(&[
+            "calibrate",
+            "--val",
+            s(&val),
+            "--method",
+            "pcee",
+            "--delta",
+            "0.85",
+            "--output",
+            s(&policy),
+        ]);
+        // 30 sequences of 5 to 24 tokens (ids 1..63), padded with 0.
+        const N: usize = 30;
+        let (mut ids, mut mask) = (vec![0i64; N * 24], vec![0i64; N * 24]);
+        let mut state = 7u64;
+        for i in 0..N {
+            let len = 5 + i % 20;
+            for t in 0..len {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ids[i * 24 + t] = 1 + (state >> 58) as i64 % 63;
+                mask[i * 24 + t] = 1;
+            }
+        }
+        let npy = |v: &[i64], shape: &str| {
+            let mut header =
+                format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({shape}), }}");
+            while (10 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            let mut out = b"\x93NUMPY\x01\x00".to_vec();
+            out.extend((header.len() as u16).to_le_bytes());
+            out.extend(header.as_bytes());
+            out.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            out
+        };
+        let input = dir.join("input.npz");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&input).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, v) in [("input_ids", &ids), ("attention_mask", &mask)] {
+            zip.start_file(format!("{name}.npy"), options).unwrap();
+            zip.write_all(&npy(v, &format!("{N}, 24"))).unwrap();
+        }
+        zip.finish().unwrap();
+        let labels = dir.join("labels.npy");
+        std::fs::write(
+            &labels,
+            npy(
+                &(0..N as i64).map(|i| i % 4).collect::<Vec<_>>(),
+                &format!("{N},"),
+            ),
+        )
+        .unwrap();
+        let offline = json(&ok(&[
+            "infer",
+            "--stages",
+            s(&stages),
+            "--policy",
+            s(&policy),
+            "--input",
+            s(&input),
+            "--labels",
+            s(&labels),
+            "--repeat",
+            "1",
+            "--json",
+            "--decisions",
+        ]))["decisions"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let rows = |v: &[i64]| {
+            let rows: Vec<String> = v.chunks(24).map(|r| format!("{r:?}")).collect();
+            format!("[{}]", rows.join(","))
+        };
+        let body = format!(
+            "{{\"inputs\": {{\"input_ids\": {}, \"attention_mask\": {}}}}}",
+            rows(&ids),
+            rows(&mask)
+        );
+        let (child, addr) = start(&stages, &policy, &[]);
+        let (status, reply) = request(
+            addr,
+            "POST",
+            "/v1/classify",
+            "application/json",
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "{reply}");
+        let results = json(&reply)["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), N);
+        for (i, (served, d)) in results.iter().zip(&offline).enumerate() {
+            assert_eq!(served["exit"], d["exit"], "sample {i}");
+            assert_eq!(served["class"], d["prediction"], "sample {i}");
+            let (a, b) = (
+                served["confidence"].as_f64().unwrap(),
+                d["confidence"].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() < 1e-6, "sample {i}: {a} vs {b}");
+        }
+        let (status, reply) = request(
+            addr,
+            "POST",
+            "/v1/classify",
+            "application/octet-stream",
+            &[0u8; 784],
+        );
+        assert_eq!(status, 400, "{reply}");
+        assert!(
+            reply.contains("this network reads [input_ids int64 [24], attention_mask int64 [24]]"),
+            "{reply}"
+        );
+        let (status, reply) = request(
+            addr,
+            "POST",
+            "/v1/classify",
+            "application/json",
+            b"{\"inputs\": {\"input_ids\": [[1, 2]], \"attention_mask\": [[1, 1]]}}",
+        );
+        assert_eq!(status, 400, "{reply}");
+        assert!(
+            reply.contains("inputs.input_ids[0]: a list of 2; expected 24"),
+            "{reply}"
+        );
+        stop(child);
     }
 }

@@ -240,7 +240,7 @@ fn load(
             let (model, card) = store::load(path, &pcee_nn::default_device())?;
             let backend = BurnStages::new(&model, &pcee_nn::default_device());
             Ok((
-                ServedNetwork::model(model),
+                ServedNetwork::model(model, pcee_runtime::Stages::network(&backend).clone()),
                 Loaded::Burn(backend),
                 card.preset,
             ))

@@ -154,7 +154,6 @@ mod stages {
         batch: usize,
     ) -> anyhow::Result<ExitLogits> {
         use pcee_runtime::Stages;
-        use pcee_serve::engine::FromPixels;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut graphs = pcee_onnx::runtime::OrtStages::load(dir, threads)?;
         if let Some(own) = own {
@@ -162,15 +161,15 @@ mod stages {
         }
         let data = data()?;
         // The one conversion of raw 28 × 28 pixels into the graphs' input (the manifest's
-        // preprocessing), shared with `pcee serve --stages`.
+        // preprocessing), shared with `pcee serve --stages` and `pcee infer --stages`.
         let batches = data
             .images
             .chunks(batch * pcee_serve::body::IMAGE_PIXELS)
-            .map(|pixels| graphs.from_pixels(pixels.to_vec()))
+            .map(|pixels| graphs.manifest().images(pixels))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "{}: {e}; expected an input of one 28 × 28 image",
+                    "{}: {e}; expected an input of one 28 × 28 image (or --input FILE)",
                     dir.display()
                 )
             })?;

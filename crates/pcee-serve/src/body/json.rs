@@ -1,6 +1,8 @@
-//! The JSON form: `{"images": [IMAGE, …], "delta": D}` where IMAGE is 784 pixel values or 28
-//! rows of 28, each value an integer 0–255 (written as `12` or `12.0`). Decoded straight into
-//! bytes (no intermediate JSON tree), with the failing field named (`images[3][27]`).
+//! The JSON forms: `{"images": [IMAGE, …], "delta": D}` where IMAGE is 784 pixel values or 28
+//! rows of 28, each value an integer 0–255 (written as `12` or `12.0`), decoded straight into
+//! bytes (no intermediate JSON tree), with the failing field named (`images[3][27]`); or
+//! `{"inputs": {NAME: [SAMPLE, …], …}, "delta": D}`, the network's own inputs by name
+//! (`super::inputs`).
 
 use super::{checked_delta, BodyError, IMAGE_PIXELS};
 use pcee::Delta;
@@ -13,9 +15,21 @@ const SIDE: usize = 28;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
-    images: Vec<Image>,
+    #[serde(default)]
+    images: Option<Vec<Image>>,
+    #[serde(default)]
+    inputs: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     delta: Option<f64>,
+}
+
+/// What a JSON body carries.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Payload {
+    /// `[N × 784]` pixels 0–255.
+    Pixels(Vec<u8>),
+    /// The network's inputs by name, still JSON (decoded against the network by the caller).
+    Named(serde_json::Map<String, serde_json::Value>),
 }
 
 /// Pixels `[784]` of one image, whichever form it was written in.
@@ -30,12 +44,12 @@ enum Element {
 /// A pixel value 0–255.
 struct Pixel(u8);
 
-/// Decodes the JSON body into `[N × 784]` pixels and the optional δ.
+/// Decodes the JSON body into its images or inputs and the optional δ.
 ///
 /// # Errors
 /// [`BodyError`] naming the field: invalid JSON, unknown field, wrong image shape, pixel not
-/// an integer 0–255, δ outside [0, 1].
-pub(super) fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Option<Delta>), BodyError> {
+/// an integer 0–255, δ outside [0, 1], both or neither of `images` and `inputs`.
+pub(super) fn decode(bytes: &[u8]) -> Result<(Payload, Option<Delta>), BodyError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let body: Body = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let message = super::json_message(err);
@@ -44,18 +58,31 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Option<Delta>), BodyError
             return BodyError::new(message);
         }
         BodyError::new(format!(
-            "{message}; expected {{\"images\": [[784 integers 0-255] or [28 rows of 28], ...], \"delta\": 0.9}}"
+            "{message}; expected {{\"images\": [[784 integers 0-255] or [28 rows of 28], ...], \"delta\": 0.9}} or {{\"inputs\": {{\"NAME\": [sample, ...], ...}}, \"delta\": 0.9}}"
         ))
     })?;
     de.end().map_err(|err| {
         BodyError::new(format!("trailing characters after the JSON body ({err})"))
     })?;
     let delta = body.delta.map(|d| checked_delta("delta", d)).transpose()?;
-    let mut pixels = Vec::with_capacity(body.images.len() * IMAGE_PIXELS);
-    for image in body.images {
-        pixels.extend_from_slice(&image.0);
-    }
-    Ok((pixels, delta))
+    let payload = match (body.images, body.inputs) {
+        (Some(images), None) => {
+            let mut pixels = Vec::with_capacity(images.len() * IMAGE_PIXELS);
+            for image in images {
+                pixels.extend_from_slice(&image.0);
+            }
+            Payload::Pixels(pixels)
+        }
+        (None, Some(inputs)) => Payload::Named(inputs),
+        (images, _) => {
+            let what = if images.is_some() { "both" } else { "neither" };
+            return Err(BodyError::new(format!(
+                "{what} of images and inputs; expected one: \"images\" (28 × 28 grey pixels) or \
+                 \"inputs\" (the network's inputs by name)"
+            )));
+        }
+    };
+    Ok((payload, delta))
 }
 
 impl<'de> Deserialize<'de> for Pixel {
@@ -192,6 +219,14 @@ impl<'de> Visitor<'de> for ImageVisitor {
 mod tests {
     use super::*;
 
+    /// The pixels and δ of a body of images.
+    fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Option<Delta>), BodyError> {
+        match super::decode(bytes)? {
+            (Payload::Pixels(p), delta) => Ok((p, delta)),
+            (other, _) => panic!("{other:?}"),
+        }
+    }
+
     fn flat(value: u32) -> String {
         format!("[{}]", vec![value.to_string(); 784].join(","))
     }
@@ -253,7 +288,10 @@ mod tests {
             "unknown field `colour`",
         );
         bad("{\"images\": [".to_string(), "EOF");
-        bad("{\"delta\": 0.5}".to_string(), "missing field `images`");
+        bad(
+            "{\"delta\": 0.5}".to_string(),
+            "neither of images and inputs",
+        );
         bad(
             format!("{{\"images\": [{}]}} x", flat(1)),
             "trailing characters",

@@ -1,26 +1,37 @@
-//! Decoding a `POST /v1/classify` body into images and an optional δ: JSON
+//! Decoding a `POST /v1/classify` body into the network's inputs and an optional δ. Any
+//! network: JSON `{"inputs": {"input_ids": [[…], …], …}, "delta": 0.9}`, its declared inputs by
+//! name ([`inputs`](mod@inputs)). A network that reads one 28 × 28 grey image (the built-in
+//! models; stage graphs with the `u8-images` preprocessing) also takes pixels: JSON
 //! (`{"images": [[784 values 0–255] or [28 rows of 28], …], "delta": 0.9}`), raw bytes
 //! (`application/octet-stream`: 784 bytes per image, row-major) or a `.npy` array of uint8
-//! (`application/x-npy`: shape `[N, 784]`, `[N, 28, 28]`, `[784]` or `[28, 28]`). For the two
-//! binary forms δ comes from the query (`?delta=0.9`). Pixels are 0 = black, as in the IDX files.
+//! (`application/x-npy`: shape `[N, 784]`, `[N, 28, 28]`, `[784]` or `[28, 28]`), normalised as
+//! the network's offline runtime does. For the two binary forms δ comes from the query
+//! (`?delta=0.9`). Pixels are 0 = black, as in the IDX files.
 
 mod binary;
+mod inputs;
 mod json;
 mod query;
 
 pub use query::query_delta;
 
+use crate::engine::ServedNetwork;
 use pcee::Delta;
+use pcee_runtime::Inputs;
 
 /// Pixels of one image: 28 × 28.
 pub const IMAGE_PIXELS: usize = 28 * 28;
 
-/// A decoded request: `count` images, `pixels` `[count, 28, 28]` row-major, and δ when given.
+/// A decoded request: the network's inputs for `count` samples, the raw pixels when it sent
+/// images, and δ when given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyRequest {
-    /// `[count × 784]` pixel values 0–255.
-    pub pixels: Vec<u8>,
-    /// Number of images (≥ 1).
+    /// The network's inputs, `[count, …]` each, checked against its declared ones.
+    pub inputs: Inputs,
+    /// `[count × 784]` pixel values 0–255, when the request carried images (kept for
+    /// re-calibration).
+    pub pixels: Option<Vec<u8>>,
+    /// Number of samples (≥ 1).
     pub count: usize,
     /// The δ asked for, checked to be in [0, 1]; `None`: the policy's.
     pub delta: Option<Delta>,
@@ -38,16 +49,19 @@ impl BodyError {
 }
 
 /// Decodes `bytes` by `content_type` (its media type only; parameters are ignored; `None` or
-/// an empty one means JSON), with `query_delta` from the query string.
+/// an empty one means JSON), with `query_delta` from the query string, into the inputs of
+/// `network`.
 ///
 /// # Errors
 /// [`BodyError`]: an unknown media type, malformed JSON or `.npy`, an unknown field, a pixel
 /// that is not an integer 0–255, an image that is not 784 values or 28 rows of 28, no image at
-/// all, δ outside [0, 1], or δ given both in the JSON and in the query.
+/// all, images for a network that does not read them, an input the network does not declare
+/// or of another shape or dtype, δ outside [0, 1], or δ given both in the JSON and in the query.
 pub fn decode(
     content_type: Option<&str>,
     query_delta: Option<Delta>,
     bytes: &[u8],
+    network: &ServedNetwork,
 ) -> Result<ClassifyRequest, BodyError> {
     let media = content_type
         .map(|c| {
@@ -58,18 +72,20 @@ pub fn decode(
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    let (pixels, delta) = match media.as_str() {
+    let (payload, delta) = match media.as_str() {
         "" | "application/json" => {
-            let (pixels, delta) = json::decode(bytes)?;
+            let (payload, delta) = json::decode(bytes)?;
             if delta.is_some() && query_delta.is_some() {
                 return Err(BodyError::new(
                     "delta: given both in the body and in the query; expected one",
                 ));
             }
-            (pixels, delta.or(query_delta))
+            (payload, delta.or(query_delta))
         }
-        "application/octet-stream" => (binary::raw(bytes)?, query_delta),
-        "application/x-npy" | "application/npy" => (binary::npy(bytes)?, query_delta),
+        "application/octet-stream" => (json::Payload::Pixels(binary::raw(bytes)?), query_delta),
+        "application/x-npy" | "application/npy" => {
+            (json::Payload::Pixels(binary::npy(bytes)?), query_delta)
+        }
         other => {
             return Err(BodyError::new(format!(
                 "content type '{other}' is not supported; expected application/json, \
@@ -77,15 +93,37 @@ pub fn decode(
             )))
         }
     };
+    let (inputs, pixels) = match payload {
+        json::Payload::Named(named) => (inputs::decode(&named, network.spec())?, None),
+        json::Payload::Pixels(pixels) => (from_pixels(&pixels, network)?, Some(pixels)),
+    };
+    Ok(ClassifyRequest {
+        count: inputs.rows(),
+        inputs,
+        pixels,
+        delta,
+    })
+}
+
+/// Images (`[N × 784]` pixels) as the inputs of `network`.
+fn from_pixels(pixels: &[u8], network: &ServedNetwork) -> Result<Inputs, BodyError> {
     if pixels.is_empty() {
         return Err(BodyError::new("images: none; expected at least one image"));
     }
-    let count = pixels.len() / IMAGE_PIXELS;
-    Ok(ClassifyRequest {
-        pixels,
-        count,
-        delta,
-    })
+    if !network.takes_pixels() {
+        let names: Vec<String> = network
+            .spec()
+            .inputs
+            .iter()
+            .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
+            .collect();
+        return Err(BodyError::new(format!(
+            "images: this network reads [{}], not 28 × 28 grey images; expected \
+             {{\"inputs\": {{\"NAME\": [sample, ...], ...}}}} in JSON",
+            names.join(", ")
+        )));
+    }
+    network.from_pixels(pixels).map_err(BodyError::new)
 }
 
 /// δ checked to be in [0, 1], as a [`BodyError`] naming `field`.

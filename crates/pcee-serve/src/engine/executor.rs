@@ -4,8 +4,8 @@
 //! costs the requests of its rows (never answered: their clients hear that the engine stopped
 //! before answering), one line on stderr, and nothing else.
 
+use super::inputs::inputs_of;
 use super::job::RowRef;
-use super::pixels::{pixels_of, FromPixels};
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
@@ -33,7 +33,7 @@ struct Executor<S: Stages> {
 }
 
 /// Runs until the engine stops and every admitted image is answered.
-pub(super) fn run<S: FromPixels>(
+pub(super) fn run<S: Stages>(
     stages: S,
     settings: EngineSettings,
     shared: Arc<Shared>,
@@ -51,7 +51,7 @@ pub(super) fn run<S: FromPixels>(
     executor.serve();
 }
 
-impl<S: FromPixels> Executor<S> {
+impl<S: Stages> Executor<S> {
     fn serve(&mut self) {
         loop {
             let stopping = self.take_arrivals();
@@ -134,13 +134,13 @@ impl<S: FromPixels> Executor<S> {
             return;
         }
         let started = Instant::now();
-        let images = self.network.from_pixels(pixels_of(&rows));
+        let images = inputs_of(&rows).and_then(|inputs| self.network.input(inputs));
         self.metrics
             .gather_seconds
             .inc_by(started.elapsed().as_secs_f64());
         let images = match images {
             Ok(images) => images,
-            Err(error) => return self.fail(Failed { error, rows }, "the images"),
+            Err(error) => return self.fail(Failed { error, rows }, "the inputs"),
         };
         if self.settings.mode == Mode::Full {
             return self.run_full(rows, images);

@@ -1,4 +1,4 @@
-//! One admitted request inside the engine: its pixels, its own exit policy (the policy file in
+//! One admitted request inside the engine: its inputs, its own exit policy (the policy file in
 //! force at admission, at the request's δ), and the decisions gathered for its images.
 
 use pcee::{ExitPolicy, ExitScore};
@@ -8,10 +8,10 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-/// One request: `count` images whose answers go back together, in request order.
+/// One request: `count` samples whose answers go back together, in request order.
 pub(crate) struct Job {
-    /// `[count × 784]` pixels 0–255.
-    pub pixels: Vec<u8>,
+    /// The network's inputs, `[count, …]` each.
+    pub inputs: pcee_runtime::Inputs,
     /// The request's exit rule, asked about each of its images.
     pub policy: Box<dyn ExitPolicy>,
     /// `[exits]` temperatures of the policy, when it scales logits (for the confidences kept).
@@ -56,16 +56,16 @@ impl Row for RowRef {
 }
 
 impl Job {
-    /// A job for `count` images and the receiver its answers arrive on.
+    /// A job for the samples of `inputs` and the receiver its answers arrive on.
     pub fn new(
-        pixels: Vec<u8>,
-        count: usize,
+        inputs: pcee_runtime::Inputs,
         policy: Box<dyn ExitPolicy>,
         temperatures: Option<Vec<f64>>,
     ) -> (Job, oneshot::Receiver<Vec<Served>>) {
         let (reply, receiver) = oneshot::channel();
+        let count = inputs.rows();
         let job = Job {
-            pixels,
+            inputs,
             policy,
             temperatures,
             seen: Mutex::new(vec![Vec::new(); count]),
@@ -74,12 +74,6 @@ impl Job {
             reply: Mutex::new(Some(reply)),
         };
         (job, receiver)
-    }
-
-    /// Pixels `[784]` of image `index`.
-    pub fn image(&self, index: u32) -> &[u8] {
-        let at = index as usize * crate::body::IMAGE_PIXELS;
-        &self.pixels[at..at + crate::body::IMAGE_PIXELS]
     }
 
     /// Whether nobody waits for the answer any more (the client went away).

@@ -11,9 +11,9 @@
 //! that would pass it is refused ([`Overloaded`]) before anything is queued.
 
 mod executor;
+pub mod inputs;
 mod job;
 pub mod network;
-pub mod pixels;
 
 use crate::config::Mode;
 use crate::metrics::Metrics;
@@ -22,7 +22,6 @@ pub use network::{Mismatch, ServedNetwork};
 use pcee::ExitPolicy;
 use pcee_nn::runtime::BurnStages;
 use pcee_nn::Model;
-pub use pixels::FromPixels;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -95,7 +94,7 @@ impl Engine {
 
     /// Starts the executor thread on `stages` (which move to that thread; `metrics` must
     /// have been made for its number of exits).
-    pub fn start_with<S: FromPixels + Send + 'static>(
+    pub fn start_with<S: pcee_runtime::Stages + Send + 'static>(
         stages: S,
         settings: EngineSettings,
         metrics: Arc<Metrics>,
@@ -120,7 +119,8 @@ impl Engine {
         }
     }
 
-    /// Admits `count` images (`pixels` `[count × 784]`, 0–255), each decided by `policy`
+    /// Admits the samples of `inputs` (the network's inputs, checked against its declared
+    /// ones when they were decoded), each decided by `policy`
     /// (whose per-exit `temperatures`, when it has them, scale the confidences kept); the
     /// decisions come back on the ticket in image order. Dropping the ticket abandons the
     /// request: images not yet started are skipped, the others are computed and discarded.
@@ -130,11 +130,11 @@ impl Engine {
     /// engine is stopping.
     pub fn submit(
         &self,
-        pixels: Vec<u8>,
-        count: usize,
+        inputs: pcee_runtime::Inputs,
         policy: Box<dyn ExitPolicy>,
         temperatures: Option<Vec<f64>>,
     ) -> Result<Ticket, Overloaded> {
+        let count = inputs.rows();
         let shared = &self.shared;
         let refused = |queued| Overloaded {
             queued,
@@ -147,7 +147,7 @@ impl Engine {
                 (queued + count <= shared.capacity).then_some(queued + count)
             })
             .map_err(refused)?;
-        let (job, ticket) = Job::new(pixels, count, policy, temperatures);
+        let (job, ticket) = Job::new(inputs, policy, temperatures);
         let job = Arc::new(job);
         let mut inbox = shared.inbox.lock().expect("inbox lock");
         if inbox.stopping {

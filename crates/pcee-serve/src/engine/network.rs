@@ -1,12 +1,15 @@
 //! The network a server serves as everything outside the executor sees it, whatever backend
-//! runs it ([`ServedNetwork`]): its exits, classes and cumulative FLOPs, the check that a
-//! policy belongs to it (against the model card for burn, against the manifest for a
-//! stage-graph directory), and every exit's logits on a few images (for re-calibration).
+//! runs it ([`ServedNetwork`]): its exits, classes, cumulative FLOPs and declared inputs, the
+//! check that a policy belongs to it (against the model card for burn, against the manifest
+//! for a stage-graph directory), how a request's 28 × 28 grey pixels become its inputs (for
+//! networks that read such images), and every exit's logits on a few images (for
+//! re-calibration).
 
 use pcee::policy_file::FitError;
 use pcee::PolicyFile;
 use pcee_nn::data::Dataset;
 use pcee_nn::{ExitOutputs, Model};
+use pcee_runtime::{HostTensor, Inputs, NetworkSpec, Values};
 
 /// A policy of another network: the core's [`FitError`], and for a stage-graph directory the
 /// manifest file and field it disagrees with. One line.
@@ -35,6 +38,7 @@ pub struct ServedNetwork {
     exits: usize,
     classes: usize,
     flops: Vec<f64>,
+    spec: NetworkSpec,
     kind: Kind,
 }
 
@@ -57,13 +61,58 @@ impl std::fmt::Debug for ServedNetwork {
 }
 
 impl ServedNetwork {
-    /// A burn model (kept for [`ServedNetwork::exit_logits`]).
-    pub fn model(model: Model) -> ServedNetwork {
+    /// A burn model (kept for [`ServedNetwork::exit_logits`]) whose runtime declares the
+    /// network `spec` (`pcee_nn::runtime::BurnStages::network`).
+    pub fn model(model: Model, spec: NetworkSpec) -> ServedNetwork {
         ServedNetwork {
             exits: model.exits(),
             classes: model.classes(),
             flops: model.flops_per_exit(),
+            spec,
             kind: Kind::Model(model),
+        }
+    }
+
+    /// The network as the runtime sees it: classes, FLOPs and the inputs a request carries.
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+
+    /// Whether requests may carry 28 × 28 grey pixels: a built-in model, or stage graphs of
+    /// one input with the manifest's `u8-images` preprocessing of 784 values per sample.
+    pub fn takes_pixels(&self) -> bool {
+        match &self.kind {
+            Kind::Model(_) => true,
+            #[cfg(feature = "onnx")]
+            Kind::Stages(g) => g.takes_pixels(),
+        }
+    }
+
+    /// `pixels` (`[rows × 784]`, 0–255) as the network's inputs, normalised as its offline
+    /// runtime does ([`pcee_nn::data::normalise`] for a model, the manifest's preprocessing
+    /// for stage graphs).
+    ///
+    /// # Errors
+    /// One line when the network does not read such images ([`ServedNetwork::takes_pixels`]).
+    pub fn from_pixels(&self, pixels: &[u8]) -> Result<Inputs, String> {
+        match &self.kind {
+            Kind::Model(_) => {
+                let spec = &self.spec.inputs[0];
+                let shape = std::iter::once(pixels.len() / crate::body::IMAGE_PIXELS)
+                    .chain(spec.shape.iter().copied())
+                    .collect();
+                let values = Values::F32(
+                    pixels
+                        .iter()
+                        .map(|&p| pcee_nn::data::normalise(p))
+                        .collect(),
+                );
+                HostTensor::new(spec.name.clone(), shape, values)
+                    .and_then(|t| Inputs::new(vec![t]))
+                    .map_err(|e| e.to_string())
+            }
+            #[cfg(feature = "onnx")]
+            Kind::Stages(g) => g.from_pixels(pixels),
         }
     }
 
@@ -135,18 +184,31 @@ mod stages {
     use pcee_nn::data::Dataset;
     use pcee_nn::ExitOutputs;
     use pcee_onnx::runtime::OrtStages;
-    use pcee_onnx::{OnnxError, MANIFEST_FILE};
+    use pcee_onnx::{Manifest, OnnxError, MANIFEST_FILE};
+    use pcee_runtime::{Inputs, Stages};
     use std::path::{Path, PathBuf};
     use std::sync::{Mutex, OnceLock};
 
     /// The directory, for errors and for a second set of sessions.
     pub(super) struct Graphs {
         dir: PathBuf,
+        manifest: Manifest,
         threads: usize,
         sessions: OnceLock<Result<Mutex<OrtStages>, String>>,
     }
 
     impl Graphs {
+        /// One input, the `u8-images` preprocessing, 784 values per sample.
+        pub(super) fn takes_pixels(&self) -> bool {
+            let m = &self.manifest;
+            let per: usize = m.inputs[0].shape.iter().product();
+            m.inputs.len() == 1 && m.preprocessing.is_some() && per == crate::body::IMAGE_PIXELS
+        }
+
+        pub(super) fn from_pixels(&self, pixels: &[u8]) -> Result<Inputs, String> {
+            self.manifest.images(pixels).map_err(|e| e.to_string())
+        }
+
         /// `DIR/pcee-stages.json: <field>` of what `fit` found different.
         pub(super) fn field_of(&self, fit: &FitError) -> String {
             let field = match fit {
@@ -199,41 +261,25 @@ mod stages {
 
     /// Loads the stage-graph directory `dir` ([`OrtStages::load`], `threads` intra-op threads)
     /// for `pcee serve --stages`: the backend the executor runs and the network the server
-    /// describes. The network must read one 28 × 28 grey image (`[1, 28, 28]` or `[784]`)
-    /// through the manifest's `u8-images` preprocessing, what every request carries.
+    /// describes. Any network: requests carry its declared inputs by name, or (for one input
+    /// of 28 × 28 with the manifest's `u8-images` preprocessing) grey pixels.
     ///
     /// # Errors
-    /// Any error of [`OrtStages::load`]; [`OnnxError::Invalid`] naming `inputs` or
-    /// `preprocessing` for another network.
+    /// Any error of [`OrtStages::load`].
     pub fn open_stages(
         dir: &Path,
         threads: usize,
     ) -> Result<(ServedNetwork, OrtStages), OnnxError> {
         let stages = OrtStages::load(dir, threads)?;
         let m = stages.manifest();
-        let per: usize = m.inputs[0].shape.iter().product();
-        if m.inputs.len() != 1 || per != crate::body::IMAGE_PIXELS || m.preprocessing.is_none() {
-            let field = if m.preprocessing.is_none() {
-                "preprocessing"
-            } else {
-                "inputs"
-            };
-            return Err(OnnxError::invalid(
-                dir.join(MANIFEST_FILE),
-                field,
-                format!(
-                    "{}; expected one 28 × 28 grey image ([1, 28, 28]) with the u8-images \
-                     preprocessing, what pcee serve takes",
-                    m.input_names()
-                ),
-            ));
-        }
         let network = ServedNetwork {
             exits: m.exits(),
             classes: m.classes,
             flops: m.flops.clone(),
+            spec: stages.network().clone(),
             kind: Kind::Stages(Graphs {
                 dir: dir.to_path_buf(),
+                manifest: m.clone(),
                 threads,
                 sessions: OnceLock::new(),
             }),

@@ -81,8 +81,8 @@ async fn answer(
         .try_acquire()
         .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
     let delta = query_delta(query).map_err(Refusal::bad_request)?;
-    let request =
-        decode(read::content_type(headers), delta, &bytes).map_err(Refusal::bad_request)?;
+    let request = decode(read::content_type(headers), delta, &bytes, &app.model)
+        .map_err(Refusal::bad_request)?;
     drop(bytes);
     if request.count > app.options.queue {
         return Err(Refusal::too_large(format!(
@@ -95,10 +95,10 @@ async fn answer(
     let policy = loaded.file.policy(delta);
     let temperatures = loaded.file.temperatures.clone();
     let count = request.count;
-    let kept = app.recalibrator.as_ref().map(|_| request.pixels.clone());
+    let kept = app.recalibrator.as_ref().and(request.pixels);
     let ticket = app
         .engine
-        .submit(request.pixels, count, policy, temperatures)
+        .submit(request.inputs, policy, temperatures)
         .map_err(|err| Refusal::unavailable("overloaded", err))?;
     let first = app.next_id.fetch_add(count as u64, Ordering::Relaxed);
     let served = ticket.await.map_err(|_| {
