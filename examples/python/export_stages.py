@@ -29,7 +29,8 @@ What the arguments mean:
   `head_inputs[e]` (indices into that stage's outputs; default: all of them, in order) and
   returns the logits `[B, classes]`.
 - `example_input`: a float32 tensor `[B, …]` of normalised images; the per-image shape becomes
-  the manifest's input (pcee feeds Fashion-MNIST `[1, 28, 28]`). A batch of 1 is repeated to 2
+  the manifest's input (float32; `pcee infer --split` and `pcee serve`'s image bodies feed
+  Fashion-MNIST `[1, 28, 28]`, `--input FILE` any shape). A batch of 1 is repeated to 2
   for tracing, so that the batch axis stays symbolic.
 - `flops[e]`: cumulative FLOPs per image up to and including head e (every earlier stage and
   head included), strictly increasing — the same numbers as the `flops` array of the logits
