@@ -70,7 +70,7 @@ fn train_then_logits_then_calibrate() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("2 exits × 300 images"),
+        run.stdout.contains("2 exits × 300 samples"),
         "{}",
         run.stdout
     );

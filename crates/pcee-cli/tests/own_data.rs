@@ -138,22 +138,7 @@ fn network(dir: &Path, w: &Weights) {
 
 /// A `.npy` file (format 1.0) of `descr` values `bytes`, shape `shape`.
 fn npy(path: &Path, descr: &str, shape: &[usize], bytes: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.len() == 1 {
-        format!("{},", dims[0])
-    } else {
-        dims.join(", ")
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(bytes);
-    std::fs::write(path, out).unwrap();
+    std::fs::write(path, common::npy_bytes(descr, shape, bytes)).unwrap();
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {

@@ -65,7 +65,10 @@ fn limited(line: &str) -> String {
     // Your own data (`--input`) is small already, and `--limit` does not go with it.
     let own_data = words.iter().any(|w| w == "--input");
     if words[0] == "pcee" {
-        for (flag, value) in limits.iter().filter(|(f, _)| !(own_data && *f == "--limit")) {
+        for (flag, value) in limits
+            .iter()
+            .filter(|(f, _)| !(own_data && *f == "--limit"))
+        {
             set_flag(&mut words, flag, value);
         }
     }

@@ -535,36 +535,20 @@ mod with_ort {
                 mask[i * 24 + t] = 1;
             }
         }
-        let npy = |v: &[i64], shape: &str| {
-            let mut header =
-                format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({shape}), }}");
-            while (10 + header.len() + 1) % 64 != 0 {
-                header.push(' ');
-            }
-            header.push('\n');
-            let mut out = b"\x93NUMPY\x01\x00".to_vec();
-            out.extend((header.len() as u16).to_le_bytes());
-            out.extend(header.as_bytes());
-            out.extend(v.iter().flat_map(|x| x.to_le_bytes()));
-            out
+        let npy = |v: &[i64], shape: &[usize]| {
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            common::npy_bytes("<i8", shape, &bytes)
         };
         let input = dir.join("input.npz");
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(&input).unwrap());
-        let options = zip::write::SimpleFileOptions::default();
-        for (name, v) in [("input_ids", &ids), ("attention_mask", &mask)] {
-            zip.start_file(format!("{name}.npy"), options).unwrap();
-            zip.write_all(&npy(v, &format!("{N}, 24"))).unwrap();
-        }
-        zip.finish().unwrap();
+        // Deflated, as numpy.savez_compressed writes it.
+        let arrays = [
+            ("input_ids", npy(&ids, &[N, 24])),
+            ("attention_mask", npy(&mask, &[N, 24])),
+        ];
+        common::npz(&input, &arrays, true);
         let labels = dir.join("labels.npy");
-        std::fs::write(
-            &labels,
-            npy(
-                &(0..N as i64).map(|i| i % 4).collect::<Vec<_>>(),
-                &format!("{N},"),
-            ),
-        )
-        .unwrap();
+        let classes: Vec<i64> = (0..N as i64).map(|i| i % 4).collect();
+        std::fs::write(&labels, npy(&classes, &[N])).unwrap();
         let offline = json(&ok(&[
             "infer",
             "--stages",

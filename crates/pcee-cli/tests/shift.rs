@@ -200,7 +200,7 @@ fn corrupted_logits_differ_keep_their_shape_and_bad_severities_are_refused() {
     let bytes = |n: &str| std::fs::read(out(n)).unwrap();
     assert_ne!(bytes("clean.npz"), bytes("noisy.npz"));
     assert_eq!(bytes("noisy.npz"), bytes("again.npz"), "seeded");
-    assert!(noisy.stdout.contains("16 images"), "{}", noisy.stdout);
+    assert!(noisy.stdout.contains("16 samples"), "{}", noisy.stdout);
     let bad = pcee(
         &[
             &base[..],

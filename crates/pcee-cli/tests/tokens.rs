@@ -10,7 +10,6 @@
 use crate::common;
 
 use common::{assert_error, pcee, root};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn example(file: &str) -> String {
@@ -132,36 +131,13 @@ fn two_int64_inputs_give_numpys_logits_and_the_same_decisions_as_evaluate() {
     assert!(b["exit_fractions"][0].as_f64().unwrap() > 0.1, "{b}");
 }
 
-/// A `.npz` (stored) of `(name, npy bytes)` entries.
+/// A stored `.npz` of `(name, npy bytes)` entries.
 fn npz(path: &Path, arrays: &[(&str, Vec<u8>)]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, bytes) in arrays {
-        zip.start_file(format!("{name}.npy"), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
+    common::npz(path, arrays, false);
 }
 
-/// `.npy` bytes of `descr` values `data`, shape `shape`.
 fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.len() == 1 {
-        format!("{},", dims[0])
-    } else {
-        dims.join(", ")
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(data);
-    out
+    common::npy_bytes(descr, shape, data)
 }
 
 #[test]

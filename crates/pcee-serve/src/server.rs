@@ -134,6 +134,18 @@ impl Server {
             error,
         })?;
         if let Some(n) = options.recalibrate {
+            if !network.takes_pixels() {
+                return Err(ServeError::Options(format!(
+                    "--recalibrate: {n}; re-calibration keeps the pixels of 28 × 28 images, and \
+                     this network reads {:?}; expected no --recalibrate",
+                    network
+                        .spec()
+                        .inputs
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                )));
+            }
             let bins = slot.current().file.bins();
             if n < bins {
                 return Err(ServeError::Options(format!(

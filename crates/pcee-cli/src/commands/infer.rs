@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn print_report(r: &Report<'_>, cost: &[f64]) {
     let (o, t) = (&r.report.outcome, &r.report.timing);
     println!(
-        "method {}, δ = {}, {} images, batch {}, {} timed round(s)",
+        "method {}, δ = {}, {} samples, batch {}, {} timed round(s)",
         r.method, r.delta, r.report.samples, r.report.batch, r.report.repeats
     );
     println!(
@@ -185,7 +185,7 @@ fn print_report(r: &Report<'_>, cost: &[f64]) {
     );
     println!("mean exit      {:.3}", o.mean_exit);
     println!(
-        "images/s       {:.0} early exit, {:.0} full network",
+        "samples/s      {:.0} early exit, {:.0} full network",
         t.images_per_second, t.full_images_per_second
     );
     match &t.timing_unreliable_reason {

@@ -130,7 +130,7 @@ fn print_summary(logits: &ExitLogits, out: &std::path::Path) {
     }
     println!("{}", table.render());
     println!(
-        "wrote {} ({} exits × {} images)",
+        "wrote {} ({} exits × {} samples)",
         out.display(),
         logits.exits(),
         logits.samples()

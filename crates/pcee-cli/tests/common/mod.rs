@@ -50,3 +50,42 @@ pub fn assert_error(run: &Run, prefix: &str) {
     );
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
+
+/// The bytes of a `.npy` file (format 1.0) of `descr` values `data` (raw, little- or
+/// big-endian as `descr` says), shape `shape`.
+pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let dims = if dims.len() == 1 {
+        format!("{},", dims[0])
+    } else {
+        dims.join(", ")
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
+
+/// A `.npz` at `path` holding the `.npy` bytes of `arrays` as `NAME.npy` entries, stored
+/// (`numpy.savez`) or deflated (`numpy.savez_compressed`).
+pub fn npz(path: &std::path::Path, arrays: &[(&str, Vec<u8>)], deflated: bool) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let method = if deflated {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, bytes) in arrays {
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
