@@ -78,7 +78,10 @@ pub fn measure<S: Stages + ?Sized>(
     for inputs in tensors {
         batches.push(stages.input(inputs?)?);
     }
-    let report = pcee_runtime::measure_many(stages, &[policy], &batches, &labels, options)?;
+    let report = pcee_runtime::measure_many(stages, &[policy], &batches, &labels, options)
+        .map_err(|err| {
+            anyhow::anyhow!("--input {}: the network on it: {err}", own.input.display())
+        })?;
     Ok((report.into_iter().next().expect("one policy"), labels))
 }
 
@@ -94,11 +97,24 @@ pub fn logits<S: Stages + ?Sized>(
 ) -> anyhow::Result<ExitLogits> {
     let (tensors, labels) = open(stages.network(), own, batch)?;
     let mut per_exit = vec![Vec::new(); stages.network().exits()];
+    let mut first = 0;
     for inputs in tensors {
-        let input = stages.input(inputs?)?;
-        for (all, exit) in per_exit.iter_mut().zip(exit_logits(stages, &input)?) {
+        let inputs = inputs?;
+        let rows = inputs.rows();
+        let logits = stages
+            .input(inputs)
+            .and_then(|input| exit_logits(stages, &input));
+        let logits = logits.map_err(|err| {
+            anyhow::anyhow!(
+                "--input {}: samples {first} to {}: {err}",
+                own.input.display(),
+                first + rows - 1
+            )
+        })?;
+        for (all, exit) in per_exit.iter_mut().zip(logits) {
             all.extend(exit);
         }
+        first += rows;
     }
     logits_file(stages.network(), per_exit, labels).map_err(|err| {
         anyhow::anyhow!(

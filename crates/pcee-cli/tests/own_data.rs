@@ -384,7 +384,10 @@ fn malformed_input_files_are_named_in_one_line() {
     std::fs::write(&text, "not numpy").unwrap();
     assert_error(
         &logits(&text, &good_y),
-        &format!("{}: not a .npy array", text.display()),
+        &format!(
+            "{}: not a .npy or .npz file (it starts with \"not \")",
+            text.display()
+        ),
     );
     assert!(!out.exists(), "nothing written");
     // Labels of any integer width, signedness and byte order.

@@ -620,6 +620,35 @@ mod with_ort {
             reply.contains("inputs.input_ids[0]: a list of 2; expected 24"),
             "{reply}"
         );
+        // A token id beyond the vocabulary fails its batch: an error that says so, not "the
+        // engine stopped"; the server goes on.
+        let mut bad_ids = ids.clone();
+        bad_ids[0] = 1000;
+        let bad = format!(
+            "{{\"inputs\": {{\"input_ids\": {}, \"attention_mask\": {}}}}}",
+            rows(&bad_ids),
+            rows(&mask)
+        );
+        let (status, reply) = request(
+            addr,
+            "POST",
+            "/v1/classify",
+            "application/json",
+            bad.as_bytes(),
+        );
+        assert_eq!(status, 500, "{reply}");
+        assert!(
+            reply.contains("the network failed on a batch holding this request"),
+            "{reply}"
+        );
+        let (status, reply) = request(
+            addr,
+            "POST",
+            "/v1/classify",
+            "application/json",
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "{reply}");
         stop(child);
     }
 }

@@ -233,5 +233,56 @@ fn malformed_npz_inputs_are_named_in_one_line() {
             short.display()
         ),
     );
+    // A token id beyond the vocabulary: ONNX Runtime's Gather fails; one line naming the file,
+    // the samples and the graph (ONNX Runtime's own log is silenced).
+    let mut big = vec![0u8; 5 * 24 * 8];
+    big[3 * 24 * 8..3 * 24 * 8 + 8].copy_from_slice(&1000i64.to_le_bytes());
+    let oov = dir.join("oov.npz");
+    npz(
+        &oov,
+        &[
+            ("input_ids", npy("<i8", &[5, 24], &big)),
+            (
+                "attention_mask",
+                npy("<i8", &[5, 24], &vec![0u8; 5 * 24 * 8]),
+            ),
+        ],
+    );
+    let run_oov = run(&oov);
+    assert_error(
+        &run_oov,
+        &format!("--input {}: samples 0 to 4: stage-0.onnx: ", oov.display()),
+    );
+    let garbage = dir.join("garbage.npz");
+    std::fs::write(&garbage, "hello").unwrap();
+    assert_error(
+        &run(&garbage),
+        &format!(
+            "{}: not a .npy or .npz file (it starts with \"hell\"); expected numpy.save's .npy",
+            garbage.display()
+        ),
+    );
+    let empty = dir.join("empty.npy");
+    std::fs::write(&empty, "").unwrap();
+    assert_error(
+        &run(&empty),
+        &format!("{}: empty; expected", empty.display()),
+    );
+    // The split is for networks that read images.
+    let split = pcee(&[
+        "logits",
+        "--stages",
+        &example("stages"),
+        "--split",
+        "val",
+        "--out",
+        s(&out),
+    ]);
+    assert_error(
+        &split,
+        &format!(
+        "--stages {}: the network reads [input_ids int64 [24], attention_mask int64 [24]], not \
+         8-bit images", example("stages")),
+    );
     assert!(!out.exists(), "nothing written");
 }

@@ -52,6 +52,31 @@ impl Manifest {
         Inputs::new(vec![HostTensor::new(spec.name.clone(), shape, values)?])
     }
 
+    /// Whether the network reads 8-bit images: one input, with the `u8-images` preprocessing.
+    pub fn reads_images(&self) -> bool {
+        self.inputs.len() == 1 && self.preprocessing.is_some()
+    }
+
+    /// Checks that the network reads 8-bit images (`dir` names the directory), before a
+    /// Fashion-MNIST split is given to it.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Invalid`] naming the directory and the inputs it reads instead.
+    pub fn check_reads_images(&self, dir: &std::path::Path) -> Result<(), RuntimeError> {
+        if self.reads_images() {
+            return Ok(());
+        }
+        Err(RuntimeError::invalid(
+            format!("--stages {}", dir.display()),
+            format!(
+                "the network reads {}, not 8-bit images, so a Fashion-MNIST --split cannot feed \
+                 it; expected its own data: --input FILE.npz (one array per input) --labels \
+                 FILE.npy",
+                self.input_names()
+            ),
+        ))
+    }
+
     /// The inputs' names, dtypes and shapes, as `[input_ids int64 [128], …]`.
     pub fn input_names(&self) -> String {
         let parts: Vec<String> = self.inputs.iter().map(crate::manifest::spec).collect();

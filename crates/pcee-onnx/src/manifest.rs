@@ -24,6 +24,7 @@ pub const VERSION: u32 = 2;
 
 /// The manifest (module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Always [`FORMAT`].
     pub format: String,
@@ -49,6 +50,7 @@ pub struct Manifest {
 
 /// A named tensor `[batch, shape…]` of one element type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TensorSpec {
     /// The tensor's name in the graphs.
     pub name: String,
@@ -76,6 +78,7 @@ impl TensorSpec {
 
 /// One stage graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stage {
     /// The graph file, relative to the directory.
     pub graph: String,
@@ -87,6 +90,7 @@ pub struct Stage {
 
 /// One exit-head graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Head {
     /// The graph file, relative to the directory.
     pub graph: String,
@@ -99,6 +103,7 @@ pub struct Head {
 /// Preprocessing of 8-bit grey images in `NCHW` layout into the float32 input `input`:
 /// `x = (pixel · scale − mean) / std`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Preprocessing {
     /// The kind; today only `u8-images`.
     pub kind: PreprocessingKind,
@@ -450,19 +455,28 @@ fn parse(text: &str, path: &Path) -> Result<Manifest> {
     let json = |e: serde_json::Error| {
         OnnxError::invalid(path, "json", format!("{e}; expected a {FORMAT} manifest"))
     };
+    // The field at fault named as a path (`stages[1].inputs[0].dtype`), serde's message after it.
+    let at = |e: serde_path_to_error::Error<serde_json::Error>| {
+        let field = e.path().to_string();
+        OnnxError::invalid(
+            path,
+            field,
+            format!("{}; expected a {FORMAT} manifest", e.into_inner()),
+        )
+    };
     let value: serde_json::Value = serde_json::from_str(text).map_err(json)?;
     match value.get("version").and_then(serde_json::Value::as_u64) {
         Some(1) => Ok(
-            serde_json::from_value::<crate::manifest_v1::ManifestV1>(value)
-                .map_err(json)?
+            serde_path_to_error::deserialize::<_, crate::manifest_v1::ManifestV1>(value)
+                .map_err(at)?
                 .into(),
         ),
-        Some(v) if v == u64::from(VERSION) => serde_json::from_value(value).map_err(json),
+        Some(v) if v == u64::from(VERSION) => serde_path_to_error::deserialize(value).map_err(at),
         _ => Err(OnnxError::invalid(
             path,
             "version",
             format!(
-                "{}; this pcee reads 1 to {VERSION}",
+                "{}; expected an integer, 1 to {VERSION} (the versions this pcee reads)",
                 value
                     .get("version")
                     .map_or("missing".into(), |v| v.to_string())

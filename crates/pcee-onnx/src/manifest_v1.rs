@@ -11,8 +11,12 @@ use serde::Deserialize;
 
 /// A version-1 manifest (module documentation); every tensor is float32.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ManifestV1 {
     format: String,
+    /// Always 1 (checked before this type is read).
+    #[allow(dead_code)]
+    version: u32,
     classes: usize,
     input: TensorSpec,
     preprocessing: PreprocessingV1,
@@ -25,6 +29,7 @@ pub struct ManifestV1 {
 
 /// Version 1's preprocessing: `x = (pixel · scale − mean) / std` on the only input.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PreprocessingV1 {
     scale: f64,
     mean: f64,

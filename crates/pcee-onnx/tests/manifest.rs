@@ -180,3 +180,69 @@ fn not_a_stage_graph_directory() {
     );
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
+
+#[test]
+fn a_version_1_manifest_reads_as_its_version_2_form() {
+    let (_d, out) = fresh();
+    let v2 = pcee_onnx::validate(&out).unwrap();
+    edit_manifest(&out, |m| {
+        let o = m.as_object_mut().unwrap();
+        o.insert("version".into(), 1.into());
+        let inputs = o.remove("inputs").unwrap();
+        let mut input = inputs[0].clone();
+        input.as_object_mut().unwrap().remove("dtype");
+        o.insert("input".into(), input);
+        let pre = o.get_mut("preprocessing").unwrap().as_object_mut().unwrap();
+        pre.remove("kind");
+        pre.remove("input");
+    });
+    assert_eq!(pcee_onnx::validate(&out).unwrap(), v2);
+}
+
+#[test]
+fn an_unknown_or_misspelt_field_is_named_with_its_path() {
+    let (_d, out) = fresh();
+    edit_manifest(&out, |m| m["inputs"][0]["dtyp"] = "int32".into());
+    let err = error(&out);
+    assert!(
+        err.contains("pcee-stages.json: inputs[0].dtyp: unknown field `dtyp`"),
+        "{err}"
+    );
+    let (_d, out) = fresh();
+    edit_manifest(&out, |m| {
+        m["stages"][1]["inputs"][0]["dtype"] = "INT64".into()
+    });
+    let err = error(&out);
+    assert!(
+        err.contains("pcee-stages.json: stages[1].inputs[0].dtype: unknown variant `INT64`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_declared_dtype_the_graph_disagrees_with() {
+    let (_d, out) = fresh();
+    edit_manifest(&out, |m| {
+        m["inputs"][0]["dtype"] = "int64".into();
+        m["stages"][0]["inputs"][0]["dtype"] = "int64".into();
+        m["preprocessing"] = Value::Null;
+    });
+    let err = error(&out);
+    assert!(
+        err.contains("stage-0.onnx: stages[0].inputs: [0] images int64 [1, 28, 28]: the graph's input has element type float (1); expected int64 (7)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stage_output_named_like_a_network_input() {
+    let (_d, out) = fresh();
+    edit_manifest(&out, |m| {
+        m["stages"][0]["outputs"][0]["name"] = "images".into();
+    });
+    let err = error(&out);
+    assert!(
+        err.contains("stages[0].outputs[0].name: \"images\" is the name of a network input"),
+        "{err}"
+    );
+}

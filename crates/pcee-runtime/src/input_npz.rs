@@ -61,6 +61,21 @@ pub fn open_inputs(
     let arrays =
         if n == 4 && magic == *b"PK\x03\x04" {
             npz_arrays(path, specs, batch)?
+        } else if !(n == 4 && magic == *b"\x93NUM") {
+            let what = if n == 0 {
+                "empty".to_string()
+            } else {
+                let start = String::from_utf8_lossy(&magic[..n]).to_string();
+                format!("not a .npy or .npz file (it starts with {start:?})")
+            };
+            return Err(error(
+                path,
+                format!(
+                    "{what}; expected numpy.save's .npy (a network of one input) or numpy.savez's \
+                 .npz (one array per input {})",
+                    names(specs)
+                ),
+            ));
         } else if specs.len() == 1 {
             vec![crate::input_file::open_input(path, &specs[0], batch)?]
         } else {

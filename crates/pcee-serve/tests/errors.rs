@@ -214,7 +214,7 @@ async fn more_images_than_the_queue_holds_is_413() {
     )
     .await;
     let reply = classify_raw(server.addr, pixels(0..5), None).await;
-    assert_refused(&reply, 413, "5 images in one request; at most 4");
+    assert_refused(&reply, 413, "5 samples in one request; at most 4");
     assert_eq!(
         results(&classify_raw(server.addr, pixels(0..4), None).await).len(),
         4

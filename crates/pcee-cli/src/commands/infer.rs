@@ -270,6 +270,7 @@ mod stages {
             warn_own(own, &labels);
             return Ok((report, flops));
         }
+        graphs.manifest().check_reads_images(load.dir)?;
         let data = data()?;
         let report = pcee_onnx::runtime::measure(
             &mut graphs,
@@ -306,10 +307,15 @@ fn warn_if_calibration_data(
     labels: &[u32],
 ) {
     if policy.calibrated_on_labels(labels).is_some() {
+        let or_labels = if what.starts_with("--input") {
+            ", or --labels names the calibration data's labels by mistake"
+        } else {
+            ""
+        };
         eprintln!(
             "warning: {what} have the labels (in order) of the calibration data of {} ({}); \
-             evaluation on calibration data is optimistic; expected data the policy was not \
-             calibrated on (--split test)",
+             evaluation on calibration data is optimistic{or_labels}; expected data the policy \
+             was not calibrated on (--split test, or held-out samples of your own)",
             path.display(),
             policy.source
         );

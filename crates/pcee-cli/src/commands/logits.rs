@@ -159,6 +159,7 @@ mod stages {
         if let Some(own) = own {
             return crate::own_data::logits(&mut graphs, own, batch);
         }
+        graphs.manifest().check_reads_images(dir)?;
         let data = data()?;
         // The one conversion of raw 28 × 28 pixels into the graphs' input (the manifest's
         // preprocessing), shared with `pcee serve --stages` and `pcee infer --stages`.
@@ -167,12 +168,7 @@ mod stages {
             .chunks(batch * pcee_serve::body::IMAGE_PIXELS)
             .map(|pixels| graphs.manifest().images(pixels))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {e}; expected an input of one 28 × 28 image (or --input FILE)",
-                    dir.display()
-                )
-            })?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
         let per_exit = pcee_runtime::exit_logits_of(&mut graphs, &batches)?;
         let labels = data.labels.iter().map(|&l| u32::from(l)).collect();
         crate::own_data::logits_file(graphs.network(), per_exit, labels)

@@ -117,15 +117,26 @@ fn create(threads: usize) -> std::result::Result<Environment, String> {
          site-packages/onnxruntime/capi/libonnxruntime.so.*)"
             .to_string()
     })?;
-    let shown = Path::new(&path).display().to_string();
+    let shown = if Path::new(&path).is_absolute() {
+        Path::new(&path).display().to_string()
+    } else {
+        format!(
+            "{} (a relative path, looked up from the current directory; give an absolute one)",
+            Path::new(&path).display()
+        )
+    };
     let builder = ort::init_from(&path).map_err(|e| format!("{shown}: {e}"))?;
     let pool = GlobalThreadPoolOptions::default()
         .with_intra_threads(threads.max(1))
         .and_then(|p| p.with_inter_threads(1))
         .map_err(|e| e.to_string())?;
-    builder
+    let env = builder
         .with_name("pcee")
         .with_global_thread_pool(pool)
         .build()
-        .map_err(|e| format!("{shown}: {e}"))
+        .map_err(|e| format!("{shown}: {e}"))?;
+    // A failing graph is reported once, by pcee, as one line naming the graph; ONNX Runtime's
+    // own log would print it again (in colour) before that line.
+    env.set_log_level(ort::logging::LogLevel::Fatal);
+    Ok(env)
 }

@@ -49,7 +49,7 @@ pub(crate) fn decode(
     }
     if let Some(t) = tensors.iter().find(|t| t.rows() != tensors[0].rows()) {
         return Err(BodyError::new(format!(
-            "inputs.{}: {} samples and inputs.{} {}; expected the same count",
+            "inputs.{}: {} sample(s) and inputs.{} {}; expected the same count",
             t.name(),
             t.rows(),
             tensors[0].name(),
@@ -148,7 +148,7 @@ fn values(dtype: DType, leaves: &[(String, &Value)]) -> Result<Values, BodyError
                     v.as_f64()
                         .filter(|f| f.is_finite() && f.abs() <= f64::from(f32::MAX))
                         .map(|f| f as f32)
-                        .ok_or_else(|| bad(p, v, "a finite number"))
+                        .ok_or_else(|| bad(p, v, "a finite float32 number"))
                 })
                 .collect::<Result<Vec<f32>, _>>()?;
             if dtype == DType::Float16 {
@@ -162,7 +162,7 @@ fn values(dtype: DType, leaves: &[(String, &Value)]) -> Result<Values, BodyError
                 Values::F32(floats)
             }
         }
-        DType::Int64 => Values::I64(int(i64::MIN, i64::MAX, "an integer")?),
+        DType::Int64 => Values::I64(int(i64::MIN, i64::MAX, "an int64 integer")?),
         DType::Int32 => Values::I32(
             int(i32::MIN.into(), i32::MAX.into(), "an int32 integer")?
                 .into_iter()

@@ -82,8 +82,12 @@ pub fn decode(
             }
             (payload, delta.or(query_delta))
         }
-        "application/octet-stream" => (json::Payload::Pixels(binary::raw(bytes)?), query_delta),
+        "application/octet-stream" => {
+            takes_pixels(network)?;
+            (json::Payload::Pixels(binary::raw(bytes)?), query_delta)
+        }
         "application/x-npy" | "application/npy" => {
+            takes_pixels(network)?;
             (json::Payload::Pixels(binary::npy(bytes)?), query_delta)
         }
         other => {
@@ -107,23 +111,29 @@ pub fn decode(
 
 /// Images (`[N × 784]` pixels) as the inputs of `network`.
 fn from_pixels(pixels: &[u8], network: &ServedNetwork) -> Result<Inputs, BodyError> {
+    takes_pixels(network)?;
     if pixels.is_empty() {
         return Err(BodyError::new("images: none; expected at least one image"));
     }
-    if !network.takes_pixels() {
-        let names: Vec<String> = network
-            .spec()
-            .inputs
-            .iter()
-            .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
-            .collect();
-        return Err(BodyError::new(format!(
-            "images: this network reads [{}], not 28 × 28 grey images; expected \
-             {{\"inputs\": {{\"NAME\": [sample, ...], ...}}}} in JSON",
-            names.join(", ")
-        )));
-    }
     network.from_pixels(pixels).map_err(BodyError::new)
+}
+
+/// `Ok` when `network` reads 28 × 28 grey images; otherwise the error that says what it reads.
+fn takes_pixels(network: &ServedNetwork) -> Result<(), BodyError> {
+    if network.takes_pixels() {
+        return Ok(());
+    }
+    let names: Vec<String> = network
+        .spec()
+        .inputs
+        .iter()
+        .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
+        .collect();
+    Err(BodyError::new(format!(
+        "images: this network reads [{}], not 28 × 28 grey images; expected \
+         {{\"inputs\": {{\"NAME\": [sample, ...], ...}}}} in JSON",
+        names.join(", ")
+    )))
 }
 
 /// δ checked to be in [0, 1], as a [`BodyError`] naming `field`.

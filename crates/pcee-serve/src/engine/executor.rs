@@ -218,11 +218,12 @@ impl<S: Stages> Executor<S> {
             .in_system
             .fetch_sub(rows.len(), Ordering::AcqRel);
         eprintln!(
-            "error: {what}: {error}; {} image(s) not answered",
+            "error: {what}: {error}; {} sample(s) not answered",
             rows.len()
         );
+        let reason = format!("{what}: {error}");
         for row in rows {
-            row.job.fail();
+            row.job.fail(&reason);
         }
     }
 

@@ -21,7 +21,7 @@ pub(crate) struct Job {
     seen: Mutex<Vec<Vec<f64>>>,
     decisions: Mutex<Vec<Option<Served>>>,
     left: AtomicUsize,
-    reply: Mutex<Option<oneshot::Sender<Vec<Served>>>>,
+    reply: Mutex<Option<oneshot::Sender<Result<Vec<Served>, String>>>>,
 }
 
 /// One image's answer: the runtime's [`Decision`] and its confidence at every exit up to and
@@ -61,7 +61,7 @@ impl Job {
         inputs: pcee_runtime::Inputs,
         policy: Box<dyn ExitPolicy>,
         temperatures: Option<Vec<f64>>,
-    ) -> (Job, oneshot::Receiver<Vec<Served>>) {
+    ) -> (Job, oneshot::Receiver<Result<Vec<Served>, String>>) {
         let (reply, receiver) = oneshot::channel();
         let count = inputs.rows();
         let job = Job {
@@ -102,11 +102,13 @@ impl Job {
         row.push(score.confidence);
     }
 
-    /// Gives up on the request (a backend step failed on one of its images): its answer is
-    /// never sent, so its client hears that the engine stopped before answering; its images
-    /// not yet started are skipped as an abandoned request's are.
-    pub fn fail(&self) {
-        drop(self.reply.lock().expect("reply lock").take());
+    /// Gives up on the request (a backend step failed on a batch holding one of its samples):
+    /// its client hears `reason` instead of answers; its samples not yet started are skipped as
+    /// an abandoned request's are.
+    pub fn fail(&self, reason: &str) {
+        if let Some(reply) = self.reply.lock().expect("reply lock").take() {
+            let _ = reply.send(Err(reason.to_string()));
+        }
     }
 
     /// Records image `index`'s decision; the last one sends every decision, in request order.
@@ -130,7 +132,7 @@ impl Job {
                 .collect();
             if let Some(reply) = self.reply.lock().expect("reply lock").take() {
                 // The client may have gone: nothing to do then.
-                let _ = reply.send(all);
+                let _ = reply.send(Ok(all));
             }
         }
     }

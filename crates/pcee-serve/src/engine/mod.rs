@@ -58,9 +58,10 @@ pub struct Overloaded {
 
 pub use job::Served;
 
-/// What each image got: the runtime's [`Decision`](pcee_runtime::Decision) (exit, class, confidence) and its
-/// confidences up to its exit ([`Served`]).
-pub type Ticket = oneshot::Receiver<Vec<Served>>;
+/// What a request got: for each sample the runtime's [`Decision`](pcee_runtime::Decision)
+/// (exit, class, confidence) and its confidences up to its exit ([`Served`]); or, when a
+/// backend step failed on a batch holding one of its samples, that step and its error.
+pub type Ticket = oneshot::Receiver<Result<Vec<Served>, String>>;
 
 /// State shared by the request handlers and the executor thread.
 pub(crate) struct Shared {

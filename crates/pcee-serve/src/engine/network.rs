@@ -200,9 +200,8 @@ mod stages {
     impl Graphs {
         /// One input, the `u8-images` preprocessing, 784 values per sample.
         pub(super) fn takes_pixels(&self) -> bool {
-            let m = &self.manifest;
-            let per: usize = m.inputs[0].shape.iter().product();
-            m.inputs.len() == 1 && m.preprocessing.is_some() && per == crate::body::IMAGE_PIXELS
+            let per: usize = self.manifest.inputs[0].shape.iter().product();
+            self.manifest.reads_images() && per == crate::body::IMAGE_PIXELS
         }
 
         pub(super) fn from_pixels(&self, pixels: &[u8]) -> Result<Inputs, String> {

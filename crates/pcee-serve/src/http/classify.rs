@@ -86,7 +86,7 @@ async fn answer(
     drop(bytes);
     if request.count > app.options.queue {
         return Err(Refusal::too_large(format!(
-            "{} images in one request; at most {} (--queue)",
+            "{} samples in one request; at most {} (--queue)",
             request.count, app.options.queue
         )));
     }
@@ -101,9 +101,20 @@ async fn answer(
         .submit(request.inputs, policy, temperatures)
         .map_err(|err| Refusal::unavailable("overloaded", err))?;
     let first = app.next_id.fetch_add(count as u64, Ordering::Relaxed);
-    let served = ticket.await.map_err(|_| {
-        Refusal::unavailable("stopped", "the engine stopped before answering; retry")
-    })?;
+    let served = ticket
+        .await
+        .map_err(|_| Refusal::unavailable("stopped", "the engine stopped before answering; retry"))?
+        .map_err(|reason| {
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "network_failed",
+                format!(
+                    "the network failed on a batch holding this request ({reason}); the \
+                     samples batched with it failed too; retrying will not help if these \
+                     inputs caused it"
+                ),
+            )
+        })?;
     for (i, s) in served.iter().enumerate() {
         let d = &s.decision;
         let id = first + i as u64;
