@@ -576,7 +576,8 @@ mod with_ort {
             rows(&ids),
             rows(&mask)
         );
-        let (child, addr) = start(&stages, &policy, &[]);
+        // Stage 0 waits up to 300 ms for a fuller batch: two requests sent together share it.
+        let (child, addr) = start(&stages, &policy, &["--max-wait-ms", "300"]);
         let (status, reply) = request(
             addr,
             "POST",
@@ -620,8 +621,9 @@ mod with_ort {
             reply.contains("inputs.input_ids[0]: a list of 2; expected 24"),
             "{reply}"
         );
-        // A token id beyond the vocabulary fails its batch: an error that says so, not "the
-        // engine stopped"; the server goes on.
+        // A token id beyond the vocabulary makes ONNX Runtime fail the batch; sent together with
+        // a good request (one batch), only the bad request fails — with an error that says
+        // so — and the good one is answered as `pcee infer` answers it.
         let mut bad_ids = ids.clone();
         bad_ids[0] = 1000;
         let bad = format!(
@@ -629,26 +631,34 @@ mod with_ort {
             rows(&bad_ids),
             rows(&mask)
         );
-        let (status, reply) = request(
-            addr,
-            "POST",
-            "/v1/classify",
-            "application/json",
-            bad.as_bytes(),
-        );
-        assert_eq!(status, 500, "{reply}");
+        let post = |body: String| {
+            std::thread::spawn(move || {
+                request(
+                    addr,
+                    "POST",
+                    "/v1/classify",
+                    "application/json",
+                    body.as_bytes(),
+                )
+            })
+        };
+        let (bad, good) = (post(bad), post(body.clone()));
+        let ((bad_status, bad_reply), (good_status, good_reply)) =
+            (bad.join().unwrap(), good.join().unwrap());
+        assert_eq!(bad_status, 500, "{bad_reply}");
         assert!(
-            reply.contains("the network failed on a batch holding this request"),
-            "{reply}"
+            bad_reply.contains("the network failed on this request's inputs"),
+            "{bad_reply}"
         );
-        let (status, reply) = request(
-            addr,
-            "POST",
-            "/v1/classify",
-            "application/json",
-            body.as_bytes(),
+        assert_eq!(good_status, 200, "{good_reply}");
+        let again = json(&good_reply)["results"].as_array().unwrap().clone();
+        let exits = |r: &[Value], key: &str| r.iter().map(|d| d[key].clone()).collect::<Vec<_>>();
+        assert_eq!(exits(&again, "exit"), exits(&offline, "exit"));
+        assert_eq!(exits(&again, "class"), exits(&offline, "prediction"));
+        let stderr = stop(child);
+        assert!(
+            stderr.contains("retrying its 2 requests one at a time"),
+            "the two requests were not in one batch: {stderr}"
         );
-        assert_eq!(status, 200, "{reply}");
-        stop(child);
     }
 }

@@ -210,10 +210,25 @@ impl<S: Stages> Executor<S> {
         advanced.rest
     }
 
-    /// Gives up on the requests of `failed.rows` ([`super::job::Job::fail`]): counted out of
-    /// the engine, their clients told the engine stopped before answering; one line on stderr.
-    fn fail(&self, failed: Failed, what: &str) {
+    /// A failed step on `failed.rows`. Rows of several requests are retried one request at a
+    /// time ([`Executor::run_alone`]), so that a request whose own inputs make the network
+    /// fail (a token id beyond the vocabulary) costs only itself. The rows of one request are
+    /// given up ([`super::job::Job::fail`]): counted out of the engine, its client told which
+    /// step failed and why; one line on stderr.
+    fn fail(&mut self, failed: Failed, what: &str) {
         let Failed { error, rows } = failed;
+        let requests = by_request(rows);
+        if requests.len() > 1 {
+            eprintln!(
+                "error: {what}: {error}; retrying its {} requests one at a time",
+                requests.len()
+            );
+            for rows in requests {
+                self.run_alone(rows);
+            }
+            return;
+        }
+        let rows = requests.into_iter().next().unwrap_or_default();
         self.shared
             .in_system
             .fetch_sub(rows.len(), Ordering::AcqRel);
@@ -224,6 +239,27 @@ impl<S: Stages> Executor<S> {
         let reason = format!("{what}: {error}");
         for row in rows {
             row.job.fail(&reason);
+        }
+    }
+
+    /// `rows` (of one request) through the whole network on their own, from stage 0: the retry
+    /// of a failed batch. The confidences the monitor keeps are overwritten exit by exit.
+    fn run_alone(&mut self, rows: Vec<RowRef>) {
+        let inputs = match inputs_of(&rows).and_then(|inputs| self.network.input(inputs)) {
+            Ok(inputs) => inputs,
+            Err(error) => return self.fail(Failed { error, rows }, "the inputs"),
+        };
+        if self.settings.mode == Mode::Full {
+            return self.run_full(rows, inputs);
+        }
+        let state = match self.network.embed(&inputs) {
+            Ok(state) => state,
+            Err(error) => return self.fail(Failed { error, rows }, "the stem"),
+        };
+        let mut batch = Some(Batch { state, rows });
+        for e in 0..self.network.network().exits() {
+            let Some(b) = batch.take() else { break };
+            batch = self.stage(e, b);
         }
     }
 
@@ -241,4 +277,19 @@ impl<S: Stages> Executor<S> {
             row.job.answer(row.index, decision);
         }
     }
+}
+
+/// `rows` grouped by request, in order of first appearance, each request's rows in order.
+fn by_request(rows: Vec<RowRef>) -> Vec<Vec<RowRef>> {
+    let mut requests: Vec<Vec<RowRef>> = Vec::new();
+    for row in rows {
+        match requests
+            .iter_mut()
+            .find(|r| Arc::ptr_eq(&r[0].job, &row.job))
+        {
+            Some(request) => request.push(row),
+            None => requests.push(vec![row]),
+        }
+    }
+    requests
 }

@@ -109,9 +109,8 @@ async fn answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "network_failed",
                 format!(
-                    "the network failed on a batch holding this request ({reason}); the \
-                     samples batched with it failed too; retrying will not help if these \
-                     inputs caused it"
+                    "the network failed on this request's inputs, run without any other \
+                     request's ({reason})"
                 ),
             )
         })?;
