@@ -145,19 +145,33 @@ impl<S: Stages> Executor<S> {
         if self.settings.mode == Mode::Full {
             return self.run_full(rows, images);
         }
-        let state = match self.network.embed(&images) {
-            Ok(state) => state,
-            Err(error) => return self.fail(Failed { error, rows }, "the stem"),
+        let Some(batch) = self.embed(rows, &images) else {
+            return;
         };
-        let batch = Batch { state, rows };
         if self.settings.mode == Mode::Shrink {
-            let mut batch = Some(batch);
-            for e in 0..self.network.network().exits() {
-                let Some(b) = batch.take() else { break };
-                batch = self.stage(e, b);
-            }
+            self.through_all(batch);
         } else if let Some(rest) = self.stage(0, batch) {
             self.push(1, rest);
+        }
+    }
+
+    /// The stem on `inputs`: the batch of `rows` before stage 0 (`None` when it failed).
+    fn embed(&mut self, rows: Vec<RowRef>, inputs: &S::Input) -> Option<Batch<S::State>> {
+        match self.network.embed(inputs) {
+            Ok(state) => Some(Batch { state, rows }),
+            Err(error) => {
+                self.fail(Failed { error, rows }, "the stem");
+                None
+            }
+        }
+    }
+
+    /// `batch` through every stage, shrinking as rows exit.
+    fn through_all(&mut self, batch: Batch<S::State>) {
+        let mut batch = Some(batch);
+        for e in 0..self.network.network().exits() {
+            let Some(b) = batch.take() else { break };
+            batch = self.stage(e, b);
         }
     }
 
@@ -252,14 +266,8 @@ impl<S: Stages> Executor<S> {
         if self.settings.mode == Mode::Full {
             return self.run_full(rows, inputs);
         }
-        let state = match self.network.embed(&inputs) {
-            Ok(state) => state,
-            Err(error) => return self.fail(Failed { error, rows }, "the stem"),
-        };
-        let mut batch = Some(Batch { state, rows });
-        for e in 0..self.network.network().exits() {
-            let Some(b) = batch.take() else { break };
-            batch = self.stage(e, b);
+        if let Some(batch) = self.embed(rows, &inputs) {
+            self.through_all(batch);
         }
     }
 
