@@ -5,7 +5,7 @@
 //! entry (stored or deflated), so memory is bounded by the batch, not by the file.
 
 use crate::input_file::{array_batches, error, InputBatches, InputFileError, Source};
-use crate::network::InputSpec;
+use crate::network::{describe as names, InputSpec};
 use crate::tensor::Inputs;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -189,13 +189,4 @@ fn entry(
             "entry {name:?} is compressed with {other}; expected stored or deflated (numpy.savez or savez_compressed)"))),
     };
     Ok((reader, size))
-}
-
-/// `[input_ids int64 [128], …]`.
-fn names(specs: &[InputSpec]) -> String {
-    let parts: Vec<String> = specs
-        .iter()
-        .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
-        .collect();
-    format!("[{}]", parts.join(", "))
 }

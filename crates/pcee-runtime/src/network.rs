@@ -17,6 +17,15 @@ pub struct InputSpec {
     pub shape: Vec<usize>,
 }
 
+/// `inputs` as one line for messages: `[input_ids int64 [24], attention_mask int64 [24]]`.
+pub fn describe(inputs: &[InputSpec]) -> String {
+    let parts: Vec<String> = inputs
+        .iter()
+        .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
 /// A multi-exit network as the runtime sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSpec {

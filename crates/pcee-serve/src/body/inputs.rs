@@ -24,7 +24,7 @@ pub(crate) fn decode(
     {
         return Err(BodyError::new(format!(
             "inputs.{name}: not an input of the network; expected {}",
-            names(network)
+            pcee_runtime::network::describe(&network.inputs)
         )));
     }
     let mut tensors = Vec::new();
@@ -41,7 +41,7 @@ pub(crate) fn decode(
             None => {
                 return Err(BodyError::new(format!(
                     "{field}: missing; expected one entry per input {}",
-                    names(network)
+                    pcee_runtime::network::describe(&network.inputs)
                 )))
             }
         };
@@ -189,14 +189,4 @@ fn values(dtype: DType, leaves: &[(String, &Value)]) -> Result<Values, BodyError
                 .collect::<Result<_, _>>()?,
         ),
     })
-}
-
-/// `[input_ids int64 [24], …]`.
-fn names(network: &NetworkSpec) -> String {
-    let parts: Vec<String> = network
-        .inputs
-        .iter()
-        .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
-        .collect();
-    format!("[{}]", parts.join(", "))
 }

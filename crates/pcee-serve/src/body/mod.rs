@@ -123,16 +123,10 @@ fn takes_pixels(network: &ServedNetwork) -> Result<(), BodyError> {
     if network.takes_pixels() {
         return Ok(());
     }
-    let names: Vec<String> = network
-        .spec()
-        .inputs
-        .iter()
-        .map(|s| format!("{} {} {:?}", s.name, s.dtype, s.shape))
-        .collect();
     Err(BodyError::new(format!(
-        "images: this network reads [{}], not 28 × 28 grey images; expected \
+        "images: this network reads {}, not 28 × 28 grey images; expected \
          {{\"inputs\": {{\"NAME\": [sample, ...], ...}}}} in JSON",
-        names.join(", ")
+        pcee_runtime::network::describe(&network.spec().inputs)
     )))
 }
 
