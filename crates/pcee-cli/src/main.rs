@@ -50,6 +50,9 @@ enum Command {
     /// Write a trained model as ONNX stage graphs with a pcee-stages.json manifest (needs a
     /// build with the cargo feature `onnx`).
     Export(commands::export::Args),
+    /// Cut one multi-exit ONNX file (the exits' logits as its outputs) into stage graphs and
+    /// exit heads, for real early exit (needs a build with the cargo feature `onnx`).
+    Stages(commands::stages::Args),
     Trials(commands::trials::Args),
     Serve(commands::serve::Args),
     Monitor(commands::monitor::Args),
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Stages(args) => commands::stages::run(args),
         Command::Trials(args) => commands::trials::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Monitor(args) => commands::monitor::run(args),

@@ -15,12 +15,16 @@
 //!   build the graphs);
 //! - [`images`](mod@images): raw 8-bit images as a network's input, by the manifest's
 //!   preprocessing;
+//! - `cut` (cargo feature `runtime`): `pcee stages` — one multi-exit ONNX file cut into such a
+//!   directory;
 //! - [`graph`]: the small builder over the official ONNX message types of [`proto`];
 //! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
 //!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "runtime")]
+pub mod cut;
 pub mod error;
 #[cfg(feature = "export")]
 pub mod export;
@@ -30,6 +34,7 @@ pub mod manifest;
 pub mod manifest_v1;
 #[cfg(feature = "export")]
 pub mod msdnet;
+mod out_dir;
 pub mod proto;
 #[cfg(feature = "runtime")]
 pub mod runtime;

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod cut;
 mod export;
 mod manifest;
 mod ort;

@@ -11,6 +11,7 @@ pub mod infer;
 pub mod logits;
 pub mod monitor;
 pub mod serve;
+pub mod stages;
 pub mod sweep;
 pub mod train;
 pub mod trials;

@@ -101,7 +101,7 @@ impl OrtStages {
 }
 
 /// The process-wide environment, created on first use with `threads` intra-op threads.
-fn environment(threads: usize) -> Result<&'static Environment> {
+pub(crate) fn environment(threads: usize) -> Result<&'static Environment> {
     static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| create(threads))
         .as_ref()

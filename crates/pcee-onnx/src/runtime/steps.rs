@@ -280,7 +280,7 @@ fn element_type_of(dtype: pcee_runtime::DType) -> ort::value::TensorElementType 
 }
 
 /// The host tensor `t` as an ONNX Runtime tensor of its element type (one copy).
-fn value_of(t: &HostTensor) -> Result<DynValue> {
+pub(crate) fn value_of(t: &HostTensor) -> Result<DynValue> {
     let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
     match t.values() {
         Values::F32(v) => tensor(dims, v.clone()),

@@ -1,0 +1,280 @@
+//! `pcee stages` (`pcee_onnx::cut`): one multi-exit graph, built here with pcee's graph builder,
+//! cut into stages and heads; every exit's logits through the cut graphs (pcee's ONNX Runtime
+//! backend) against the same network computed by hand in Rust, the parts' nodes, and the
+//! refusals of docs/stages.md §4.
+#![cfg(feature = "runtime")]
+
+use crate::common::temp;
+use pcee_onnx::cut::{cut, Options};
+use pcee_onnx::graph::{int, GraphBuilder};
+use pcee_onnx::manifest::DType;
+use pcee_onnx::runtime::OrtStages;
+use pcee_runtime::{exit_logits, HostTensor, Inputs, Values};
+use std::path::{Path, PathBuf};
+
+/// Row-major `[n, k] × [k, m]`.
+fn matmul(a: &[f32], b: &[f32], k: usize, m: usize) -> Vec<f32> {
+    let n = a.len() / k;
+    let mut out = vec![0.0; n * m];
+    for i in 0..n {
+        for j in 0..m {
+            out[i * m + j] = (0..k).map(|t| a[i * k + t] * b[t * m + j]).sum();
+        }
+    }
+    out
+}
+
+fn relu(a: &[f32]) -> Vec<f32> {
+    a.iter().map(|v| v.max(0.0)).collect()
+}
+
+fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+/// Weights `[r, c]` from a formula, so that the test needs no random numbers.
+fn weights(r: usize, c: usize, seed: f32) -> Vec<f32> {
+    (0..r * c)
+        .map(|i| ((i as f32 + seed) * 0.37).sin())
+        .collect()
+}
+
+const D: usize = 4;
+const C: usize = 3;
+
+/// The dense network: x `[b, 4]`;
+/// stage 0: h1 = relu(x W1), s = Shape(h1), h1r = Reshape(h1, s);
+/// head 0: e0 = h1r Wh;                                 (Wh shared with head 1)
+/// stage 1: h2 = relu(h1r W2);            head 1: e1 = h2 Wh + x Wx (reads the input again);
+/// stage 2: h3 = Reshape(h2 W3 + h1r, s) (a skip over two boundaries, `s` computed again);
+/// head 2:  e2 = relu(h3) W4.  Plus a node no exit needs.
+fn dense(path: &Path) {
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", &[D]);
+    let (w1, w2, w3) = (
+        g.constant(&[D, D], &weights(D, D, 1.0)),
+        g.constant(&[D, D], &weights(D, D, 2.0)),
+        g.constant(&[D, D], &weights(D, D, 3.0)),
+    );
+    let wh = g.constant(&[D, C], &weights(D, C, 4.0));
+    let wx = g.constant(&[D, C], &weights(D, C, 5.0));
+    let w4 = g.constant(&[D, C], &weights(D, C, 6.0));
+    let m1 = g.node("MatMul", &[&x, &w1], vec![], None);
+    let h1 = g.node("Relu", &[&m1], vec![], None);
+    let s = g.node("Shape", &[&h1], vec![], None);
+    let h1r = g.node("Reshape", &[&h1, &s], vec![], None);
+    g.node("MatMul", &[&h1r, &wh], vec![], Some("exit_0"));
+    let m2 = g.node("MatMul", &[&h1r, &w2], vec![], None);
+    let h2 = g.node("Relu", &[&m2], vec![], None);
+    let a = g.node("MatMul", &[&h2, &wh], vec![], None);
+    let b = g.node("MatMul", &[&x, &wx], vec![], None);
+    g.node("Add", &[&a, &b], vec![], Some("exit_1"));
+    g.node("Neg", &[&x], vec![], None);
+    let m3 = g.node("MatMul", &[&h2, &w3], vec![], None);
+    let skip = g.node("Add", &[&m3, &h1r], vec![], None);
+    let h3 = g.node("Reshape", &[&skip, &s], vec![], None);
+    let r3 = g.node("Relu", &[&h3], vec![], None);
+    g.node("MatMul", &[&r3, &w4], vec![], Some("exit_2"));
+    for e in ["exit_0", "exit_1", "exit_2"] {
+        g.output(e, &[C]);
+    }
+    g.save("dense", path).unwrap();
+}
+
+fn dense_by_hand(x: &[f32]) -> Vec<Vec<f32>> {
+    let h1 = relu(&matmul(x, &weights(D, D, 1.0), D, D));
+    let wh = weights(D, C, 4.0);
+    let e0 = matmul(&h1, &wh, D, C);
+    let h2 = relu(&matmul(&h1, &weights(D, D, 2.0), D, D));
+    let e1 = add(
+        &matmul(&h2, &wh, D, C),
+        &matmul(x, &weights(D, C, 5.0), D, C),
+    );
+    let h3 = add(&matmul(&h2, &weights(D, D, 3.0), D, D), &h1);
+    let e2 = matmul(&relu(&h3), &weights(D, C, 6.0), D, C);
+    vec![e0, e1, e2]
+}
+
+fn samples(n: usize) -> Vec<f32> {
+    (0..n * D)
+        .map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0)
+        .collect()
+}
+
+fn close(got: &[Vec<f32>], expected: &[Vec<f32>]) {
+    assert_eq!(got.len(), expected.len());
+    for (e, (g, x)) in got.iter().zip(expected).enumerate() {
+        assert_eq!(g.len(), x.len(), "exit {e}");
+        for (a, b) in g.iter().zip(x) {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "exit {e}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+fn cut_dense(dir: &tempfile::TempDir) -> (PathBuf, pcee_onnx::cut::Summary) {
+    let model = dir.path().join("dense.onnx");
+    dense(&model);
+    let out = dir.path().join("stages");
+    let summary = cut(&model, &out, &Options::default()).unwrap();
+    (out, summary)
+}
+
+#[test]
+fn dense_network_cut_gives_every_exit_the_hand_computed_logits() {
+    let dir = temp();
+    let (out, _) = cut_dense(&dir);
+    let mut ort = OrtStages::load(&out, 1).unwrap();
+    let x = samples(6);
+    let inputs = Inputs::new(vec![HostTensor::new(
+        "x",
+        vec![6, D],
+        Values::F32(x.clone()),
+    )
+    .unwrap()])
+    .unwrap();
+    close(&exit_logits(&mut ort, &inputs).unwrap(), &dense_by_hand(&x));
+}
+
+#[test]
+fn dense_network_parts_state_and_flops() {
+    let dir = temp();
+    let (_, s) = cut_dense(&dir);
+    let m = &s.manifest;
+    // Nodes: stage 0 MatMul, Relu, Shape, Reshape; head 0 MatMul; stage 1 MatMul, Relu;
+    // head 1 three; stage 2 MatMul, Add, Reshape, Relu, MatMul (+ Shape computed again);
+    // head 2 nothing of its own. The Neg no exit needs is left out.
+    let nodes: Vec<(usize, usize)> = s
+        .exits
+        .iter()
+        .map(|e| (e.stage_nodes, e.head_nodes))
+        .collect();
+    assert_eq!(nodes, vec![(4, 1), (2, 3), (5, 0)]);
+    assert_eq!(
+        s.exits.iter().map(|e| e.copied).collect::<Vec<_>>(),
+        vec![0, 0, 1]
+    );
+    assert_eq!(s.dead, 1);
+    let names = |ts: &[pcee_onnx::manifest::TensorSpec]| {
+        ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>()
+    };
+    // After stage 0: h1r (read by head 0, stage 1 and, carried, stage 2) and h1 (which the
+    // Shape computed again in stage 2 reads).
+    assert_eq!(names(&m.stages[0].outputs).len(), 2);
+    // After stage 1: h2 and the carried h1r and h1.
+    assert_eq!(names(&m.stages[1].outputs).len(), 3);
+    assert_eq!(names(&m.stages[2].outputs), vec!["exit_2@2".to_string()]);
+    assert!(
+        names(&m.heads[1].inputs).contains(&"x".to_string()),
+        "head 1 reads the network input"
+    );
+    // FLOPs per sample: 2·D·D per [D, D] MatMul, 2·D·C per [D, C]: exit 0 = 32 + 24;
+    // exit 1 = 32 + 32 (stage 1) + 24 + 24 (head 1); exit 2 = 32 + 32 + 32 + 24.
+    assert_eq!(m.flops, vec![56.0, 112.0, 120.0]);
+}
+
+/// The token network: input_ids and attention_mask int64 `[b, 5]`, embeddings E `[V, D]`;
+/// stage 0: h = E[ids] · mask, p0 = Σ_t h; head 0: e0 = p0 Wa;
+/// stage 1: g = relu(h Wb) · mask (the mask read again), p1 = Σ_t g; head 1: e1 = p1 Wc.
+fn tokens(path: &Path) {
+    let mut g = GraphBuilder::new();
+    let ids = g.typed_input("input_ids", DType::Int64, &[T]);
+    let mask = g.typed_input("attention_mask", DType::Int64, &[T]);
+    let e = g.constant(&[V, D], &weights(V, D, 7.0));
+    let (wa, wb, wc) = (
+        g.constant(&[D, C], &weights(D, C, 8.0)),
+        g.constant(&[D, D], &weights(D, D, 9.0)),
+        g.constant(&[D, C], &weights(D, C, 10.0)),
+    );
+    let axis = g.constant_i64(&[1], &[2]);
+    let time = g.constant_i64(&[1], &[1]);
+    let emb = g.node("Gather", &[&e, &ids], vec![], None);
+    let mf = g.node("Cast", &[&mask], vec![int("to", 1)], None);
+    let m3 = g.node("Unsqueeze", &[&mf, &axis], vec![], None);
+    let h = g.node("Mul", &[&emb, &m3], vec![], None);
+    let p0 = g.node("ReduceSum", &[&h, &time], vec![int("keepdims", 0)], None);
+    g.node("MatMul", &[&p0, &wa], vec![], Some("e0"));
+    let hb = g.node("MatMul", &[&h, &wb], vec![], None);
+    let r = g.node("Relu", &[&hb], vec![], None);
+    let mf2 = g.node("Cast", &[&mask], vec![int("to", 1)], None);
+    let m32 = g.node("Unsqueeze", &[&mf2, &axis], vec![], None);
+    let gm = g.node("Mul", &[&r, &m32], vec![], None);
+    let p1 = g.node("ReduceSum", &[&gm, &time], vec![int("keepdims", 0)], None);
+    g.node("MatMul", &[&p1, &wc], vec![], Some("e1"));
+    g.output("e0", &[C]);
+    g.output("e1", &[C]);
+    g.save("tokens", path).unwrap();
+}
+
+const T: usize = 5;
+const V: usize = 9;
+
+fn tokens_by_hand(ids: &[i64], mask: &[i64]) -> Vec<Vec<f32>> {
+    let e = weights(V, D, 7.0);
+    let h: Vec<f32> = ids
+        .iter()
+        .zip(mask)
+        .flat_map(|(&i, &m)| {
+            e[i as usize * D..(i as usize + 1) * D]
+                .iter()
+                .map(move |v| v * m as f32)
+        })
+        .collect();
+    let pool = |x: &[f32]| -> Vec<f32> {
+        x.chunks(T * D)
+            .flat_map(|s| (0..D).map(move |d| (0..T).map(|t| s[t * D + d]).sum::<f32>()))
+            .collect()
+    };
+    let e0 = matmul(&pool(&h), &weights(D, C, 8.0), D, C);
+    let g: Vec<f32> = relu(&matmul(&h, &weights(D, D, 9.0), D, D))
+        .chunks(D)
+        .zip(mask)
+        .flat_map(|(row, &m)| row.iter().map(move |v| v * m as f32))
+        .collect();
+    let e1 = matmul(&pool(&g), &weights(D, C, 10.0), D, C);
+    vec![e0, e1]
+}
+
+#[test]
+fn token_network_with_two_int64_inputs_read_by_every_stage() {
+    let dir = temp();
+    let model = dir.path().join("tokens.onnx");
+    tokens(&model);
+    let out = dir.path().join("stages");
+    let s = cut(&model, &out, &Options::default()).unwrap();
+    let m = &s.manifest;
+    assert_eq!(
+        m.inputs
+            .iter()
+            .map(|t| (t.name.as_str(), t.dtype))
+            .collect::<Vec<_>>(),
+        vec![
+            ("input_ids", DType::Int64),
+            ("attention_mask", DType::Int64)
+        ]
+    );
+    assert!(
+        m.stages[1]
+            .inputs
+            .iter()
+            .any(|t| t.name == "attention_mask"),
+        "stage 1 reads the mask itself"
+    );
+    let n = 4;
+    let ids: Vec<i64> = (0..n * T).map(|i| (i * 5 % V) as i64).collect();
+    let mask: Vec<i64> = (0..n * T)
+        .map(|i| i64::from(i % T < 2 + i / T % 3))
+        .collect();
+    let inputs = Inputs::new(vec![
+        HostTensor::new("input_ids", vec![n, T], Values::I64(ids.clone())).unwrap(),
+        HostTensor::new("attention_mask", vec![n, T], Values::I64(mask.clone())).unwrap(),
+    ])
+    .unwrap();
+    let mut ort = OrtStages::load(&out, 1).unwrap();
+    close(
+        &exit_logits(&mut ort, &inputs).unwrap(),
+        &tokens_by_hand(&ids, &mask),
+    );
+}
