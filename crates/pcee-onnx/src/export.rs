@@ -65,3 +65,32 @@ pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manif
     }
     written.map(|()| manifest)
 }
+
+/// Writes `model` as **one** ONNX file at `out` whose outputs are the exits' logits
+/// (`exit_0`, …; [`crate::join`]), the form `torch.onnx.export` gives and `pcee stages` cuts.
+/// The stage graphs are exported beside `out` under a temporary name, joined, and removed; the
+/// file is written under a temporary name and renamed, so a failure leaves nothing.
+///
+/// # Errors
+/// As [`export`], and [`OnnxError::Io`] when the file cannot be written.
+pub fn export_single_file(model: &Model, source: Option<String>, out: &Path) -> Result<Manifest> {
+    if out.is_dir() {
+        return Err(OnnxError::invalid(
+            out,
+            "--out",
+            "a directory; expected the path of the ONNX file to write (--single-file)",
+        ));
+    }
+    let dir = out_dir::temporary(&out.with_extension("stages"));
+    let file = out_dir::temporary(out);
+    let written = (|| {
+        let manifest = export(model, source, &dir)?;
+        let joined = crate::join::join(&dir)?;
+        std::fs::write(&file, joined.encode_to_vec()).map_err(|e| OnnxError::io(&file, e))?;
+        std::fs::rename(&file, out).map_err(|e| OnnxError::io(out, e))?;
+        Ok(manifest)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&file);
+    written
+}

@@ -17,6 +17,8 @@
 //!   preprocessing;
 //! - `cut` (cargo feature `runtime`): `pcee stages` — one multi-exit ONNX file cut into such a
 //!   directory;
+//! - [`join`](mod@join): a stage-graph directory joined into one multi-exit graph (`pcee export
+//!   --single-file`);
 //! - [`graph`]: the small builder over the official ONNX message types of [`proto`];
 //! - `runtime` (cargo feature `runtime`): the ONNX Runtime backend of the early-exit runtime,
 //!   one session per graph, loading `libonnxruntime` from `ORT_DYLIB_PATH`.
@@ -30,6 +32,7 @@ pub mod error;
 pub mod export;
 pub mod graph;
 pub mod images;
+pub mod join;
 pub mod manifest;
 pub mod manifest_v1;
 #[cfg(feature = "export")]
@@ -44,6 +47,6 @@ pub mod vit;
 
 pub use error::{OnnxError, Result};
 #[cfg(feature = "export")]
-pub use export::export;
+pub use export::{export, export_single_file};
 pub use manifest::{Manifest, MANIFEST_FILE};
 pub use validate::validate;

@@ -156,7 +156,7 @@ fn dense_network_parts_state_and_flops() {
         s.exits.iter().map(|e| e.copied).collect::<Vec<_>>(),
         vec![0, 0, 1]
     );
-    assert_eq!(s.dead, 1);
+    assert_eq!(s.dead, vec![("Neg".to_string(), 1)]);
     let names = |ts: &[pcee_onnx::manifest::TensorSpec]| {
         ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>()
     };
@@ -170,9 +170,10 @@ fn dense_network_parts_state_and_flops() {
         names(&m.heads[1].inputs).contains(&"x".to_string()),
         "head 1 reads the network input"
     );
-    // FLOPs per sample: 2·D·D per [D, D] MatMul, 2·D·C per [D, C]: exit 0 = 32 + 24;
-    // exit 1 = 32 + 32 (stage 1) + 24 + 24 (head 1); exit 2 = 32 + 32 + 32 + 24.
-    assert_eq!(m.flops, vec![56.0, 112.0, 120.0]);
+    // FLOPs per sample, 2·D·D = 32 per [D, D] MatMul and 2·D·C = 24 per [D, C], cumulative
+    // over every stage and head up to the exit (docs/design.md §3): stages 32, 32, 32 + 24;
+    // heads 24, 24 + 24, 0. Exit 0 = 32 + 24; exit 1 = 56 + 32 + 48; exit 2 = 136 + 56.
+    assert_eq!(m.flops, vec![56.0, 136.0, 192.0]);
 }
 
 /// The token network: input_ids and attention_mask int64 `[b, 5]`, embeddings E `[V, D]`;
@@ -277,4 +278,61 @@ fn token_network_with_two_int64_inputs_read_by_every_stage() {
         &exit_logits(&mut ort, &inputs).unwrap(),
         &tokens_by_hand(&ids, &mask),
     );
+}
+
+/// pcee's own MSDNet through the path a PyTorch user takes: one file (`pcee export
+/// --single-file`), cut by `pcee stages`; every exit's logits equal the stage-by-stage export's,
+/// and the FLOPs counted from the graph agree with pcee's analytic count of the model (pcee-nn's
+/// `flops.rs`, a formula per layer). The configuration has no computation that no exit needs
+/// (each block starts one scale coarser, so every finer map computed feeds a later block).
+#[test]
+fn msdnet_single_file_cut_equals_its_stage_export() {
+    use pcee_nn::arch::{ArchConfig, MsdNetConfig};
+    let dir = temp();
+    let config = MsdNetConfig {
+        block_first_scale: vec![1, 2],
+        ..crate::common::tiny_config()
+    };
+    let model =
+        pcee_nn::Model::new(ArchConfig::Msdnet(config), 7, &pcee_nn::default_device()).unwrap();
+    let file = dir.path().join("msdnet.onnx");
+    let manifest = pcee_onnx::export_single_file(&model, None, &file).unwrap();
+    let stages = crate::common::exported(&model, &dir);
+    let out = dir.path().join("cut");
+    let s = cut(&file, &out, &Options::default()).unwrap();
+    assert_eq!(s.manifest.exits(), manifest.exits());
+    assert_eq!(s.dead, vec![]);
+    // The whole network costs the same. Exit 0 costs less: block 0's scale-1 layer feeds
+    // block 1 only (head 0 reads scale 2), so the cut moves it to stage 1 and a sample leaving
+    // at exit 0 skips it — 1×1 conv from 2 channels at 28² (2·2·784 = 3136), strided 3×3 to 14²
+    // (2·9·196 = 3528), 1×1 from 4 channels at 14² (2·4·196 = 1568), 3×3 at 14² (3528): 11 760.
+    let analytic = model.flops_per_exit();
+    assert_eq!(s.manifest.flops, vec![analytic[0] - 11_760.0, analytic[1]]);
+    let (_, x) = crate::common::images(16, 3);
+    let inputs = crate::common::as_inputs(&x);
+    let expected = exit_logits(&mut OrtStages::load(&stages, 1).unwrap(), &inputs).unwrap();
+    let got = exit_logits(&mut OrtStages::load(&out, 1).unwrap(), &inputs).unwrap();
+    close(&got, &expected);
+}
+
+/// The tiny MSDNet's last block computes its finer scales, which no exit reads (the last head
+/// reads the coarsest): `pcee stages` leaves them out and says which operators it dropped.
+#[test]
+fn computation_no_exit_needs_is_left_out_and_counted() {
+    let dir = temp();
+    let model = crate::common::tiny_model(7);
+    let file = dir.path().join("msdnet.onnx");
+    pcee_onnx::export_single_file(&model, None, &file).unwrap();
+    let s = cut(&file, &dir.path().join("cut"), &Options::default()).unwrap();
+    // Block 1 (the last) starts at scale 1 and computes scales 1 and 2; the head reads scale 2.
+    // Dropped: block 1's scale-1 layer (a strided conv from block 0's scale 0 and a bottleneck
+    // + 3×3 conv, each with its ReLU, and their concat), hence block 0's scale-0 layer too
+    // (bottleneck + 3×3 and their concat), and the Identity writing each one's output.
+    let dropped: usize = s.dead.iter().map(|(_, c)| c).sum();
+    assert_eq!(
+        s.dead.iter().find(|(op, _)| op == "Conv").map(|(_, c)| *c),
+        Some(7)
+    );
+    assert_eq!(dropped, 18);
+    assert!(s.manifest.flops[1] < model.flops_per_exit()[1]);
 }

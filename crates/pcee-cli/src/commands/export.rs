@@ -11,9 +11,14 @@ pub struct Args {
     /// Model weights (.safetensors) written by `pcee train`; its .json card must sit beside it.
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
-    /// The directory to write (created; an earlier export there is replaced).
-    #[arg(long, value_name = "DIR")]
+    /// The directory to write (created; an earlier export there is replaced), or with
+    /// `--single-file` the ONNX file.
+    #[arg(long, value_name = "DIR|FILE")]
     out: PathBuf,
+    /// Write one ONNX file whose outputs are the exits' logits (`exit_0`, …), as
+    /// `torch.onnx.export` writes a multi-exit network; `pcee stages` cuts it into stages.
+    #[arg(long)]
+    single_file: bool,
 }
 
 /// Runs `pcee export`.
@@ -23,6 +28,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = default_device();
     let (model, _card) = store::load(&args.model, &device)?;
     let source = args.model.display().to_string();
+    if args.single_file {
+        let manifest = pcee_onnx::export_single_file(&model, Some(source), &args.out)?;
+        println!(
+            "wrote one graph with {} exits (outputs exit_0 to exit_{}), {} classes, to {}",
+            manifest.exits(),
+            manifest.exits() - 1,
+            manifest.classes,
+            args.out.display()
+        );
+        return Ok(());
+    }
     let manifest = pcee_onnx::export(&model, Some(source), &args.out)?;
     println!(
         "wrote {} stage graph(s) and {} head graph(s), {} classes, to {}",

@@ -43,9 +43,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         m.classes,
         inputs.join(" and "),
         args.out.display(),
-        match summary.dead {
+        match summary.dead.iter().map(|(_, c)| c).sum::<usize>() {
             0 => String::new(),
-            n => format!(" ({n} nodes no exit needs were left out)"),
+            n => format!(
+                " ({n} nodes no exit needs were left out: {})",
+                summary
+                    .dead
+                    .iter()
+                    .map(|(op, c)| format!("{op} × {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     );
     Ok(())

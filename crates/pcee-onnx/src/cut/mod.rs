@@ -62,8 +62,8 @@ pub struct Summary {
     pub manifest: Manifest,
     /// Per exit.
     pub exits: Vec<ExitSummary>,
-    /// Nodes no exit needs (not written).
-    pub dead: usize,
+    /// Nodes no exit needs (not written): how many of each operator, most first.
+    pub dead: Vec<(String, usize)>,
 }
 
 /// Cuts the model at `path` into a stage-graph directory at `out` (module documentation).
@@ -219,24 +219,25 @@ fn part_flops(src: &graphs::Source<'_>, plan: &Plan, p: usize) -> f64 {
         .iter()
         .filter(|&&n| plan.owner(n) == Some(p))
         .map(|&n| flops::of_node(src, &graph.node[n]))
-        .sum()
+        .fold(0.0, |a, b| a + b)
 }
 
-/// Cumulative FLOPs per exit, refused unless strictly increasing.
+/// Cumulative FLOPs per exit (docs/design.md §3: every stage and every head up to the exit,
+/// since an early-exit run evaluates each earlier head), refused unless strictly increasing.
 fn counted_flops(src: &graphs::Source<'_>, plan: &Plan) -> Result<Vec<f64>> {
-    let mut stages = 0.0;
-    let mut out = Vec::new();
+    let mut total = 0.0;
+    let mut out: Vec<f64> = Vec::new();
     for k in 0..plan.exits.len() {
-        stages += part_flops(src, plan, 2 * k);
-        let at = stages + part_flops(src, plan, 2 * k + 1);
-        if out.last().is_some_and(|&prev| at <= prev) || at <= 0.0 {
+        total += part_flops(src, plan, 2 * k) + part_flops(src, plan, 2 * k + 1);
+        let previous = out.last().copied().unwrap_or(0.0);
+        if total <= previous {
             return Err(OnnxError::invalid(
                 src.path,
                 format!("exit {:?}", plan.exits[k]),
-                format!("{at} FLOPs per sample counted up to it (previous exit: {}); expected a positive figure above the previous exit's — the count covers Conv, ConvTranspose, Gemm and MatMul only: give the cost of each exit with --flops F1,F2,…", out.last().copied().unwrap_or(0.0)),
+                format!("{total} FLOPs per sample counted up to it (previous exit: {previous}); expected more than the exit before — the count covers Conv, ConvTranspose, Gemm and MatMul only: give each exit's cumulative cost with --flops F1,F2,…"),
             ));
         }
-        out.push(at);
+        out.push(total);
     }
     Ok(out)
 }
@@ -264,6 +265,21 @@ fn summarise(src: &graphs::Source<'_>, plan: &Plan, manifest: &Manifest, given: 
     Summary {
         manifest: manifest.clone(),
         exits,
-        dead: plan.dead,
+        dead: dead_ops(src, plan),
     }
+}
+
+/// The operators of the dropped nodes, with counts, most first.
+fn dead_ops(src: &graphs::Source<'_>, plan: &Plan) -> Vec<(String, usize)> {
+    let graph = src.model.graph.as_ref().expect("read() checked the graph");
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for &n in &plan.dead {
+        let op = graph.node[n].op_type.clone().unwrap_or_default();
+        match counts.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((op, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
 }

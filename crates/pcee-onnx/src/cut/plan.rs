@@ -60,8 +60,8 @@ pub struct Plan {
     pub parts: Vec<PartPlan>,
     /// The state after each stage, `[exits]`.
     pub after: Vec<Vec<String>>,
-    /// Nodes no exit needs (dropped).
-    pub dead: usize,
+    /// The nodes no exit needs (dropped), by index.
+    pub dead: Vec<usize>,
     /// The part owning each node ([`index`]); `None` for a dropped node.
     owner: Vec<Option<usize>>,
 }
@@ -132,7 +132,7 @@ pub fn plan(
         parts.push(plan);
     }
     let after = state_after(graph, &parts, &part, &producer, exits.len())?;
-    let dead = part.iter().filter(|p| p.is_none()).count();
+    let dead = (0..part.len()).filter(|&n| part[n].is_none()).collect();
     Ok(Plan {
         exits: exits.to_vec(),
         parts,
