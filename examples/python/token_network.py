@@ -1,6 +1,6 @@
 """Build a small non-image multi-exit network — a naive-Bayes bag-of-words sequence classifier
 that reads a token sequence in three chunks — as a pcee stage-graph directory (manifest
-version 2), plus the validation and test data to run it.
+version 2) and as one multi-exit ONNX file, plus the validation and test data to run it.
 
     python examples/python/token_network.py --out examples/tokens [--seed 0]
 
@@ -49,6 +49,15 @@ The network reads `input_ids` and `attention_mask`, both int64 [batch, 24]:
 Every graph is a self-contained ONNX model (opset 17, IR version 8) with its weights as
 initializers and a symbolic batch axis ("batch") on every input and output.
 
+model.onnx is the same network as one graph, as `torch.onnx.export(model, (input_ids,
+attention_mask), "model.onnx", output_names=["exit_0", "exit_1", "exit_2"], dynamic_axes=…)`
+writes it: inputs `input_ids`, `attention_mask`; outputs `exit_0`, `exit_1`, `exit_2`, float32
+[batch, 4], each exit's logits in network order. Its nodes are those of the stage and head
+graphs above, named `stage-s/…` and `head-e/…`; a stage's own tensors get the suffix `-s`
+(`ids-1`, `start-1`), `evidence-s` keeps its name, the head's `logits` is `exit_e`, and the
+weights every graph holds alike (W, b, the axes) are stored once. `pcee stages` cuts such a
+file into a stage-graph directory.
+
 Naive Bayes treats the tokens of a sample as independent given the class; here they are not
 (a sample's tokens share its p), so the posterior is famously over-confident: the regime where
 a confidence threshold misjudges an exit and PCEE's per-bin validation accuracy matters. The
@@ -64,6 +73,7 @@ So exit 0 = 64 + 4 = 68, exit 1 = 68 + 68 + 4 = 140, exit 2 = 140 + 68 + 4 = 212
 Output (`--out DIR`)
 --------------------
 - DIR/stages/: pcee-stages.json (version 2) and stage-{0,1,2}.onnx, head-{0,1,2}.onnx
+- DIR/model.onnx: the same network as one graph (above)
 - DIR/val.npz, DIR/test.npz: `input_ids` and `attention_mask`, int64 [N, 24]
   (np.savez_compressed); DIR/val-labels.npy, DIR/test-labels.npy: int64 [N]
 - DIR/expected-logits.npy: float32 [3, 20, 4], every exit's logits for the first 20 test
@@ -237,6 +247,51 @@ def head_model(exit_: int, prior: np.ndarray) -> onnx.ModelProto:
                  [numpy_helper.from_array(prior, "b")])
 
 
+def one_graph_model(table: np.ndarray, prior: np.ndarray) -> onnx.ModelProto:
+    """model.onnx: the stage and head graphs joined into one graph with outputs exit_0 … (module
+    docstring). Each part's nodes are copied in network order (stage 0, head 0, stage 1, …),
+    named after their part; its graph inputs (the network's inputs, the evidence before it)
+    keep their names, its other tensors get the part's number, except initializers that every
+    part declaring them holds alike, stored once."""
+    parts = []
+    for s in range(STAGES):
+        parts.append((s, stage_model(s, table).graph, {}))
+        parts.append((s, head_model(s, prior).graph, {"logits": f"exit_{s}"}))
+    held: dict[str, set[bytes]] = {}
+    for _, graph, _ in parts:
+        for t in graph.initializer:
+            held.setdefault(t.name, set()).add(t.SerializeToString())
+    shared = {name for name, kinds in held.items() if len(kinds) == 1}
+
+    nodes, inits, stored = [], [], set()
+    for number, graph, outputs in parts:
+        keep = {v.name for v in graph.input} | {v.name for v in graph.output} | shared
+
+        def renamed(name: str) -> str:
+            return outputs.get(name, name if name in keep else f"{name}-{number}")
+
+        for t in graph.initializer:
+            if renamed(t.name) not in stored:
+                copy = onnx.TensorProto()
+                copy.CopyFrom(t)
+                copy.name = renamed(t.name)
+                inits.append(copy)
+                stored.add(copy.name)
+        ops: dict[str, int] = {}
+        for node in graph.node:
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            k = ops[node.op_type] = ops.get(node.op_type, -1) + 1
+            copy.name = f"{graph.name}/{node.op_type}" + (f"_{k}" if k else "")
+            copy.input[:] = [renamed(n) for n in node.input]
+            copy.output[:] = [renamed(n) for n in node.output]
+            nodes.append(copy)
+    inputs = [value("input_ids", TensorProto.INT64, [LENGTH]),
+              value("attention_mask", TensorProto.INT64, [LENGTH])]
+    exits = [value(f"exit_{e}", TensorProto.FLOAT, [CLASSES]) for e in range(STAGES)]
+    return model(nodes, "token-network", inputs, exits, inits)
+
+
 # ---------------------------------------------------------------------------------------------
 # Manifest
 
@@ -314,6 +369,19 @@ def onnxruntime_logits(stages_dir: Path, ids, mask) -> np.ndarray | None:
     return np.stack(out)
 
 
+def onnxruntime_one_graph(path: Path, ids, mask) -> np.ndarray | None:
+    """Every exit's logits [exits, N, K] from model.onnx run whole; None without onnxruntime."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    if names != [f"exit_{e}" for e in range(STAGES)]:
+        raise SystemExit(f"error: {path} has outputs {names}")
+    return np.stack(session.run(None, {"input_ids": ids, "attention_mask": mask}))
+
+
 def readme(seed: int, out: Path, val, test) -> str:
     """DIR/README.md, from the measured (accuracy, mean confidence) per exit of val and test."""
     rows = "\n".join(
@@ -325,6 +393,8 @@ def readme(seed: int, out: Path, val, test) -> str:
 classifier of token sequences: 4 synthetic topics, 64 token ids, sequences padded to 24, read
 in three chunks of 8 positions, one per stage; the exit after stage e adds the class prior to
 the evidence summed so far. Its inputs are `input_ids` and `attention_mask`, int64 `[24]`.
+`model.onnx` is the same network as one ONNX file, as `torch.onnx.export` writes it (outputs
+`exit_0`, `exit_1`, `exit_2`); `pcee stages` cuts it into the stage graphs.
 `val.npz` / `test.npz` hold 2 000 sequences each (`input_ids`, `attention_mask`), with labels
 in `val-labels.npy` / `test-labels.npy`; `expected-logits.npy` is every exit's logits on the
 first 20 test sequences computed in plain numpy. The weights were counted on 20 000 training
@@ -368,6 +438,7 @@ def write(out: Path, seed: int) -> None:
     for s in range(STAGES):
         onnx.save(stage_model(s, table), stages_dir / f"stage-{s}.onnx")
         onnx.save(head_model(s, prior), stages_dir / f"head-{s}.onnx")
+    onnx.save(one_graph_model(table, prior), out / "model.onnx")
     (stages_dir / "pcee-stages.json").write_text(json.dumps(manifest(seed), indent=2) + "\n")
     for split in ("val", "test"):
         ids, mask, labels = data[split]
@@ -380,8 +451,9 @@ def write(out: Path, seed: int) -> None:
 
 
 def check_and_report(out: Path, seed: int, table, prior, data) -> None:
-    """Checks every graph, compares onnxruntime with numpy, prints and records the accuracy."""
-    for f in sorted((out / "stages").glob("*.onnx")):
+    """Checks every graph, compares onnxruntime with numpy and model.onnx with the chained stage
+    graphs, prints and records the accuracy."""
+    for f in [*sorted((out / "stages").glob("*.onnx")), out / "model.onnx"]:
         onnx.checker.check_model(onnx.load(f), full_check=True)
     results = {}
     for split in ("val", "test"):
@@ -395,6 +467,11 @@ def check_and_report(out: Path, seed: int, table, prior, data) -> None:
             print(f"{split}: onnxruntime vs numpy, max |difference| = {diff:.2e}")
             if diff >= 1e-4:
                 raise SystemExit(f"error: onnxruntime and numpy logits differ by {diff}")
+            whole = onnxruntime_one_graph(out / "model.onnx", ids, mask)
+            diff = float(np.abs(whole - got).max())
+            print(f"{split}: model.onnx vs the chained stage graphs, max |difference| = {diff:.2e}")
+            if diff > 1e-5:
+                raise SystemExit(f"error: model.onnx and the stage graphs differ by {diff}")
         results[split] = summary(ref, labels)
     print("exit  FLOPs  val acc  test acc  test conf  over-confidence")
     for e, f in enumerate(flops()):
