@@ -10,7 +10,7 @@
 use crate::error::{OnnxError, Result};
 use crate::graph::typed_value_info;
 use crate::manifest::{Manifest, TensorSpec};
-use crate::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
+use crate::proto::{GraphProto, ModelProto, NodeProto, StringStringEntryProto, ValueInfoProto};
 use crate::validate::read_model;
 use std::collections::HashMap;
 use std::path::Path;
@@ -88,8 +88,20 @@ pub fn join(dir: &Path) -> Result<ModelProto> {
         .collect();
     let mut model = header.unwrap_or_default();
     model.graph = Some(graph);
+    if let Some(p) = &manifest.preprocessing {
+        model.metadata_props.push(StringStringEntryProto {
+            key: Some(PREPROCESSING_KEY.into()),
+            value: Some(serde_json::to_string(p).expect("plain data")),
+        });
+    }
     Ok(model)
 }
+
+/// The key of the model's metadata (`metadata_props`) holding the manifest's `preprocessing`
+/// as JSON (e.g. `{"kind": "u8-images", "input": "images", "scale": 0.0039…, "mean": …,
+/// "std": …}`): written by [`join`], read by `pcee stages`, so a joined image network keeps
+/// its preprocessing. A user may set it on their own model the same way.
+pub const PREPROCESSING_KEY: &str = "pcee.preprocessing";
 
 /// The joined name of each state value `(k, name)` written by stage `k`.
 fn boundary_names(manifest: &Manifest) -> HashMap<(usize, String), String> {

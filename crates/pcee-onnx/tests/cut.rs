@@ -336,3 +336,37 @@ fn computation_no_exit_needs_is_left_out_and_counted() {
     assert_eq!(dropped, 18);
     assert!(s.manifest.flops[1] < model.flops_per_exit()[1]);
 }
+
+/// A ViT (untrained, seeded: the count and the agreement do not need training) through one
+/// file and the cut: its attention products QKᵀ and AV are batched MatMuls, its projections
+/// MatMuls on `[batch, tokens, dim]`; the FLOPs counted from the graph equal pcee-nn's analytic
+/// count exactly, and the logits equal the stage export's.
+#[test]
+fn vit_single_file_cut_counts_attention_like_pcee() {
+    use pcee_nn::arch::{ArchConfig, VitConfig};
+    let dir = temp();
+    let config = VitConfig {
+        patch: 4,
+        dim: 16,
+        depth: 3,
+        heads: 2,
+        mlp_dim: 32,
+        classes: 10,
+    };
+    let model =
+        pcee_nn::Model::new(ArchConfig::Vit(config), 5, &pcee_nn::default_device()).unwrap();
+    let file = dir.path().join("vit.onnx");
+    pcee_onnx::export_single_file(&model, None, &file).unwrap();
+    let out = dir.path().join("cut");
+    let s = cut(&file, &out, &Options::default()).unwrap();
+    assert_eq!(s.manifest.flops, model.flops_per_exit());
+    assert!(s.dead.is_empty(), "{:?}", s.dead);
+    let stages = crate::common::exported(&model, &dir);
+    let (_, x) = crate::common::images(8, 4);
+    let inputs = crate::common::as_inputs(&x);
+    let expected = exit_logits(&mut OrtStages::load(&stages, 1).unwrap(), &inputs).unwrap();
+    close(
+        &exit_logits(&mut OrtStages::load(&out, 1).unwrap(), &inputs).unwrap(),
+        &expected,
+    );
+}

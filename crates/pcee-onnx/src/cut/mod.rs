@@ -201,7 +201,7 @@ fn manifest_of(
         version: VERSION,
         classes,
         inputs,
-        preprocessing: None,
+        preprocessing: preprocessing(src)?,
         stages,
         heads,
         flops,
@@ -209,6 +209,23 @@ fn manifest_of(
     };
     manifest.check(src.path)?;
     Ok((manifest, written))
+}
+
+/// The preprocessing the model's metadata declares ([`crate::join::PREPROCESSING_KEY`]), if any.
+fn preprocessing(src: &graphs::Source<'_>) -> Result<Option<crate::manifest::Preprocessing>> {
+    let key = crate::join::PREPROCESSING_KEY;
+    let Some(entry) = src
+        .model
+        .metadata_props
+        .iter()
+        .find(|e| e.key.as_deref() == Some(key))
+    else {
+        return Ok(None);
+    };
+    let text = entry.value.as_deref().unwrap_or("");
+    serde_json::from_str(text).map(Some).map_err(|e| {
+        OnnxError::invalid(src.path, format!("metadata_props[{key:?}]"), format!("{e}; expected {{\"kind\": \"u8-images\", \"input\": NAME, \"scale\": S, \"mean\": M, \"std\": D}}"))
+    })
 }
 
 /// FLOPs per sample of the nodes a part owns (not the ones it computes again).
