@@ -370,3 +370,158 @@ fn vit_single_file_cut_counts_attention_like_pcee() {
         &expected,
     );
 }
+
+/// A small two-exit graph for the refusals: x `[b, 4]` → MatMul → Relu → `hidden`; exit_0 =
+/// hidden W0 `[b, 3]`; exit_1 = relu(hidden W2) W1 `[b, 3]`; `side` = x Ws, which no exit needs.
+/// With `transposed`, hidden crosses the boundary as `hidden_t` `[4, b]` (Transpose), each exit
+/// transposing it back. `edit` changes the model before it is saved.
+fn two_exits_with(
+    dir: &tempfile::TempDir,
+    transposed: bool,
+    edit: impl FnOnce(&mut pcee_onnx::proto::ModelProto),
+) -> PathBuf {
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", &[D]);
+    let (w0, w1) = (
+        g.constant(&[D, C], &weights(D, C, 1.0)),
+        g.constant(&[D, C], &weights(D, C, 2.0)),
+    );
+    let (w, w2) = (
+        g.constant(&[D, D], &weights(D, D, 3.0)),
+        g.constant(&[D, D], &weights(D, D, 4.0)),
+    );
+    let ws = g.constant(&[D, C], &weights(D, C, 5.0));
+    let h = g.node("MatMul", &[&x, &w], vec![], None);
+    let mut hidden = g.node("Relu", &[&h], vec![], Some("hidden"));
+    if transposed {
+        let t = g.node("Transpose", &[&hidden], vec![], Some("hidden_t"));
+        hidden = g.node("Transpose", &[&t], vec![], None);
+    }
+    g.node("MatMul", &[&hidden, &w0], vec![], Some("exit_0"));
+    if transposed {
+        hidden = g.node("Transpose", &["hidden_t"], vec![], None);
+    }
+    let h2 = g.node("MatMul", &[&hidden, &w2], vec![], None);
+    let r2 = g.node("Relu", &[&h2], vec![], None);
+    g.node("MatMul", &[&r2, &w1], vec![], Some("exit_1"));
+    g.node("MatMul", &[&x, &ws], vec![], Some("side"));
+    g.output("exit_0", &[C]);
+    g.output("exit_1", &[C]);
+    let mut model = g.finish("two");
+    edit(&mut model);
+    let path = dir.path().join("two.onnx");
+    std::fs::write(&path, prost::Message::encode_to_vec(&model)).unwrap();
+    path
+}
+
+fn two_exits(
+    dir: &tempfile::TempDir,
+    edit: impl FnOnce(&mut pcee_onnx::proto::ModelProto),
+) -> PathBuf {
+    two_exits_with(dir, false, edit)
+}
+
+fn refused(model: &Path, options: &Options) -> String {
+    let out = model.with_file_name("out");
+    let err = cut(model, &out, options).unwrap_err().to_string();
+    assert!(!out.exists(), "nothing written: {err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    err
+}
+
+fn exits(names: &[&str]) -> Options {
+    Options {
+        exits: Some(names.iter().map(|s| s.to_string()).collect()),
+        flops: None,
+    }
+}
+
+#[test]
+fn refusals_name_the_output_node_or_value() {
+    let dir = temp();
+    let ok = two_exits(&dir, |_| {});
+    let cases: Vec<(Options, &str)> = vec![
+        (exits(&["exit_0"]), "exits [\"exit_0\"]: fewer than two"),
+        (exits(&["exit_0", "exit_0"]), "exit \"exit_0\": named twice"),
+        (
+            exits(&["exit_0", "logits"]),
+            "exit \"logits\": no node of the graph writes it",
+        ),
+        (
+            exits(&["exit_1", "hidden"]),
+            "exit \"hidden\": computed by the nodes of the exits before it alone",
+        ),
+        // Two branches side by side: `side` does not continue exit 0's network.
+        (
+            exits(&["exit_0", "side"]),
+            "stage 1: reads nothing computed by the stages before it",
+        ),
+        (
+            Options {
+                exits: None,
+                flops: Some(vec![10.0]),
+            },
+            "flops",
+        ),
+    ];
+    for (options, expected) in cases {
+        let err = refused(&ok, &options);
+        assert!(err.contains(expected), "{err}\nexpected {expected:?}");
+    }
+    // exit_0 = hidden's width, 4 classes, against exit_1's 3.
+    let err = refused(&ok, &exits(&["hidden", "exit_1"]));
+    assert!(
+        err.contains("exit \"exit_1\": 3 classes; expected 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn graphs_pcee_cannot_cut_are_refused_in_one_line() {
+    let dir = temp();
+    // Nodes out of topological order.
+    let model = two_exits(&dir, |m| m.graph.as_mut().unwrap().node.reverse());
+    let err = refused(&model, &Options::default());
+    assert!(
+        err.contains("expected the nodes in topological order"),
+        "{err}"
+    );
+    // A fixed batch of 1.
+    let model = two_exits(&dir, |m| {
+        let dim = &mut m.graph.as_mut().unwrap().input[0];
+        let ty = dim.r#type.as_mut().unwrap();
+        if let Some(pcee_onnx::proto::type_proto::Value::TensorType(t)) = ty.value.as_mut() {
+            t.shape.as_mut().unwrap().dim[0].value =
+                Some(pcee_onnx::proto::tensor_shape_proto::dimension::Value::DimValue(1));
+        }
+    });
+    let err = refused(&model, &Options::default());
+    assert!(
+        err.contains("input \"x\": shape [1, 4]; expected a dynamic batch axis first"),
+        "{err}"
+    );
+    // An operator ONNX Runtime does not know.
+    let model = two_exits(&dir, |m| {
+        m.graph.as_mut().unwrap().node[2].op_type = Some("Relux".into())
+    });
+    let err = refused(&model, &Options::default());
+    assert!(err.contains("ONNX Runtime cannot load the model"), "{err}");
+    // Not an ONNX file.
+    let junk = dir.path().join("junk.onnx");
+    std::fs::write(&junk, b"\x07\x07 not protobuf at all").unwrap();
+    let err = refused(&junk, &Options::default());
+    assert!(err.contains("junk.onnx"), "{err}");
+}
+
+/// State whose batch axis is not first (`hidden_t`, `[4, batch]`, read by both exits).
+#[test]
+fn state_without_a_leading_batch_axis_is_refused() {
+    let dir = temp();
+    let model = two_exits_with(&dir, true, |_| {});
+    let err = refused(&model, &Options::default());
+    assert!(
+        err.contains("\"hidden_t\"")
+            && err.contains("shape [4, 1] with 1 sample and [4, 2] with 2"),
+        "{err}"
+    );
+}

@@ -92,13 +92,13 @@ pub fn cut(path: &Path, out: &Path, options: &Options) -> Result<Summary> {
         path,
         header: &header,
     };
-    let classes = classes(&src, &exits)?;
     let axis = |v: &str| match types.get(v) {
         Some(t) if t.unbatched() => Axis::None,
         _ => Axis::Batch,
     };
     let plan =
         plan::plan(graph, &exits, &axis).map_err(|e| OnnxError::invalid(path, e.what, e.reason))?;
+    let classes = classes(&src, &exits)?;
     let (manifest, written) = manifest_of(&src, &plan, classes, options)?;
     let summary = summarise(&src, &plan, &manifest, options.flops.is_some());
     let tmp = out_dir::temporary(out);
