@@ -17,4 +17,5 @@ mod readme;
 mod serve;
 mod serve_onnx;
 mod shift;
+mod stages;
 mod tokens;
