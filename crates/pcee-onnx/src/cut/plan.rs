@@ -374,3 +374,7 @@ fn state_after(
     }
     Ok(after)
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
