@@ -525,3 +525,61 @@ fn state_without_a_leading_batch_axis_is_refused() {
         "{err}"
     );
 }
+
+/// Weights stored in an external-data file beside the model (as `torch.onnx.export` does above
+/// 2 GB, or `onnx.save(..., save_as_external_data=True)`): read, and the written graphs carry
+/// them, so the cut directory does not depend on the file.
+#[test]
+fn external_data_beside_the_model_is_read() {
+    use pcee_onnx::proto::{tensor_proto::DataLocation, ModelProto, StringStringEntryProto};
+    use prost::Message;
+    let dir = temp();
+    let inline = dir.path().join("inline.onnx");
+    dense(&inline);
+    let mut model = ModelProto::decode(std::fs::read(&inline).unwrap().as_slice()).unwrap();
+    let mut blob = b"header".to_vec();
+    for t in &mut model.graph.as_mut().unwrap().initializer {
+        let data = t.raw_data.take().unwrap();
+        let entry = |k: &str, v: String| StringStringEntryProto {
+            key: Some(k.into()),
+            value: Some(v),
+        };
+        t.external_data = vec![
+            entry("location", "weights.bin".into()),
+            entry("offset", blob.len().to_string()),
+            entry("length", data.len().to_string()),
+        ];
+        t.data_location = Some(DataLocation::External as i32);
+        blob.extend(data);
+    }
+    let sub = dir.path().join("model");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("weights.bin"), &blob).unwrap();
+    std::fs::write(sub.join("dense.onnx"), model.encode_to_vec()).unwrap();
+    let out = dir.path().join("cut");
+    cut(&sub.join("dense.onnx"), &out, &Options::default()).unwrap();
+    std::fs::remove_dir_all(&sub).unwrap();
+    let x = samples(3);
+    let inputs = Inputs::new(vec![HostTensor::new(
+        "x",
+        vec![3, D],
+        Values::F32(x.clone()),
+    )
+    .unwrap()])
+    .unwrap();
+    close(
+        &exit_logits(&mut OrtStages::load(&out, 1).unwrap(), &inputs).unwrap(),
+        &dense_by_hand(&x),
+    );
+    // A missing data file is named.
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("dense.onnx"), model.encode_to_vec()).unwrap();
+    let err = cut(
+        &sub.join("dense.onnx"),
+        &dir.path().join("cut2"),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("weights.bin"), "{err}");
+}

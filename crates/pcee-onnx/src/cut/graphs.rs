@@ -240,7 +240,7 @@ fn check_names(src: &Source<'_>, plan: &Plan, specs: &[TensorSpec]) -> Result<()
 }
 
 fn part_name(p: usize) -> String {
-    if p % 2 == 0 {
+    if p.is_multiple_of(2) {
         format!("stage-{}", p / 2)
     } else {
         format!("head-{}", p / 2)

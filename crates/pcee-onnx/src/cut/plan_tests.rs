@@ -111,7 +111,7 @@ fn check(g: &GraphProto, plan: &Plan, constant: &HashSet<String>) {
         for v in state {
             let owner = plan.owner(producer[v.as_str()]).unwrap();
             assert!(
-                owner % 2 == 0 && owner / 2 <= k,
+                owner.is_multiple_of(2) && owner / 2 <= k,
                 "{v} after stage {k} from part {owner}"
             );
             assert!(!constant.contains(v), "a constant is never state");
