@@ -72,7 +72,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0, requires = "guarantee")]
     seed: u64,
     /// Policy file to write (JSON)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "out", value_name = "FILE")]
     output: PathBuf,
 }
 

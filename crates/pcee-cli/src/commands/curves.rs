@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
     history: Vec<PathBuf>,
     /// Output directory for training-curves.svg and .png
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "output", value_name = "DIR")]
     out: PathBuf,
 }
 

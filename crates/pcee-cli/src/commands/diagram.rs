@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = inputs::default_binning(), value_parser = ["width", "mass"])]
     binning: String,
     /// Output directory (created if needed)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "output", value_name = "DIR")]
     out: PathBuf,
 }
 

@@ -13,7 +13,7 @@ pub struct Args {
     model: PathBuf,
     /// The directory to write (created; an earlier export there is replaced), or with
     /// `--single-file` the ONNX file.
-    #[arg(long, value_name = "DIR|FILE")]
+    #[arg(long, visible_alias = "output", value_name = "DIR|FILE")]
     out: PathBuf,
     /// Write one ONNX file whose outputs are the exits' logits (`exit_0`, …), as
     /// `torch.onnx.export` writes a multi-exit network; `pcee stages` cuts it into stages.

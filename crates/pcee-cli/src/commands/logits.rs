@@ -48,7 +48,7 @@ pub struct Args {
     #[command(flatten)]
     shift: crate::shift::ShiftArgs,
     /// Output logits file (.npz).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
     out: PathBuf,
 }
 

@@ -13,7 +13,7 @@ pub struct Args {
     #[arg(value_name = "MODEL.onnx")]
     model: PathBuf,
     /// The directory to write (created; an earlier stage-graph directory there is replaced).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "output", value_name = "DIR")]
     out: PathBuf,
     /// The exits' output names in network order [default: the graph's outputs].
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]

@@ -62,7 +62,7 @@ pub struct Args {
     #[arg(long)]
     resume: bool,
     /// Output weights file (.safetensors); the .json card and .ckpt go beside it.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
     out: PathBuf,
 }
 
