@@ -583,3 +583,89 @@ fn external_data_beside_the_model_is_read() {
     .to_string();
     assert!(err.contains("weights.bin"), "{err}");
 }
+
+/// GPT-2-style pooling reads the row `arange(batch) · T + last` of the flattened hidden states;
+/// the index is built once from `Shape(x)` and read by both exits. Carried as state it would
+/// point at the wrong rows once some leave; `pcee stages` sees it depends on the row's position
+/// (two equal samples, two different rows) and computes it again in stage 1. Checked by running
+/// stage 1 on two of four rows.
+#[test]
+fn row_position_values_are_computed_again_after_rows_leave() {
+    use pcee_runtime::Stages;
+    const T3: usize = 3;
+    let dir = temp();
+    let path = dir.path().join("pool.onnx");
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", &[T3, D]);
+    let (w, w2) = (
+        g.constant(&[D, D], &weights(D, D, 1.0)),
+        g.constant(&[D, D], &weights(D, D, 2.0)),
+    );
+    let (w0, w1) = (
+        g.constant(&[D, C], &weights(D, C, 3.0)),
+        g.constant(&[D, C], &weights(D, C, 4.0)),
+    );
+    let (zero, one, t, last) = (
+        g.constant_i64(&[], &[0]),
+        g.constant_i64(&[], &[1]),
+        g.constant_i64(&[], &[T3 as i64]),
+        g.constant_i64(&[], &[T3 as i64 - 1]),
+    );
+    let flat_shape = g.constant_i64(&[2], &[-1, D as i64]);
+    let m = g.node("MatMul", &[&x, &w], vec![], None);
+    let h1 = g.node("Relu", &[&m], vec![], None);
+    let shape = g.node("Shape", &[&x], vec![], None);
+    let b = g.node("Gather", &[&shape, &zero], vec![], None);
+    let r = g.node("Range", &[&zero, &b, &one], vec![], None);
+    let rt = g.node("Mul", &[&r, &t], vec![], None);
+    let idx = g.node("Add", &[&rt, &last], vec![], Some("row_index"));
+    let flat = g.node("Reshape", &[&h1, &flat_shape], vec![], None);
+    let p0 = g.node("Gather", &[&flat, &idx], vec![], None);
+    g.node("MatMul", &[&p0, &w0], vec![], Some("exit_0"));
+    let m2 = g.node("MatMul", &[&h1, &w2], vec![], None);
+    let h2 = g.node("Relu", &[&m2], vec![], None);
+    let flat2 = g.node("Reshape", &[&h2, &flat_shape], vec![], None);
+    let p1 = g.node("Gather", &[&flat2, &idx], vec![], None);
+    g.node("MatMul", &[&p1, &w1], vec![], Some("exit_1"));
+    g.output("exit_0", &[C]);
+    g.output("exit_1", &[C]);
+    g.save("pool", &path).unwrap();
+    let out = dir.path().join("cut");
+    let s = cut(&path, &out, &Options::default()).unwrap();
+    assert!(
+        s.manifest.stages[0]
+            .outputs
+            .iter()
+            .all(|t| !t.name.starts_with("row_index")),
+        "{:?}",
+        s.manifest.stages[0].outputs
+    );
+    let n = 4;
+    let xs: Vec<f32> = (0..n * T3 * D)
+        .map(|i| ((i * 5 % 13) as f32 - 6.0) / 4.0)
+        .collect();
+    let by_hand = |rows: &[usize]| -> Vec<f32> {
+        rows.iter()
+            .flat_map(|&r| {
+                let last = &xs[(r * T3 + T3 - 1) * D..(r * T3 + T3) * D];
+                let h1 = relu(&matmul(last, &weights(D, D, 1.0), D, D));
+                let h2 = relu(&matmul(&h1, &weights(D, D, 2.0), D, D));
+                matmul(&h2, &weights(D, C, 4.0), D, C)
+            })
+            .collect()
+    };
+    let mut ort = OrtStages::load(&out, 1).unwrap();
+    let inputs = Inputs::new(vec![HostTensor::new(
+        "x",
+        vec![n, T3, D],
+        Values::F32(xs.clone()),
+    )
+    .unwrap()])
+    .unwrap();
+    let input = ort.input(inputs).unwrap();
+    let state = ort.embed(&input).unwrap();
+    let state = ort.stage(0, state).unwrap();
+    let state = ort.select(state, &[1, 3]).unwrap();
+    let state = ort.stage(1, state).unwrap();
+    close(&[ort.head(1, &state).unwrap()], &[by_hand(&[1, 3])]);
+}

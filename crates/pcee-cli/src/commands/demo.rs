@@ -22,7 +22,12 @@ use std::time::Instant;
 #[derive(clap::Args)]
 pub struct Args {
     /// Output directory (created if needed)
-    #[arg(long, visible_alias = "output", value_name = "DIR", default_value = "report")]
+    #[arg(
+        long,
+        visible_alias = "output",
+        value_name = "DIR",
+        default_value = "report"
+    )]
     out: PathBuf,
     /// Comma-separated target accuracies δ, each in [0, 1]
     #[arg(long, default_value = "0.80,0.85,0.90,0.93,0.95,0.97")]

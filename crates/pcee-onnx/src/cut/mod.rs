@@ -92,8 +92,10 @@ pub fn cut(path: &Path, out: &Path, options: &Options) -> Result<Summary> {
         path,
         header: &header,
     };
+    // Values without a batch axis, and batched values that depend on the row's position in
+    // the batch, are computed again where they are read.
     let axis = |v: &str| match types.get(v) {
-        Some(t) if t.unbatched() => Axis::None,
+        Some(t) if t.unbatched() || t.by_position => Axis::None,
         _ => Axis::Batch,
     };
     let plan =

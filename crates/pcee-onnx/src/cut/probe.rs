@@ -2,7 +2,11 @@
 //! **probe** model — the graph with every node output added as a graph output, by name only —
 //! is run by ONNX Runtime on zeros of the declared inputs, once with 1 sample and once with 2.
 //! A value whose first axis follows the batch (1, then 2) and whose other axes do not change is
-//! batched; a value of the same shape in both runs has no batch axis. Measuring rather than
+//! batched; a value of the same shape in both runs has no batch axis. The two samples of the
+//! second run are the same (zeros), so a batched value whose two rows differ depends on the
+//! row's position in the batch (`Range(0, batch)` indexing rows, as `h[arange(b), last]` does):
+//! it is not carried between stages, since rows leave, but computed again where it is read.
+//! Measuring rather than
 //! inferring statically sees through what exporters write (`Reshape` to a shape computed by
 //! `Shape`, `Gather`, `Concat`), whose static inference leaves the axes unknown.
 
@@ -29,6 +33,9 @@ pub struct Typed {
     pub one: Vec<usize>,
     /// The shape with 2 samples.
     pub two: Vec<usize>,
+    /// Whether, with 2 samples of the same input, its two rows differ: the value depends on
+    /// the row's position in the batch.
+    pub by_position: bool,
 }
 
 impl Typed {
@@ -71,8 +78,8 @@ pub fn probe(model: &ModelProto, path: &Path) -> Result<(Vec<TensorSpec>, HashMa
     let two = run(&mut session, &inputs, 2, path)?;
     let typed = one
         .into_iter()
-        .filter_map(|(name, (ty, one))| {
-            let two = two.get(&name)?.1.clone();
+        .filter_map(|(name, (ty, one, _))| {
+            let (_, two, by_position) = two.get(&name)?.clone();
             Some((
                 name,
                 Typed {
@@ -80,6 +87,7 @@ pub fn probe(model: &ModelProto, path: &Path) -> Result<(Vec<TensorSpec>, HashMa
                     type_name: format!("{ty}"),
                     one,
                     two,
+                    by_position,
                 },
             ))
         })
@@ -120,7 +128,7 @@ fn run(
     inputs: &[TensorSpec],
     rows: usize,
     path: &Path,
-) -> Result<HashMap<String, (TensorElementType, Vec<usize>)>> {
+) -> Result<HashMap<String, (TensorElementType, Vec<usize>, bool)>> {
     let failed = |e: String| OnnxError::Runtime {
         what: path.display().to_string(),
         reason: format!("ONNX Runtime cannot run the model on {rows} sample(s) of zeros: {e}"),
@@ -140,7 +148,11 @@ fn run(
         .filter_map(|(name, value)| match value.dtype() {
             ValueType::Tensor { ty, shape, .. } => Some((
                 name.to_string(),
-                (*ty, shape.iter().map(|&d| d.max(0) as usize).collect()),
+                (
+                    *ty,
+                    shape.iter().map(|&d| d.max(0) as usize).collect(),
+                    rows_differ(&value, rows),
+                ),
             )),
             _ => None,
         })
@@ -225,5 +237,37 @@ fn input_spec(v: &ValueInfoProto, path: &Path) -> Result<TensorSpec> {
             shape: rest.iter().map(|d| d.unwrap_or(0)).collect(),
         }),
         _ => Err(bad(format!("shape [{}]; expected a dynamic batch axis first and fixed axes after (torch.onnx.export with dynamic_axes={{{name:?}: {{0: \"batch\"}}}} only, and a fixed sequence length)", shown()))),
+    }
+}
+
+/// Whether `value` has `rows` rows (its first axis) that are not all the same.
+fn rows_differ(value: &ort::value::ValueRef<'_>, rows: usize) -> bool {
+    fn differ<
+        T: ort::value::PrimitiveTensorElementType + PartialEq + std::fmt::Debug + Clone + 'static,
+    >(
+        v: &ort::value::ValueRef<'_>,
+        rows: usize,
+    ) -> bool {
+        let Ok((shape, data)) = v.try_extract_tensor::<T>() else {
+            return false;
+        };
+        if rows < 2 || shape.first() != Some(&(rows as i64)) || data.is_empty() {
+            return false;
+        }
+        let per = data.len() / rows;
+        data.chunks(per).any(|row| row != &data[..per])
+    }
+    match value.dtype() {
+        ValueType::Tensor { ty, .. } => match ty {
+            TensorElementType::Float32 => differ::<f32>(value, rows),
+            TensorElementType::Float16 => differ::<half::f16>(value, rows),
+            TensorElementType::Float64 => differ::<f64>(value, rows),
+            TensorElementType::Int64 => differ::<i64>(value, rows),
+            TensorElementType::Int32 => differ::<i32>(value, rows),
+            TensorElementType::Uint8 => differ::<u8>(value, rows),
+            TensorElementType::Bool => differ::<bool>(value, rows),
+            _ => false,
+        },
+        _ => false,
     }
 }
