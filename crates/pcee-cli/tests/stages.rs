@@ -197,3 +197,68 @@ fn refusals_are_one_line_and_write_nothing() {
     assert_error(&run, &format!("{}:", s(&dir.join("absent.onnx"))));
     assert!(!cut.exists());
 }
+
+/// `pcee export --single-file` replaces an earlier ONNX file but never another file (the
+/// model's own weights or card, which a fresh user overwrote by a slip of `--out`).
+#[test]
+fn single_file_export_never_overwrites_a_file_of_another_kind() {
+    let dir = temp_dir("clobber");
+    let weights = dir.join("msdnet-small.safetensors");
+    let card = dir.join("msdnet-small.json");
+    let models = root().join("assets/models");
+    std::fs::copy(models.join("msdnet-small.safetensors"), &weights).unwrap();
+    std::fs::copy(models.join("msdnet-small.json"), &card).unwrap();
+    let before = std::fs::read(&weights).unwrap();
+    for target in [&weights, &card] {
+        let run = pcee(&[
+            "export",
+            "--model",
+            s(&weights),
+            "--single-file",
+            "--out",
+            s(target),
+        ]);
+        assert_error(
+            &run,
+            &format!("{}: --out: exists and is not named *.onnx", s(target)),
+        );
+    }
+    assert_eq!(std::fs::read(&weights).unwrap(), before);
+    let onnx = dir.join("small.onnx");
+    std::fs::write(&onnx, b"not a model").unwrap();
+    let run = pcee(&[
+        "export",
+        "--model",
+        s(&weights),
+        "--single-file",
+        "--out",
+        s(&onnx),
+    ]);
+    assert_error(
+        &run,
+        &format!("{}: --out: exists and is not an ONNX model", s(&onnx)),
+    );
+    std::fs::remove_file(&onnx).unwrap();
+    ok(&[
+        "export",
+        "--model",
+        s(&weights),
+        "--single-file",
+        "--out",
+        s(&onnx),
+    ]);
+    // An earlier export is replaced.
+    ok(&[
+        "export",
+        "--model",
+        s(&weights),
+        "--single-file",
+        "--out",
+        s(&onnx),
+    ]);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "no temporary left: {names:?}");
+}

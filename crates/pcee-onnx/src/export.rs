@@ -74,13 +74,7 @@ pub fn export(model: &Model, source: Option<String>, out: &Path) -> Result<Manif
 /// # Errors
 /// As [`export`], and [`OnnxError::Io`] when the file cannot be written.
 pub fn export_single_file(model: &Model, source: Option<String>, out: &Path) -> Result<Manifest> {
-    if out.is_dir() {
-        return Err(OnnxError::invalid(
-            out,
-            "--out",
-            "a directory; expected the path of the ONNX file to write (--single-file)",
-        ));
-    }
+    out_dir::check_file_target(out)?;
     let dir = out_dir::temporary(&out.with_extension("stages"));
     let file = out_dir::temporary(out);
     let written = (|| {

@@ -14,6 +14,13 @@ pub(crate) fn check_target(out: &Path) -> Result<()> {
     if !out.exists() {
         return Ok(());
     }
+    if !out.is_dir() {
+        return Err(OnnxError::invalid(
+            out,
+            "--out",
+            "exists and is a file; expected a new or empty directory, or an earlier stage-graph directory",
+        ));
+    }
     let entries = std::fs::read_dir(out).map_err(|e| OnnxError::io(out, e))?;
     let earlier = out.join(MANIFEST_FILE).is_file();
     for entry in entries {
@@ -55,4 +62,32 @@ pub(crate) fn replace(tmp: &Path, out: &Path) -> Result<()> {
         std::fs::remove_dir_all(out).map_err(|e| OnnxError::io(out, e))?;
     }
     std::fs::rename(tmp, out).map_err(|e| OnnxError::io(out, e))
+}
+
+/// The file `pcee export --single-file` writes: absent, or an earlier ONNX model (a file named
+/// `*.onnx` that decodes as a model with a graph) — never a file of another kind, such as the
+/// model's own weights or card.
+pub(crate) fn check_file_target(out: &Path) -> Result<()> {
+    use prost::Message;
+    if !out.exists() {
+        return Ok(());
+    }
+    let refuse = |why: &str| {
+        Err(OnnxError::invalid(
+            out,
+            "--out",
+            format!("{why}; expected a new file, or an earlier ONNX model (*.onnx) to replace"),
+        ))
+    };
+    if out.is_dir() {
+        return refuse("a directory");
+    }
+    if out.extension().and_then(|e| e.to_str()) != Some("onnx") {
+        return refuse("exists and is not named *.onnx (replacing it would delete it)");
+    }
+    let bytes = std::fs::read(out).map_err(|e| OnnxError::io(out, e))?;
+    match crate::proto::ModelProto::decode(bytes.as_slice()) {
+        Ok(m) if m.graph.is_some() => Ok(()),
+        _ => refuse("exists and is not an ONNX model (replacing it would delete it)"),
+    }
 }

@@ -669,3 +669,62 @@ fn row_position_values_are_computed_again_after_rows_leave() {
     let state = ort.stage(1, state).unwrap();
     close(&[ort.head(1, &state).unwrap()], &[by_hand(&[1, 3])]);
 }
+
+/// What a fresh user met: an exit that is not `[batch, classes]` float32 is named with its
+/// type and shapes; exits given deepest first, and an input no exit reads, are told (notes).
+#[test]
+fn exit_shapes_and_notes_speak_plainly() {
+    let dir = temp();
+    let model = two_exits(&dir, |m| {
+        let g = m.graph.as_mut().unwrap();
+        let shape = TensorProtoI64::shape(&[-1, 3, 1]);
+        g.initializer.push(shape);
+        g.node.push(pcee_onnx::proto::NodeProto {
+            op_type: Some("Reshape".into()),
+            input: vec!["exit_1".into(), "shape_3_1".into()],
+            output: vec!["exit_3d".into()],
+            ..Default::default()
+        });
+        g.input.push(pcee_onnx::graph::typed_value_info(
+            "unused_ids",
+            DType::Int64,
+            &[5],
+        ));
+    });
+    let err = refused(&model, &exits(&["exit_0", "exit_3d"]));
+    assert!(err.contains("exit \"exit_3d\": float32 of shape [1, 3, 1] with 1 sample and [2, 3, 1] with 2; expected float32 logits [batch, classes]"), "{err}");
+    let s = cut(&model, &dir.path().join("unused"), &Options::default()).unwrap();
+    assert_eq!(s.notes, vec!["input \"unused_ids\" is read by no exit: left out of the stage graphs (do not feed it)".to_string()]);
+    assert_eq!(s.manifest.inputs.len(), 1);
+    // The dense network's exits deepest first: exit_1 then only adds its head.
+    let dense_model = dir.path().join("dense.onnx");
+    dense(&dense_model);
+    let s = cut(
+        &dense_model,
+        &dir.path().join("reversed"),
+        &exits(&["exit_2", "exit_1", "exit_0"]),
+    )
+    .unwrap();
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.starts_with("stage 1 has no node of its own: exit \"exit_1\"")),
+        "{:?}",
+        s.notes
+    );
+}
+
+/// An int64 initializer of the given values (a shape operand).
+struct TensorProtoI64;
+
+impl TensorProtoI64 {
+    fn shape(values: &[i64]) -> pcee_onnx::proto::TensorProto {
+        pcee_onnx::proto::TensorProto {
+            name: Some("shape_3_1".into()),
+            dims: vec![values.len() as i64],
+            data_type: Some(pcee_onnx::proto::tensor_proto::DataType::Int64 as i32),
+            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..Default::default()
+        }
+    }
+}

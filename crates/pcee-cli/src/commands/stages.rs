@@ -20,7 +20,12 @@ pub struct Args {
     exits: Option<Vec<String>>,
     /// Cumulative FLOPs per sample up to each exit, in the exits' order [default: counted from
     /// the graph: 2 per multiply-add of Conv, ConvTranspose, Gemm and MatMul].
-    #[arg(long, value_name = "F1,F2,…", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "F1,F2,…",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     flops: Option<Vec<f64>>,
 }
 
@@ -34,6 +39,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let summary = cut::cut(&args.model, &args.out, &options)?;
     print!("{}", table(&summary));
+    for note in &summary.notes {
+        eprintln!("note: {note}");
+    }
     let m = &summary.manifest;
     let inputs: Vec<String> = m.inputs.iter().map(pcee_onnx::manifest::spec).collect();
     println!(

@@ -64,6 +64,9 @@ pub struct Summary {
     pub exits: Vec<ExitSummary>,
     /// Nodes no exit needs (not written): how many of each operator, most first.
     pub dead: Vec<(String, usize)>,
+    /// What the user may want to know (one line each): a stage without a node of its own (exits
+    /// out of network order?), a network input no exit reads (left out of the manifest).
+    pub notes: Vec<String>,
 }
 
 /// Cuts the model at `path` into a stage-graph directory at `out` (module documentation).
@@ -137,22 +140,27 @@ fn clone_header(model: &ModelProto) -> ModelProto {
 fn classes(src: &graphs::Source<'_>, exits: &[String]) -> Result<usize> {
     let mut classes = None;
     for exit in exits {
-        let spec = src.spec(exit, exit.clone(), "exit")?;
         let bad = |why: String| Err(OnnxError::invalid(src.path, format!("exit {exit:?}"), why));
-        if spec.dtype != crate::manifest::DType::Float32 || spec.shape.len() != 1 {
-            return bad(format!(
-                "{}; expected float32 logits [batch, classes]",
-                crate::manifest::spec(&spec)
-            ));
-        }
-        match classes {
-            Some(c) if c != spec.shape[0] => {
+        let Some(t) = src.types.get(exit) else {
+            return bad("ONNX Runtime reports no tensor of that name; expected float32 logits [batch, classes]".into());
+        };
+        let logits = match (t.dtype, t.per_sample().as_deref()) {
+            (Some(crate::manifest::DType::Float32), Some(&[c])) => c,
+            _ => {
+                let shape = |s: &[usize]| format!("{s:?}");
                 return bad(format!(
-                    "{} classes; expected {c}, as the exits before it",
-                    spec.shape[0]
+                    "{} of shape {} with 1 sample and {} with 2; expected float32 logits [batch, classes] (name the exits with --exits when the graph has other outputs)",
+                    t.type_name, shape(&t.one), shape(&t.two)
+                ));
+            }
+        };
+        match classes {
+            Some(c) if c != logits => {
+                return bad(format!(
+                    "{logits} classes; expected {c}, as the exits before it (is it logits? name the exits with --exits when the graph has other outputs)"
                 ))
             }
-            _ => classes = Some(spec.shape[0]),
+            _ => classes = Some(logits),
         }
     }
     classes.ok_or_else(|| {
@@ -285,7 +293,33 @@ fn summarise(src: &graphs::Source<'_>, plan: &Plan, manifest: &Manifest, given: 
         manifest: manifest.clone(),
         exits,
         dead: dead_ops(src, plan),
+        notes: notes(src, plan, manifest),
     }
+}
+
+/// [`Summary::notes`].
+fn notes(src: &graphs::Source<'_>, plan: &Plan, manifest: &Manifest) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in 1..plan.exits.len() {
+        let part = &plan.parts[2 * k];
+        if part.nodes.len() == part.copied {
+            out.push(format!(
+                "stage {k} has no node of its own: exit {:?} only adds a head to what the stages before it computed (are the exits in network order? --exits names them)",
+                plan.exits[k]
+            ));
+        }
+    }
+    for input in src
+        .inputs
+        .iter()
+        .filter(|t| manifest.input(&t.name).is_none())
+    {
+        out.push(format!(
+            "input {:?} is read by no exit: left out of the stage graphs (do not feed it)",
+            input.name
+        ));
+    }
+    out
 }
 
 /// The operators of the dropped nodes, with counts, most first.

@@ -84,7 +84,7 @@ pub fn probe(model: &ModelProto, path: &Path) -> Result<(Vec<TensorSpec>, HashMa
                 name,
                 Typed {
                     dtype: dtype(ty),
-                    type_name: format!("{ty}"),
+                    type_name: type_name(ty),
                     one,
                     two,
                     by_position,
@@ -114,7 +114,7 @@ fn session(model: &ModelProto, path: &Path) -> Result<Session> {
     let env = crate::runtime::environment(1)?;
     let failed = |e: String| OnnxError::Runtime {
         what: path.display().to_string(),
-        reason: format!("ONNX Runtime cannot load the model: {e}"),
+        reason: format!("ONNX Runtime cannot load the model: {}", first_line(&e)),
     };
     Session::builder(env)
         .map_err(|e| failed(e.to_string()))?
@@ -131,7 +131,10 @@ fn run(
 ) -> Result<HashMap<String, (TensorElementType, Vec<usize>, bool)>> {
     let failed = |e: String| OnnxError::Runtime {
         what: path.display().to_string(),
-        reason: format!("ONNX Runtime cannot run the model on {rows} sample(s) of zeros: {e}"),
+        reason: format!(
+            "ONNX Runtime cannot run the model on {rows} sample(s) of zeros: {}",
+            first_line(&e)
+        ),
     };
     let values: Vec<DynValue> = inputs
         .iter()
@@ -209,7 +212,14 @@ fn input_spec(v: &ValueInfoProto, path: &Path) -> Result<TensorSpec> {
         Some(6) => DType::Int32,
         Some(2) => DType::Uint8,
         Some(9) => DType::Bool,
-        other => return Err(bad(format!("element type {other:?} (ONNX TensorProto.DataType); expected float32, float16, int64, int32, uint8 or bool"))),
+        other => {
+            let name = other
+                .and_then(|t| crate::proto::tensor_proto::DataType::try_from(t).ok())
+                .map_or_else(|| format!("{other:?}"), |t| t.as_str_name().to_lowercase());
+            return Err(bad(format!(
+                "element type {name}; expected float32, float16, int64, int32, uint8 or bool"
+            )));
+        }
     };
     let dims: Vec<Option<usize>> = t
         .shape
@@ -269,5 +279,25 @@ fn rows_differ(value: &ort::value::ValueRef<'_>, rows: usize) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// The first line of ONNX Runtime's message (some carry a C++ signature after a newline, or a
+/// literal `\n`).
+fn first_line(message: &str) -> &str {
+    let end = [message.find('\n'), message.find("\\n")]
+        .into_iter()
+        .flatten()
+        .min();
+    message[..end.unwrap_or(message.len())].trim_end()
+}
+
+/// The element type's name as pcee's manifest writes it (`float32`, `int64`, …; `float64` and
+/// the others as ONNX Runtime names them).
+fn type_name(ty: TensorElementType) -> String {
+    match (dtype(ty), ty) {
+        (Some(d), _) => d.name().to_string(),
+        (None, TensorElementType::Float64) => "float64".into(),
+        (None, other) => other.to_string(),
     }
 }
