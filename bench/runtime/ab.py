@@ -5,7 +5,9 @@ themselves (early-exit and full-network samples per second, efficiency) and the 
 ratios NEW/OLD, so a drift of the machine's speed during the call hits both sides alike.
 
     bench/runtime/ab.py OLD_PCEE NEW_PCEE PAIRS -- infer --stages DIR --policy P --batch 256 …
+    bench/runtime/ab.py PCEE PCEE PAIRS -- infer --stages A … ++ infer --stages B …
 
+After `++`, the arguments of NEW when they differ from OLD's (the same binary on two inputs).
 One warm-up pair is run first and not counted. Standard library only.
 """
 import json
@@ -22,14 +24,18 @@ def run(binary: str, args: list[str]) -> dict:
 def main() -> None:
     if len(sys.argv) < 5 or sys.argv[4] != "--":
         sys.exit(__doc__)
-    old, new, pairs, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5:]
-    run(old, args), run(new, args)
+    old, new, pairs, rest = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5:]
+    args = {"old": rest, "new": rest}
+    if "++" in rest:
+        cut = rest.index("++")
+        args = {"old": rest[:cut], "new": rest[cut + 1 :]}
+    run(old, args["old"]), run(new, args["new"])
     keys = ["images_per_second", "full_images_per_second", "efficiency"]
     got = {"old": {k: [] for k in keys}, "new": {k: [] for k in keys}}
     unreliable = {"old": 0, "new": 0}
     for _ in range(pairs):
         for side, binary in (("old", old), ("new", new)):
-            r = run(binary, args)
+            r = run(binary, args[side])
             for k in keys:
                 got[side][k].append(r.get(k) or float("nan"))
             unreliable[side] += bool(r.get("timing_unreliable"))
