@@ -68,8 +68,9 @@ def main() -> int:
     report = {"stages": str(d), "full": a.full, "threads": a.threads, "spinning": spin,
               "onnxruntime": ort.__version__, "batches": {}}
     for b in a.batch:
-        x = rng.normal(size=(b, *m["input"]["shape"])).astype(np.float32)
-        state = {m["input"]["name"]: x}
+        first = m.get("input") or m["inputs"][0]  # manifest version 1 or 2 (one float32 input)
+        x = rng.normal(size=(b, *first["shape"])).astype(np.float32)
+        state = {first["name"]: x}
         per_stage, per_head, gather = [], [], []
         for e, (st, hd) in enumerate(zip(m["stages"], m["heads"])):
             feed = {t["name"]: state[t["name"]] for t in st["inputs"]}
