@@ -3,17 +3,11 @@
 
 use crate::common;
 
-use common::{assert_error, pcee, Run};
+use common::{assert_error, pcee, s, Run};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcee-cli-nn-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::temp_dir("pcee-cli-nn", name)
 }
 
 const TINY: &str = r#"{"arch": "msdnet", "stem_channels": [2, 4], "growth": [2, 2], "bottleneck": [1, 1],

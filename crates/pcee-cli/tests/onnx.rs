@@ -6,23 +6,11 @@
 
 use crate::common;
 
-use common::{assert_error, example, pcee};
+use common::{assert_error, example, ok, pcee, s};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcee-cli-onnx-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let run = pcee(args);
-    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
-    run.stdout
+    common::temp_dir("pcee-cli-onnx", name)
 }
 
 #[cfg(not(feature = "onnx"))]

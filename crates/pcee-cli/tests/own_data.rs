@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::{assert_error, pcee};
+use common::{assert_error, pcee, s};
 use pcee_onnx::graph::{int, GraphBuilder};
 use pcee_onnx::manifest::{Head, Manifest, Stage, TensorSpec};
 use std::path::{Path, PathBuf};
@@ -19,13 +19,7 @@ const HIDDEN: usize = 8;
 const CLASSES: usize = 3;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcee-own-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::temp_dir("pcee-own", name)
 }
 
 /// Deterministic values in [−1, 1].

@@ -10,32 +10,15 @@
 
 use crate::common;
 
-use common::{assert_error, pcee, root};
+use common::{assert_error, ok, pcee, root, s};
 use std::path::{Path, PathBuf};
 
 fn example(file: &str) -> String {
-    root()
-        .join("examples/tokens")
-        .join(file)
-        .to_str()
-        .unwrap()
-        .to_string()
+    common::token_example(file)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcee-stages-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let run = pcee(args);
-    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
-    run.stdout
+    common::temp_dir("pcee-stages", name)
 }
 
 /// The example's FLOPs (its manifest's): the naive-Bayes reader has no MatMul to count.
@@ -239,23 +222,17 @@ fn single_file_export_never_overwrites_a_file_of_another_kind() {
         &format!("{}: --out: exists and is not an ONNX model", s(&onnx)),
     );
     std::fs::remove_file(&onnx).unwrap();
-    ok(&[
-        "export",
-        "--model",
-        s(&weights),
-        "--single-file",
-        "--out",
-        s(&onnx),
-    ]);
-    // An earlier export is replaced.
-    ok(&[
-        "export",
-        "--model",
-        s(&weights),
-        "--single-file",
-        "--out",
-        s(&onnx),
-    ]);
+    // Written, then (an earlier export) replaced.
+    for _ in 0..2 {
+        ok(&[
+            "export",
+            "--model",
+            s(&weights),
+            "--single-file",
+            "--out",
+            s(&onnx),
+        ]);
+    }
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

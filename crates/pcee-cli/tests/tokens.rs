@@ -9,26 +9,15 @@
 
 use crate::common;
 
-use common::{assert_error, pcee, root};
+use common::{assert_error, pcee, s};
 use std::path::{Path, PathBuf};
 
 fn example(file: &str) -> String {
-    root()
-        .join("examples/tokens")
-        .join(file)
-        .to_str()
-        .unwrap()
-        .to_string()
+    common::token_example(file)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcee-tokens-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::temp_dir("pcee-tokens", name)
 }
 
 /// `pcee logits` of a split of the example into `out`.

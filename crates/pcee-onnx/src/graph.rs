@@ -150,6 +150,17 @@ impl GraphBuilder {
     }
 }
 
+/// A node `Identity(from) -> to` named `name`.
+pub fn identity(from: &str, to: &str, name: &str) -> NodeProto {
+    NodeProto {
+        op_type: Some("Identity".into()),
+        name: Some(name.into()),
+        input: vec![from.into()],
+        output: vec![to.into()],
+        ..Default::default()
+    }
+}
+
 /// An integer-list attribute.
 pub fn ints(name: &str, values: &[i64]) -> AttributeProto {
     AttributeProto {

@@ -8,7 +8,7 @@
 //! is prefixed by the graph's name (`stage-1/t4`), so nothing collides.
 
 use crate::error::{OnnxError, Result};
-use crate::graph::typed_value_info;
+use crate::graph::{identity, typed_value_info};
 use crate::manifest::{Manifest, TensorSpec};
 use crate::proto::{GraphProto, ModelProto, NodeProto, StringStringEntryProto, ValueInfoProto};
 use crate::validate::read_model;
@@ -190,7 +190,9 @@ fn append(
     // An output that is one of the graph's inputs is passed through by an Identity.
     for (from, to) in outputs {
         if reads.contains_key(from) {
-            graph.node.push(identity(&reads[from], to, prefix));
+            graph
+                .node
+                .push(identity(&reads[from], to, &format!("{prefix}/pass/{to}")));
         }
     }
     for node in part.node {
@@ -212,16 +214,6 @@ fn append(
             ..v
         }));
     Ok(())
-}
-
-fn identity(from: &str, to: &str, prefix: &str) -> NodeProto {
-    NodeProto {
-        op_type: Some("Identity".into()),
-        name: Some(format!("{prefix}/pass/{to}")),
-        input: vec![from.into()],
-        output: vec![to.into()],
-        ..Default::default()
-    }
 }
 
 fn info(t: &TensorSpec) -> ValueInfoProto {

@@ -89,3 +89,32 @@ pub fn npz(path: &std::path::Path, arrays: &[(&str, Vec<u8>)], deflated: bool) {
     }
     zip.finish().unwrap();
 }
+
+/// `$TMPDIR/{prefix}-{name}-{pid}`, created.
+pub fn temp_dir(prefix: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A path as the `&str` a command line takes.
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs `pcee args`, asserts exit code 0 (showing stderr otherwise) and returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let run = pcee(args);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    run.stdout
+}
+
+/// The path of `file` in `examples/tokens/` (the two-int64-input token network).
+pub fn token_example(file: &str) -> String {
+    root()
+        .join("examples/tokens")
+        .join(file)
+        .to_str()
+        .unwrap()
+        .to_string()
+}

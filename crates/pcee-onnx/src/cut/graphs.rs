@@ -6,7 +6,7 @@
 use super::plan::{node_name, Plan};
 use super::probe::Typed;
 use crate::error::{OnnxError, Result};
-use crate::graph::typed_value_info;
+use crate::graph::{identity, typed_value_info};
 use crate::manifest::{Head, Stage, TensorSpec};
 use crate::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use std::collections::HashMap;
@@ -159,7 +159,7 @@ fn build(
         let k = from.expect("stage 0 reads no state");
         let spec = src.spec(v, state_name(v, k), "state value")?;
         input_infos.push(info_of(&spec));
-        nodes.push(identity(&spec.name, v));
+        nodes.push(identity(&spec.name, v, &format!("pcee/{v}")));
         inputs.push(spec);
     }
     nodes.extend(part.nodes.iter().map(|&n| graph.node[n].clone()));
@@ -167,7 +167,7 @@ fn build(
     for (v, name) in outputs {
         let spec = src.spec(v, name.clone(), role)?;
         if name != v {
-            nodes.push(identity(v, name));
+            nodes.push(identity(v, name, &format!("pcee/{name}")));
         }
         specs.push(spec);
     }
@@ -244,16 +244,6 @@ fn part_name(p: usize) -> String {
         format!("stage-{}", p / 2)
     } else {
         format!("head-{}", p / 2)
-    }
-}
-
-fn identity(from: &str, to: &str) -> NodeProto {
-    NodeProto {
-        op_type: Some("Identity".into()),
-        name: Some(format!("pcee/{to}")),
-        input: vec![from.into()],
-        output: vec![to.into()],
-        ..Default::default()
     }
 }
 
