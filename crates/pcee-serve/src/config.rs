@@ -77,6 +77,22 @@ pub struct ServeOptions {
     /// alarm, the policy is re-calibrated from the last `N` labelled images and swapped in
     /// ([`crate::recalibration`]).
     pub recalibrate: Option<usize>,
+    /// The model's name in the Open Inference Protocol (`--name`); `None`: the model file's
+    /// stem or the stage directory's name ([`model_name`]).
+    pub name: Option<String>,
+}
+
+/// The name a model gets in the Open Inference Protocol when `--name` is not given: the file's
+/// stem (`msdnet-large` for `assets/models/msdnet-large.safetensors`) or the directory's name.
+pub fn model_name(path: &std::path::Path) -> String {
+    let stem = if path.is_dir() {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    stem.map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "model".into())
 }
 
 impl Default for ServeOptions {
@@ -94,6 +110,7 @@ impl Default for ServeOptions {
             max_connections: 512,
             read_timeout: Duration::from_secs(5),
             recalibrate: None,
+            name: None,
         }
     }
 }

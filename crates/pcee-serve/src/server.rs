@@ -177,6 +177,10 @@ impl Server {
             slot,
             flops: network.flops_per_exit(),
             model: network,
+            name: options
+                .name
+                .clone()
+                .unwrap_or_else(|| crate::config::model_name(source.path())),
             model_path: source.path().display().to_string(),
             preset,
             metrics,

@@ -58,10 +58,20 @@ pub struct Args {
     /// last N labelled images (POST /v1/feedback) and swap it in [default: off].
     #[arg(long, value_name = "N")]
     recalibrate: Option<u64>,
+    /// The model's name in the Open Inference Protocol (`/v2/models/NAME/infer`) [default: the
+    /// model file's stem, or the stage directory's name].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
 }
 
 /// Runs `pcee serve` until SIGTERM or SIGINT (then drains and exits 0).
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let name = match (&args.name, args.model.as_deref().or(args.stages.as_deref())) {
+        (Some(name), _) if !name.is_empty() && !name.contains('/') => name.clone(),
+        (Some(name), _) => anyhow::bail!("--name: {name:?}; expected a non-empty name without '/'"),
+        (None, Some(path)) => pcee_serve::config::model_name(path),
+        (None, None) => unreachable!("clap requires --model or --stages"),
+    };
     let source = match (&args.model, &args.stages) {
         (Some(path), _) => Source::Model(path),
         (None, Some(dir)) => stages(dir)?,
@@ -83,10 +93,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .recalibrate
             .map(|n| inputs::at_least_one("--recalibrate", n).map(|n| n as usize))
             .transpose()?,
+        name: Some(name.clone()),
     };
     serve_source(source, &args.policy, options, |addr, o| {
         println!(
-            "listening on http://{addr} (mode {}, max batch {}, max wait {:?}, queue {})",
+            "listening on http://{addr} (mode {}, max batch {}, max wait {:?}, queue {}; Open Inference Protocol model {name:?})",
             o.mode.name(),
             o.max_batch,
             o.max_wait,

@@ -60,7 +60,11 @@ pub(crate) fn decode(
 }
 
 /// The samples of one input as a tensor `[samples, spec.shape…]`.
-fn tensor(field: &str, spec: &InputSpec, samples: &[Value]) -> Result<HostTensor, BodyError> {
+pub(crate) fn tensor(
+    field: &str,
+    spec: &InputSpec,
+    samples: &[Value],
+) -> Result<HostTensor, BodyError> {
     let per: usize = spec.shape.iter().product();
     let mut leaves: Vec<(String, &Value)> = Vec::with_capacity(samples.len() * per);
     for (i, sample) in samples.iter().enumerate() {

@@ -11,6 +11,7 @@
 mod binary;
 mod inputs;
 mod json;
+pub mod oip;
 mod query;
 
 pub use query::query_delta;

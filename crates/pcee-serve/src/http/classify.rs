@@ -84,6 +84,36 @@ async fn answer(
     let request = decode(read::content_type(headers), delta, &bytes, &app.model)
         .map_err(Refusal::bad_request)?;
     drop(bytes);
+    let decided = decide(app, request).await?;
+    let (first, served) = (decided.first, decided.served);
+    Ok(Answers {
+        results: served
+            .iter()
+            .enumerate()
+            .map(|(i, s)| to_answer(first + i as u64, s, &app.flops))
+            .collect(),
+        delta: decided.delta,
+        policy_version: decided.version,
+    })
+}
+
+/// What the engine decided for one request: each sample's answer, the δ used, the policy
+/// version, and the id of the first sample (ids are consecutive).
+pub(super) struct Decided {
+    pub served: Vec<Served>,
+    pub delta: Delta,
+    pub version: u64,
+    pub first: u64,
+}
+
+/// Runs a decoded request through the engine (or refuses it: too many samples, a full queue,
+/// the engine stopped, the network failing on its inputs) and hands every answer to the
+/// reliability monitor (and the re-calibrator). Shared by `/v1/classify` and the Open Inference
+/// Protocol's `infer`; the caller holds an in-flight permit.
+pub(super) async fn decide(
+    app: &App,
+    request: crate::body::ClassifyRequest,
+) -> Result<Decided, Refusal> {
     if request.count > app.options.queue {
         return Err(Refusal::too_large(format!(
             "{} samples in one request; at most {} (--queue)",
@@ -133,14 +163,11 @@ async fn answer(
             );
         }
     }
-    Ok(Answers {
-        results: served
-            .iter()
-            .enumerate()
-            .map(|(i, s)| to_answer(first + i as u64, s, &app.flops))
-            .collect(),
+    Ok(Decided {
+        served,
         delta,
-        policy_version: loaded.version,
+        version: loaded.version,
+        first,
     })
 }
 

@@ -5,12 +5,14 @@
 //! - `GET /v1/policy`, `PUT /v1/policy` — [`policy`]
 //! - `POST /v1/feedback`, `GET /v1/monitor` — [`feedback`] (the online reliability monitor)
 //! - `GET /healthz`, `GET /metrics` — [`status`]
+//! - the Open Inference Protocol under `/v2` — [`oip`]
 //!
 //! What each route accepts (methods, body media types, query parameters) is one table,
 //! checked before any handler: [`route`].
 
 mod classify;
 mod feedback;
+mod oip;
 mod policy;
 mod read;
 mod reply;
@@ -37,6 +39,9 @@ pub(crate) struct App {
     pub model: ServedNetwork,
     /// Cumulative FLOPs per image of each exit.
     pub flops: Vec<f64>,
+    /// The model's name in the Open Inference Protocol (`--name`; default: the model file's
+    /// stem or the stage directory's name).
+    pub name: String,
     /// The weights file and its preset name, for `GET /v1/policy`.
     pub model_path: String,
     pub preset: Option<String>,
@@ -60,6 +65,24 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/feedback", post(feedback::feedback))
         .route("/v1/monitor", get(feedback::monitor))
         .route("/healthz", get(status::healthz))
+        .route("/v2", get(oip::server))
+        .route("/v2/health/live", get(oip::live))
+        .route("/v2/health/ready", get(oip::ready))
+        .route("/v2/models/{name}", get(oip::model))
+        .route("/v2/models/{name}/ready", get(oip::model_ready))
+        .route("/v2/models/{name}/infer", post(oip::infer))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(oip::model_version),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(oip::model_version_ready),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(oip::infer_version),
+        )
         .route("/metrics", get(status::metrics))
         .fallback(status::not_found)
         .method_not_allowed_fallback(status::method_not_allowed)

@@ -1,0 +1,292 @@
+//! The Open Inference Protocol (the "V2" protocol of KServe, NVIDIA Triton and Seldon
+//! MLServer; REST with JSON bodies), so that `tritonclient` and any V2 client talk to pcee:
+//!
+//! - `GET /v2/health/live`, `GET /v2/health/ready` — `{"live": true}`, `{"ready": true}`;
+//! - `GET /v2` — server metadata `{"name": "pcee", "version", "extensions": []}`;
+//! - `GET /v2/models/{name}[/versions/1]` — model metadata: the network's inputs (OIP
+//!   datatypes, shape with `-1` for the batch axis) and the outputs `label`, `exit`,
+//!   `confidence`, with the policy in force in `parameters`;
+//! - `GET /v2/models/{name}[/versions/1]/ready`;
+//! - `POST /v2/models/{name}[/versions/1]/infer` — the request of [`crate::body::oip`]; the
+//!   answer `{"model_name", "model_version", "id", "parameters": {"delta", "policy_version",
+//!   "mean_flops"}, "outputs": [{"name": "label", "datatype": "INT64", "shape": [N], "data":
+//!   […]}, …]}`: the class, the exit (0-based) and the confidence at that exit of every sample.
+//!
+//! Errors are the protocol's `{"error": "…"}`: 400 for a malformed request, 404 for another
+//! model or version, 503 (with `Retry-After`) when the server is full. The model has one
+//! version, `1`. Binary tensor data (Triton's extension) is not served yet.
+
+use super::classify::decide;
+use super::read;
+use super::reply::{json, Refusal};
+use super::App;
+use crate::body::oip::{datatype, decode};
+use crate::body::ClassifyRequest;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json as value, Value};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The only version of the served model.
+pub(crate) const VERSION: &str = "1";
+
+/// `GET /v2/health/live`.
+pub(crate) async fn live() -> Response {
+    json(StatusCode::OK, &value!({"live": true}))
+}
+
+/// `GET /v2/health/ready`: the engine runs from the moment the server listens.
+pub(crate) async fn ready() -> Response {
+    json(StatusCode::OK, &value!({"ready": true}))
+}
+
+/// `GET /v2`.
+pub(crate) async fn server() -> Response {
+    json(
+        StatusCode::OK,
+        &value!({"name": "pcee", "version": env!("CARGO_PKG_VERSION"), "extensions": []}),
+    )
+}
+
+/// `GET /v2/models/{name}`.
+pub(crate) async fn model(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    reply(
+        &app,
+        (|| {
+            check(&app, &name, None)?;
+            Ok(metadata(&app))
+        })(),
+    )
+}
+
+/// `GET /v2/models/{name}/versions/{version}`.
+pub(crate) async fn model_version(
+    State(app): State<Arc<App>>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    reply(
+        &app,
+        (|| {
+            check(&app, &name, Some(&version))?;
+            Ok(metadata(&app))
+        })(),
+    )
+}
+
+/// `GET /v2/models/{name}/ready`.
+pub(crate) async fn model_ready(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    reply(
+        &app,
+        check(&app, &name, None).map(|()| value!({"name": name, "ready": true})),
+    )
+}
+
+/// `GET /v2/models/{name}/versions/{version}/ready`.
+pub(crate) async fn model_version_ready(
+    State(app): State<Arc<App>>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    reply(
+        &app,
+        check(&app, &name, Some(&version)).map(|()| value!({"name": name, "ready": true})),
+    )
+}
+
+/// `POST /v2/models/{name}/infer`.
+pub(crate) async fn infer(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    timed_infer(app, name, None, headers, body).await
+}
+
+/// `POST /v2/models/{name}/versions/{version}/infer`.
+pub(crate) async fn infer_version(
+    State(app): State<Arc<App>>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    timed_infer(app, name, Some(version), headers, body).await
+}
+
+async fn timed_infer(
+    app: Arc<App>,
+    name: String,
+    version: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let response = reply(
+        &app,
+        answer(&app, &name, version.as_deref(), &headers, body).await,
+    );
+    app.metrics
+        .request(response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn answer(
+    app: &App,
+    name: &str,
+    version: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, Refusal> {
+    check(app, name, version)?;
+    if headers.contains_key("inference-header-content-length") {
+        return Err(Refusal::bad_request(
+            "Inference-Header-Content-Length: binary tensor data is not served yet; expected a JSON body (binary_data=False in tritonclient)",
+        ));
+    }
+    let bytes = read::body(
+        headers,
+        body,
+        app.options.max_body,
+        app.options.read_timeout,
+    )
+    .await?;
+    let _permit = app
+        .in_flight
+        .try_acquire()
+        .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
+    let request = decode(&bytes, &app.model.spec()).map_err(Refusal::bad_request)?;
+    drop(bytes);
+    let (id, asked) = (request.id.clone(), request.outputs.clone());
+    let decided = decide(
+        app,
+        ClassifyRequest {
+            inputs: request.inputs,
+            pixels: None,
+            count: request.count,
+            delta: request.delta,
+        },
+    )
+    .await?;
+    let n = decided.served.len();
+    let mean_flops = decided
+        .served
+        .iter()
+        .map(|s| app.flops[s.decision.exit])
+        .sum::<f64>()
+        / n as f64;
+    let outputs: Vec<Value> = asked
+        .iter()
+        .map(|&output| {
+            let (dtype, data): (&str, Vec<Value>) = match output {
+                "label" => (
+                    "INT64",
+                    decided
+                        .served
+                        .iter()
+                        .map(|s| value!(s.decision.prediction))
+                        .collect(),
+                ),
+                "exit" => (
+                    "INT64",
+                    decided
+                        .served
+                        .iter()
+                        .map(|s| value!(s.decision.exit))
+                        .collect(),
+                ),
+                _ => (
+                    "FP32",
+                    decided
+                        .served
+                        .iter()
+                        .map(|s| value!(s.decision.confidence as f32))
+                        .collect(),
+                ),
+            };
+            value!({"name": output, "datatype": dtype, "shape": [n], "data": data})
+        })
+        .collect();
+    let mut answer = value!({
+        "model_name": app.name,
+        "model_version": VERSION,
+        "parameters": {
+            "delta": decided.delta.get(),
+            "policy_version": decided.version,
+            "mean_flops": mean_flops,
+        },
+        "outputs": outputs,
+    });
+    if let Some(id) = id {
+        answer["id"] = Value::String(id);
+    }
+    Ok(answer)
+}
+
+/// `404` unless `name` (and `version`, when given) is the served model's.
+fn check(app: &App, name: &str, version: Option<&str>) -> Result<(), Refusal> {
+    if name != app.name {
+        return Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "unknown model {name:?}; this server serves {:?} (--name)",
+                app.name
+            ),
+        ));
+    }
+    match version {
+        Some(v) if v != VERSION => Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("model {name:?} has no version {v:?}; expected {VERSION:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The model metadata of the protocol.
+fn metadata(app: &App) -> Value {
+    let spec = app.model.spec();
+    let loaded = app.slot.current();
+    let inputs: Vec<Value> = spec
+        .inputs
+        .iter()
+        .map(|i| {
+            let shape: Vec<i64> = std::iter::once(-1)
+                .chain(i.shape.iter().map(|&d| d as i64))
+                .collect();
+            value!({"name": i.name, "datatype": datatype(i.dtype), "shape": shape})
+        })
+        .collect();
+    value!({
+        "name": app.name,
+        "versions": [VERSION],
+        "platform": "pcee",
+        "inputs": inputs,
+        "outputs": [
+            {"name": "label", "datatype": "INT64", "shape": [-1]},
+            {"name": "exit", "datatype": "INT64", "shape": [-1]},
+            {"name": "confidence", "datatype": "FP32", "shape": [-1]},
+        ],
+        "parameters": {
+            "classes": spec.classes,
+            "exits": spec.flops.len(),
+            "flops": spec.flops,
+            "delta": loaded.file.delta.get(),
+            "policy_version": loaded.version,
+        },
+    })
+}
+
+/// A JSON answer, or the refusal (counted in the metrics).
+fn reply(app: &App, result: Result<Value, Refusal>) -> Response {
+    match result {
+        Ok(v) => json(StatusCode::OK, &v),
+        Err(refusal) => {
+            app.metrics.error(refusal.kind);
+            refusal.into_response()
+        }
+    }
+}
