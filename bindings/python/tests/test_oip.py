@@ -1,6 +1,7 @@
 """`pcee serve` through the Open Inference Protocol with a real client, `tritonclient[http]`
 (NVIDIA Triton's Python client, from PyPI): health, server and model metadata, and `infer` with
-JSON tensors, on the built-in msdnet-small (float32 images) and on the token network of
+JSON tensors and with binary tensor data (Triton's extension, tritonclient's default), on the
+built-in msdnet-small (float32 images) and on the token network of
 `examples/tokens` (two int64 inputs, ONNX Runtime). Every answer equals the decision
 `pcee infer --decisions` takes on the same samples and δ. Malformed requests get the protocol's
 errors (400, 404). Needs the `pcee` binary (scripts/test sets PCEE_BIN)."""
@@ -14,8 +15,8 @@ import pytest
 
 from conftest import ROOT
 
-tritonclient = pytest.importorskip("tritonclient.http")
-from tritonclient.utils import InferenceServerException  # noqa: E402
+import tritonclient.http as tritonclient  # scripts/test installs tritonclient[http]; none skips
+from tritonclient.utils import InferenceServerException
 
 MODEL = ROOT / "assets" / "models" / "msdnet-small.safetensors"
 TOKENS = ROOT / "examples" / "tokens"
@@ -56,14 +57,14 @@ def infer_decisions(cli, source, policy, inputs, labels, tmp_path):
     return report["decisions"]
 
 
-def asked(name, array):
+def asked(name, array, binary=False):
     t = tritonclient.InferInput(name, list(array.shape), {np.float32: "FP32", np.int64: "INT64"}[array.dtype.type])
-    t.set_data_from_numpy(array, binary_data=False)
+    t.set_data_from_numpy(array, binary_data=binary)
     return t
 
 
-def outputs():
-    return [tritonclient.InferRequestedOutput(n, binary_data=False) for n in ("label", "exit", "confidence")]
+def outputs(binary=False):
+    return [tritonclient.InferRequestedOutput(n, binary_data=binary) for n in ("label", "exit", "confidence")]
 
 
 def check_equal(result, decisions):
@@ -92,9 +93,14 @@ def test_tritonclient_gets_the_decisions_of_pcee_infer_on_msdnet(need_cli, tmp_p
         decisions = infer_decisions(cli, ["--model", MODEL], tmp_path / "policy.json",
                                     {"images": images}, np.zeros(40, np.int64), tmp_path)
         check_equal(result, decisions)
-        # tritonclient's defaults (every output, asked as binary data) are answered in JSON.
-        plain = c.infer("msdnet-small", [asked("images", images)])
-        check_equal(plain, decisions)
+        # tritonclient's defaults: binary tensor data both ways (Triton's extension).
+        default = tritonclient.InferInput("images", list(images.shape), "FP32")
+        default.set_data_from_numpy(images)
+        check_equal(c.infer("msdnet-small", [default]), decisions)
+        check_equal(c.infer("msdnet-small", [asked("images", images, binary=True)],
+                            outputs=outputs(binary=False)), decisions)
+        check_equal(c.infer("msdnet-small", [asked("images", images)], outputs=outputs(binary=True)),
+                    decisions)
         # A δ per request: the policy's diagrams at another target accuracy.
         low = c.infer("msdnet-small", [asked("images", images)], outputs=outputs(),
                       parameters={"delta": 0.5})
@@ -109,11 +115,13 @@ def test_tritonclient_gets_the_decisions_of_pcee_infer_on_msdnet(need_cli, tmp_p
         with pytest.raises(InferenceServerException) as e:
             c.infer("msdnet-small", [wrong], outputs=outputs())
         assert e.value.status() == "400" and "datatype" in e.value.message()
-        binary = tritonclient.InferInput("images", [40, 1, 28, 28], "FP32")
-        binary.set_data_from_numpy(images)  # tritonclient's default: binary tensor data
+        short = tritonclient.InferInput("images", [41, 1, 28, 28], "FP32")  # one image short
+        short.set_data_from_numpy(np.zeros((41, 1, 28, 28), np.float32))
+        short._raw_data = short._raw_data[: 40 * 784 * 4]
+        short._parameters["binary_data_size"] = 40 * 784 * 4
         with pytest.raises(InferenceServerException) as e:
-            c.infer("msdnet-small", [binary])
-        assert e.value.status() == "400" and "binary" in e.value.message()
+            c.infer("msdnet-small", [short])
+        assert e.value.status() == "400" and "binary data" in e.value.message()
     finally:
         server.stop()
 
@@ -134,7 +142,8 @@ def test_tritonclient_with_two_int64_inputs_through_onnx_runtime(need_cli, tmp_p
         c = server.client
         meta = c.get_model_metadata("tokens")
         assert {i["name"]: i["datatype"] for i in meta["inputs"]} == {"input_ids": "INT64", "attention_mask": "INT64"}
-        result = c.infer("tokens", [asked("input_ids", ids), asked("attention_mask", mask)], outputs=outputs())
+        result = c.infer("tokens", [asked("input_ids", ids), asked("attention_mask", mask, binary=True)],
+                         outputs=outputs())
         decisions = infer_decisions(cli, ["--stages", TOKENS / "stages"], tmp_path / "policy.json",
                                     {"input_ids": ids, "attention_mask": mask},
                                     np.load(TOKENS / "test-labels.npy")[:64], tmp_path)

@@ -12,6 +12,7 @@ mod binary;
 mod inputs;
 mod json;
 pub mod oip;
+pub mod oip_binary;
 mod query;
 
 pub use query::query_delta;

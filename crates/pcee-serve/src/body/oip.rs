@@ -10,10 +10,8 @@
 //! Every input the network declares, once, by name, with the OIP datatype of its dtype (`FP32`,
 //! `FP16`, `INT64`, `INT32`, `UINT8`, `BOOL`) and the shape `[N, per-sample shape…]`; `data`
 //! flat (row-major, N × per-sample values) or nested. The values are checked as the `/v1`
-//! JSON form checks them ([`super::inputs`]). Binary tensor data (Triton's extension) is not
-//! read yet: an input sent as binary data is refused; a request for binary outputs
-//! (`binary_data_output`, `tritonclient`'s default) is answered in JSON, which every client of
-//! the protocol reads.
+//! JSON form checks them ([`super::inputs`]). An input may instead come as binary data
+//! (Triton's extension, [`super::oip_binary`]), and outputs may be asked for as binary data.
 
 use super::inputs::tensor;
 use super::BodyError;
@@ -37,6 +35,36 @@ pub struct OipRequest {
     pub count: usize,
     /// The outputs asked for, in [`OUTPUTS`] order (all of them when the request names none).
     pub outputs: Vec<&'static str>,
+    /// The outputs to send as binary data (`parameters.binary_data_output`, or an output's
+    /// `parameters.binary_data`).
+    pub binary: Vec<String>,
+}
+
+/// The outputs the request wants as binary data: every output when
+/// `parameters.binary_data_output` is true, unless that output says `binary_data: false`;
+/// otherwise those that say `binary_data: true`.
+fn binary_outputs(body: &Map<String, Value>) -> Vec<String> {
+    let all = body
+        .get("parameters")
+        .and_then(|p| p.get("binary_data_output"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let said = |name: &str| {
+        body.get("outputs")
+            .and_then(Value::as_array)
+            .and_then(|o| {
+                o.iter()
+                    .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
+            })
+            .and_then(|o| o.get("parameters"))
+            .and_then(|p| p.get("binary_data"))
+            .and_then(Value::as_bool)
+    };
+    OUTPUTS
+        .iter()
+        .filter(|n| said(n).unwrap_or(all))
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// The OIP name of `dtype`.
@@ -57,7 +85,7 @@ pub fn datatype(dtype: DType) -> &'static str {
 /// [`BodyError`] naming the field: not a JSON object, an input missing, unknown or given
 /// twice, another datatype or shape, a wrong element count, a value of the wrong kind, δ
 /// outside [0, 1], an unknown output, binary data.
-pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyError> {
+pub fn decode(bytes: &[u8], binary: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyError> {
     let body: Value = serde_json::from_slice(bytes).map_err(|e| {
         BodyError::new(format!(
             "not JSON ({e}); expected an inference request object"
@@ -68,10 +96,17 @@ pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyErr
             "not a JSON object; expected {\"inputs\": [...]}",
         ));
     };
-    if let Some(key) = body
-        .keys()
-        .find(|k| !["id", "parameters", "inputs", "outputs"].contains(&k.as_str()))
-    {
+    // `model_name` and `model_version` are in some clients' bodies (Triton's examples); the
+    // path names the model.
+    let known = [
+        "id",
+        "parameters",
+        "inputs",
+        "outputs",
+        "model_name",
+        "model_version",
+    ];
+    if let Some(key) = body.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(BodyError::new(format!(
             "{key}: unknown field; expected id, parameters, inputs, outputs"
         )));
@@ -88,6 +123,7 @@ pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyErr
             pcee_runtime::network::describe(&network.inputs)
         )));
     };
+    let ranges = super::oip_binary::ranges(given, binary)?;
     let mut tensors = Vec::with_capacity(network.inputs.len());
     for spec in &network.inputs {
         let found: Vec<(usize, &Map<String, Value>)> = given
@@ -97,7 +133,10 @@ pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyErr
             .filter(|(_, o)| o.get("name").and_then(Value::as_str) == Some(spec.name.as_str()))
             .collect();
         match found.as_slice() {
-            [(i, t)] => tensors.push(input(&format!("inputs[{i}]"), t, spec)?),
+            [(i, t)] => {
+                let data = ranges[*i].clone().map(|r| &binary[r]);
+                tensors.push(input(&format!("inputs[{i}]"), t, spec, data)?)
+            }
             [] => {
                 return Err(BodyError::new(format!(
                     "inputs: no tensor named {:?}; expected one per network input {}",
@@ -123,6 +162,7 @@ pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyErr
             pcee_runtime::network::describe(&network.inputs)
         )));
     }
+    let asked = outputs(body.get("outputs"))?;
     let count = tensors[0].rows();
     if let Some(t) = tensors.iter().find(|t| t.rows() != count) {
         return Err(BodyError::new(format!(
@@ -137,7 +177,11 @@ pub fn decode(bytes: &[u8], network: &NetworkSpec) -> Result<OipRequest, BodyErr
         delta,
         inputs: Inputs::new(tensors).map_err(|e| BodyError::new(e.to_string()))?,
         count,
-        outputs: outputs(body.get("outputs"))?,
+        binary: binary_outputs(&body)
+            .into_iter()
+            .filter(|b| asked.contains(&b.as_str()))
+            .collect(),
+        outputs: asked,
     })
 }
 
@@ -170,14 +214,9 @@ fn input(
     field: &str,
     t: &Map<String, Value>,
     spec: &pcee_runtime::InputSpec,
+    binary: Option<&[u8]>,
 ) -> Result<pcee_runtime::HostTensor, BodyError> {
     let bad = |what: String| Err(BodyError::new(format!("{field}{what}")));
-    if t.get("parameters")
-        .and_then(|p| p.get("binary_data_size"))
-        .is_some()
-    {
-        return bad(".parameters.binary_data_size: binary tensor data is not read yet; expected JSON \"data\" (binary_data=False in tritonclient)".into());
-    }
     let expected = datatype(spec.dtype);
     match t.get("datatype").and_then(Value::as_str) {
         Some(d) if d == expected => {}
@@ -209,6 +248,19 @@ fn input(
             ))
         }
     };
+    if let Some(bytes) = binary {
+        let values = super::oip_binary::values(
+            &format!("{field} (binary data)"),
+            spec.dtype,
+            n * per,
+            bytes,
+        )?;
+        let shape = std::iter::once(n)
+            .chain(spec.shape.iter().copied())
+            .collect();
+        return pcee_runtime::HostTensor::new(spec.name.clone(), shape, values)
+            .map_err(|e| BodyError::new(e.to_string()));
+    }
     let Some(Value::Array(data)) = t.get("data") else {
         return bad(".data: missing or not a list; expected the tensor's values, flat (row-major) or nested".into());
     };

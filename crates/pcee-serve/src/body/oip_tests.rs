@@ -34,7 +34,7 @@ fn body(ids: Value, x: Value, extra: Value) -> Vec<u8> {
 }
 
 fn err(bytes: &[u8]) -> String {
-    decode(bytes, &network()).unwrap_err().to_string()
+    decode(bytes, &[], &network()).unwrap_err().to_string()
 }
 
 #[test]
@@ -45,6 +45,7 @@ fn flat_and_nested_data_give_the_same_inputs() {
             json!([0, 1, 2, 3, 4, 5, 6, 7]),
             json!({}),
         ),
+        &[],
         &network(),
     )
     .unwrap();
@@ -54,6 +55,7 @@ fn flat_and_nested_data_give_the_same_inputs() {
             json!([[[0, 1], [2, 3]], [[4, 5], [6, 7]]]),
             json!({}),
         ),
+        &[],
         &network(),
     )
     .unwrap();
@@ -71,6 +73,7 @@ fn flat_and_nested_data_give_the_same_inputs() {
 fn a_request_for_binary_outputs_is_answered_in_json() {
     let r = decode(
         &body(json!([1, 2, 3, 4, 5, 6]), json!([0, 0, 0, 0, 0, 0, 0, 0]), json!({"parameters": {"binary_data_output": true}, "outputs": [{"name": "label", "parameters": {"binary_data": true}}]})),
+        &[],
         &network(),
     )
     .unwrap();
@@ -81,6 +84,7 @@ fn a_request_for_binary_outputs_is_answered_in_json() {
 fn id_delta_and_outputs_are_read() {
     let r = decode(
         &body(json!([1, 2, 3, 4, 5, 6]), json!([0, 0, 0, 0, 0, 0, 0, 0]), json!({"id": "a-7", "parameters": {"delta": 0.8}, "outputs": [{"name": "exit"}, {"name": "label"}]})),
+        &[],
         &network(),
     )
     .unwrap();
@@ -133,7 +137,7 @@ fn every_malformed_request_names_its_field() {
                 {"name": "ids", "shape": [2, 3], "datatype": "INT64", "parameters": {"binary_data_size": 48}},
                 {"name": "x", "shape": [2, 2, 2], "datatype": "FP32", "data": [0, 0, 0, 0, 0, 0, 0, 0]}]}))
             .unwrap(),
-            "inputs[0].parameters.binary_data_size: binary tensor data is not read yet",
+            "binary data: 0 bytes after the JSON; the inputs' binary_data_size add up to 48",
         ),
     ];
     for (bytes, expected) in cases {
@@ -166,4 +170,46 @@ fn every_malformed_request_names_its_field() {
         {"name": "x", "shape": [2, 2, 2], "datatype": "FP32", "data": [0, 0, 0, 0, 0, 0, 0, 0]}]}))
     .unwrap());
     assert!(e.contains("expected the same first dimension"), "{e}");
+}
+
+/// Triton's binary form of the same tensors decodes to the same inputs: the JSON part, then
+/// each binary input's little-endian bytes in the order of the request's `inputs`.
+#[test]
+fn binary_tensor_data_equals_json_data() {
+    let json_form = decode(
+        &body(
+            json!([1, 2, 3, 4, 5, -6]),
+            json!([0.5, 1, 2, 3, 4, 5, 6, 7]),
+            json!({}),
+        ),
+        &[],
+        &network(),
+    )
+    .unwrap();
+    let header = serde_json::to_vec(&json!({"inputs": [
+        {"name": "x", "shape": [2, 2, 2], "datatype": "FP32", "parameters": {"binary_data_size": 32}},
+        {"name": "ids", "shape": [2, 3], "datatype": "INT64", "parameters": {"binary_data_size": 48}},
+    ], "parameters": {"binary_data_output": true}, "outputs": [{"name": "exit", "parameters": {"binary_data": false}}, {"name": "label"}]}))
+    .unwrap();
+    let mut tail: Vec<u8> = [0.5f32, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    tail.extend([1i64, 2, 3, 4, 5, -6].iter().flat_map(|v| v.to_le_bytes()));
+    let binary = decode(&header, &tail, &network()).unwrap();
+    assert_eq!(binary.inputs, json_form.inputs);
+    assert_eq!(binary.binary, vec!["label".to_string()]);
+    assert!(json_form.binary.is_empty());
+    let e = decode(&header, &tail[..79], &network())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "binary data: 79 bytes after the JSON; the inputs' binary_data_size add up to 80"
+        ),
+        "{e}"
+    );
+    let (j, t) = crate::body::oip_binary::split(b"{}abc", Some("2")).unwrap();
+    assert_eq!((j, t), (&b"{}"[..], &b"abc"[..]));
+    assert!(crate::body::oip_binary::split(b"{}", Some("9")).is_err());
 }

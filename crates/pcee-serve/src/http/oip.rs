@@ -14,17 +14,19 @@
 //!
 //! Errors are the protocol's `{"error": "…"}`: 400 for a malformed request, 404 for another
 //! model or version, 503 (with `Retry-After`) when the server is full. The model has one
-//! version, `1`. Binary tensor data (Triton's extension) is not served yet.
+//! version, `1`. Tensors may come and go as binary data (Triton's extension,
+//! [`crate::body::oip_binary`]; `tritonclient`'s default).
 
 use super::classify::decide;
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
 use crate::body::oip::{datatype, decode};
+use crate::body::oip_binary::split;
 use crate::body::ClassifyRequest;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json as value, Value};
 use std::sync::Arc;
@@ -123,10 +125,13 @@ async fn timed_infer(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = reply(
-        &app,
-        answer(&app, &name, version.as_deref(), &headers, body).await,
-    );
+    let response = match answer(&app, &name, version.as_deref(), &headers, body).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            app.metrics.error(refusal.kind);
+            refusal.into_response()
+        }
+    };
     app.metrics
         .request(response.status().as_u16(), started.elapsed());
     response
@@ -138,13 +143,8 @@ async fn answer(
     version: Option<&str>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Value, Refusal> {
+) -> Result<Response, Refusal> {
     check(app, name, version)?;
-    if headers.contains_key("inference-header-content-length") {
-        return Err(Refusal::bad_request(
-            "Inference-Header-Content-Length: binary tensor data is not served yet; expected a JSON body (binary_data=False in tritonclient)",
-        ));
-    }
     let bytes = read::body(
         headers,
         body,
@@ -156,9 +156,17 @@ async fn answer(
         .in_flight
         .try_acquire()
         .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
-    let request = decode(&bytes, &app.model.spec()).map_err(Refusal::bad_request)?;
+    let header = headers
+        .get(HEADER_LENGTH)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let (json_part, tail) = split(&bytes, header).map_err(Refusal::bad_request)?;
+    let request = decode(json_part, tail, &app.model.spec()).map_err(Refusal::bad_request)?;
     drop(bytes);
-    let (id, asked) = (request.id.clone(), request.outputs.clone());
+    let (id, asked, binary) = (
+        request.id.clone(),
+        request.outputs.clone(),
+        request.binary.clone(),
+    );
     let decided = decide(
         app,
         ClassifyRequest {
@@ -176,36 +184,20 @@ async fn answer(
         .map(|s| app.flops[s.decision.exit])
         .sum::<f64>()
         / n as f64;
+    let mut tail: Vec<u8> = Vec::new();
     let outputs: Vec<Value> = asked
         .iter()
         .map(|&output| {
-            let (dtype, data): (&str, Vec<Value>) = match output {
-                "label" => (
-                    "INT64",
-                    decided
-                        .served
-                        .iter()
-                        .map(|s| value!(s.decision.prediction))
-                        .collect(),
-                ),
-                "exit" => (
-                    "INT64",
-                    decided
-                        .served
-                        .iter()
-                        .map(|s| value!(s.decision.exit))
-                        .collect(),
-                ),
-                _ => (
-                    "FP32",
-                    decided
-                        .served
-                        .iter()
-                        .map(|s| value!(s.decision.confidence as f32))
-                        .collect(),
-                ),
-            };
-            value!({"name": output, "datatype": dtype, "shape": [n], "data": data})
+            let (dtype, values) = output_values(output, &decided.served);
+            let mut tensor = value!({"name": output, "datatype": dtype, "shape": [n]});
+            if binary.iter().any(|b| b == output) {
+                let before = tail.len();
+                append_binary(&mut tail, dtype, &values);
+                tensor["parameters"] = value!({"binary_data_size": tail.len() - before});
+            } else {
+                tensor["data"] = Value::Array(values);
+            }
+            tensor
         })
         .collect();
     let mut answer = value!({
@@ -221,7 +213,71 @@ async fn answer(
     if let Some(id) = id {
         answer["id"] = Value::String(id);
     }
-    Ok(answer)
+    Ok(respond(&answer, tail))
+}
+
+/// The datatype and values of one output over every sample.
+fn output_values(output: &str, served: &[crate::engine::Served]) -> (&'static str, Vec<Value>) {
+    match output {
+        "label" => (
+            "INT64",
+            served
+                .iter()
+                .map(|s| value!(s.decision.prediction))
+                .collect(),
+        ),
+        "exit" => (
+            "INT64",
+            served.iter().map(|s| value!(s.decision.exit)).collect(),
+        ),
+        _ => (
+            "FP32",
+            served
+                .iter()
+                .map(|s| value!(s.decision.confidence as f32))
+                .collect(),
+        ),
+    }
+}
+
+/// The name of Triton's header giving the length of a body's JSON part.
+const HEADER_LENGTH: &str = "inference-header-content-length";
+
+/// `values` (integers for `INT64`, numbers for `FP32`) appended to `tail` as little-endian
+/// bytes.
+fn append_binary(tail: &mut Vec<u8>, dtype: &str, values: &[Value]) {
+    for v in values {
+        match dtype {
+            "INT64" => tail.extend(v.as_i64().unwrap_or(0).to_le_bytes()),
+            _ => tail.extend((v.as_f64().unwrap_or(0.0) as f32).to_le_bytes()),
+        }
+    }
+}
+
+/// The JSON answer, followed by the binary outputs' bytes when there are any (then with
+/// `Inference-Header-Content-Length`, the JSON part's length).
+fn respond(answer: &Value, tail: Vec<u8>) -> Response {
+    if tail.is_empty() {
+        return json(StatusCode::OK, answer);
+    }
+    let mut body = serde_json::to_vec(answer).expect("answers serialise");
+    let length = body.len();
+    body.extend(tail);
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                HeaderName::from_static(HEADER_LENGTH),
+                HeaderValue::from(length),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `404` unless `name` (and `version`, when given) is the served model's.
@@ -273,7 +329,8 @@ fn metadata(app: &App) -> Value {
         "parameters": {
             "classes": spec.classes,
             "exits": spec.flops.len(),
-            "flops": spec.flops,
+            // Parameter values are strings, numbers or booleans in the protocol.
+            "flops": spec.flops.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
             "delta": loaded.file.delta.get(),
             "policy_version": loaded.version,
         },
