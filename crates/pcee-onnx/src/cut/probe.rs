@@ -122,13 +122,16 @@ fn session(model: &ModelProto, path: &Path) -> Result<Session> {
         .map_err(|e| failed(e.to_string()))
 }
 
+/// One value in one run: its element type, its shape, and whether its rows differ.
+type Measured = (TensorElementType, Vec<usize>, bool);
+
 /// Every output's element type and shape with `rows` samples of zeros.
 fn run(
     session: &mut Session,
     inputs: &[TensorSpec],
     rows: usize,
     path: &Path,
-) -> Result<HashMap<String, (TensorElementType, Vec<usize>, bool)>> {
+) -> Result<HashMap<String, Measured>> {
     let failed = |e: String| OnnxError::Runtime {
         what: path.display().to_string(),
         reason: format!(

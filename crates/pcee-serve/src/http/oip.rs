@@ -160,7 +160,7 @@ async fn answer(
         .get(HEADER_LENGTH)
         .map(|v| v.to_str().unwrap_or("(not text)"));
     let (json_part, tail) = split(&bytes, header).map_err(Refusal::bad_request)?;
-    let request = decode(json_part, tail, &app.model.spec()).map_err(Refusal::bad_request)?;
+    let request = decode(json_part, tail, app.model.spec()).map_err(Refusal::bad_request)?;
     drop(bytes);
     let (id, asked, binary) = (
         request.id.clone(),
