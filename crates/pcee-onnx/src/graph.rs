@@ -203,6 +203,23 @@ pub fn onnx_type(dtype: DType) -> DataType {
     }
 }
 
+/// The dimensions of a tensor type: `Some(n)` for a fixed one, `None` for a symbolic or
+/// unknown one (empty when the type has no shape).
+pub fn dims(t: &type_proto::Tensor) -> Vec<Option<i64>> {
+    t.shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(dimension::Value::DimValue(n)) => Some(n),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A float32 value info `[batch, shape…]` (the first dimension symbolic, [`BATCH_DIM`]).
 pub fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
     typed_value_info(name, DType::Float32, shape)

@@ -7,9 +7,7 @@
 use crate::error::{OnnxError, Result};
 use crate::graph::onnx_type;
 use crate::manifest::{spec, DType, Manifest, TensorSpec};
-use crate::proto::{
-    tensor_proto::DataType, tensor_shape_proto::dimension, type_proto, ModelProto, ValueInfoProto,
-};
+use crate::proto::{tensor_proto::DataType, type_proto, ModelProto, ValueInfoProto};
 use prost::Message;
 use std::path::Path;
 
@@ -160,19 +158,7 @@ fn check_shape(
             want as i32
         ));
     }
-    let dims: Vec<Option<i64>> = t
-        .shape
-        .as_ref()
-        .map(|s| {
-            s.dim
-                .iter()
-                .map(|d| match d.value {
-                    Some(dimension::Value::DimValue(n)) => Some(n),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let dims = crate::graph::dims(t);
     let shown: Vec<String> = dims
         .iter()
         .map(|d| d.map_or("?".into(), |n| n.to_string()))

@@ -12,7 +12,7 @@
 
 use crate::error::{OnnxError, Result};
 use crate::manifest::{DType, TensorSpec};
-use crate::proto::{tensor_shape_proto::dimension, type_proto, ModelProto, ValueInfoProto};
+use crate::proto::{type_proto, ModelProto, ValueInfoProto};
 use crate::runtime::steps::value_of;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, TensorElementType, ValueType};
@@ -224,19 +224,10 @@ fn input_spec(v: &ValueInfoProto, path: &Path) -> Result<TensorSpec> {
             )));
         }
     };
-    let dims: Vec<Option<usize>> = t
-        .shape
-        .as_ref()
-        .map(|s| {
-            s.dim
-                .iter()
-                .map(|d| match d.value {
-                    Some(dimension::Value::DimValue(v)) => usize::try_from(v).ok(),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let dims: Vec<Option<usize>> = crate::graph::dims(t)
+        .into_iter()
+        .map(|d| d.and_then(|v| usize::try_from(v).ok()))
+        .collect();
     let shown = || {
         dims.iter()
             .map(|d| d.map_or("?".to_string(), |d| d.to_string()))

@@ -11,7 +11,7 @@ use crate::engine::Served;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use pcee::Delta;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
@@ -51,16 +51,8 @@ pub(crate) async fn classify(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = match answer(&app, query.as_deref(), &headers, body).await {
-        Ok(answers) => json(StatusCode::OK, &answers),
-        Err(refusal) => {
-            app.metrics.error(refusal.kind);
-            refusal.into_response()
-        }
-    };
-    app.metrics
-        .request(response.status().as_u16(), started.elapsed());
-    response
+    let result = answer(&app, query.as_deref(), &headers, body).await;
+    super::settle_timed(&app, started, result.map(|a| json(StatusCode::OK, &a)))
 }
 
 async fn answer(

@@ -57,6 +57,30 @@ pub(crate) struct App {
     pub recalibrator: Option<Recalibrator>,
 }
 
+/// The response of `result`, a refusal counted in the metrics by its kind.
+pub(crate) fn settle(
+    app: &App,
+    result: Result<axum::response::Response, reply::Refusal>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    result.unwrap_or_else(|refusal| {
+        app.metrics.error(refusal.kind);
+        refusal.into_response()
+    })
+}
+
+/// As [`settle`], and the request counted with its status and its time since `started`.
+pub(crate) fn settle_timed(
+    app: &App,
+    started: std::time::Instant,
+    result: Result<axum::response::Response, reply::Refusal>,
+) -> axum::response::Response {
+    let response = settle(app, result);
+    app.metrics
+        .request(response.status().as_u16(), started.elapsed());
+    response
+}
+
 /// The router over `app`.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()

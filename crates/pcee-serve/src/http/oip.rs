@@ -125,16 +125,8 @@ async fn timed_infer(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = match answer(&app, &name, version.as_deref(), &headers, body).await {
-        Ok(response) => response,
-        Err(refusal) => {
-            app.metrics.error(refusal.kind);
-            refusal.into_response()
-        }
-    };
-    app.metrics
-        .request(response.status().as_u16(), started.elapsed());
-    response
+    let result = answer(&app, &name, version.as_deref(), &headers, body).await;
+    super::settle_timed(&app, started, result)
 }
 
 async fn answer(
@@ -339,11 +331,5 @@ fn metadata(app: &App) -> Value {
 
 /// A JSON answer, or the refusal (counted in the metrics).
 fn reply(app: &App, result: Result<Value, Refusal>) -> Response {
-    match result {
-        Ok(v) => json(StatusCode::OK, &v),
-        Err(refusal) => {
-            app.metrics.error(refusal.kind);
-            refusal.into_response()
-        }
-    }
+    super::settle(app, result.map(|v| json(StatusCode::OK, &v)))
 }
