@@ -87,7 +87,8 @@ def test_tritonclient_gets_the_decisions_of_pcee_infer_on_msdnet(need_cli, tmp_p
         assert c.get_server_metadata()["name"] == "pcee"
         meta = c.get_model_metadata("msdnet-small")
         assert meta["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 1, 28, 28]}]
-        assert [o["name"] for o in meta["outputs"]] == ["label", "exit", "confidence"]
+        assert [o["name"] for o in meta["outputs"]] == ["label", "exit", "confidence", "logits"]
+        assert meta["outputs"][3]["shape"] == [-1, 10]
         result = c.infer("msdnet-small", [asked("images", images)], outputs=outputs(), request_id="r-1")
         assert result.get_response()["id"] == "r-1"
         decisions = infer_decisions(cli, ["--model", MODEL], tmp_path / "policy.json",
@@ -149,5 +150,20 @@ def test_tritonclient_with_two_int64_inputs_through_onnx_runtime(need_cli, tmp_p
                                     np.load(TOKENS / "test-labels.npy")[:64], tmp_path)
         check_equal(result, decisions)
         assert 0 < (result.as_numpy("exit") == 0).sum() < 64
+        # `logits`, asked for, JSON and binary: the exit taken's, as `pcee logits` computes them.
+        np.savez(tmp_path / "test.npz", input_ids=ids, attention_mask=mask)
+        np.save(tmp_path / "test-labels.npy", np.load(TOKENS / "test-labels.npy")[:64])
+        cli.ok("logits", "--stages", TOKENS / "stages", "--input", tmp_path / "test.npz",
+               "--labels", tmp_path / "test-labels.npy", "--out", tmp_path / "test-logits.npz")
+        every = np.load(tmp_path / "test-logits.npz")["logits"]  # [exits, samples, classes]
+        exits = result.as_numpy("exit")
+        taken = every[exits, np.arange(64)]
+        for binary in (False, True):
+            named = [tritonclient.InferRequestedOutput(n, binary_data=binary) for n in ("exit", "logits")]
+            got = c.infer("tokens", [asked("input_ids", ids), asked("attention_mask", mask)], outputs=named)
+            assert got.as_numpy("logits").shape == (64, every.shape[2])
+            np.testing.assert_array_equal(got.as_numpy("exit"), exits)
+            np.testing.assert_allclose(got.as_numpy("logits"), taken, rtol=1e-5, atol=1e-5)
+        assert "logits" not in [o["name"] for o in result.get_response()["outputs"]]
     finally:
         server.stop()

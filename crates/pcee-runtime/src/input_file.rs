@@ -133,7 +133,7 @@ fn read_up_to(reader: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
 /// u64 counts, before the `.npy` reader multiplies the dimensions (it would overflow). Headers
 /// it cannot parse are left to that reader's own error.
 fn check_shape_product(head: &[u8]) -> Result<(), String> {
-    let text = String::from_utf8_lossy(&head);
+    let text = String::from_utf8_lossy(head);
     let Some(tuple) = text
         .split("'shape':")
         .nth(1)

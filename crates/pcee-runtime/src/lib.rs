@@ -50,7 +50,8 @@ pub use measure::{measure_many, InferReport, MeasureError, MeasureOptions, WARMU
 pub use network::{InputSpec, NetworkSpec};
 pub use queues::{StageQueues, Taken};
 pub use run::{
-    advance, early_exit_batch, exit_logits, full_batch, Advanced, Batch, Failed, Pos, Row,
+    advance, early_exit_batch, exit_logits, full_batch, full_logits, Advanced, Batch, Failed, Pos,
+    Row,
 };
 pub use stages::{RuntimeError, Stages};
 pub use tensor::{DType, HostTensor, Inputs, Values};

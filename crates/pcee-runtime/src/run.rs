@@ -178,17 +178,30 @@ pub fn full_batch<S: Stages + ?Sized>(
     input: &S::Input,
 ) -> Result<Vec<Decision>, RuntimeError> {
     let exits = stages.network().exits();
+    let logits = full_logits(stages, input)?;
+    Ok(logits
+        .chunks_exact(stages.network().classes)
+        .map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z)))
+        .collect())
+}
+
+/// The full network on `input`, as [`full_batch`] runs it: the last head's logits, row-major
+/// `[rows, classes]` (the earlier heads run, unread).
+///
+/// # Errors
+/// The first [`RuntimeError`] of a step.
+pub fn full_logits<S: Stages + ?Sized>(
+    stages: &mut S,
+    input: &S::Input,
+) -> Result<Vec<f32>, RuntimeError> {
+    let exits = stages.network().exits();
     let mut state = stages.embed(input)?;
     for e in 0..exits - 1 {
         state = stages.stage(e, state)?;
         stages.head_unread(e, &state)?;
     }
     state = stages.stage(exits - 1, state)?;
-    let logits = stages.head(exits - 1, &state)?;
-    Ok(logits
-        .chunks_exact(stages.network().classes)
-        .map(|z| Decision::at(exits - 1, &ExitScore::from_logits(z)))
-        .collect())
+    stages.head(exits - 1, &state)
 }
 
 /// Every stage and every head on `input`: each exit's logits, row-major `[rows, classes]`,

@@ -19,8 +19,12 @@ use pcee::Delta;
 use pcee_runtime::{DType, Inputs, NetworkSpec};
 use serde_json::{Map, Value};
 
-/// The outputs a request may ask for.
-pub const OUTPUTS: [&str; 3] = ["label", "exit", "confidence"];
+/// The outputs a request may ask for: `label`, `exit`, `confidence` (`[N]` each) and `logits`
+/// (`[N, classes]`, the exit taken's).
+pub const OUTPUTS: [&str; 4] = ["label", "exit", "confidence", "logits"];
+
+/// The outputs sent when a request names none: all but `logits`.
+pub const DEFAULT_OUTPUTS: [&str; 3] = ["label", "exit", "confidence"];
 
 /// A decoded OIP request.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +37,8 @@ pub struct OipRequest {
     pub inputs: Inputs,
     /// Samples N.
     pub count: usize,
-    /// The outputs asked for, in [`OUTPUTS`] order (all of them when the request names none).
+    /// The outputs asked for, in [`OUTPUTS`] order ([`DEFAULT_OUTPUTS`] when the request names
+    /// none).
     pub outputs: Vec<&'static str>,
     /// The outputs to send as binary data (`parameters.binary_data_output`, or an output's
     /// `parameters.binary_data`).
@@ -293,7 +298,7 @@ fn input(
 /// The outputs asked for.
 fn outputs(asked: Option<&Value>) -> Result<Vec<&'static str>, BodyError> {
     let Some(asked) = asked else {
-        return Ok(OUTPUTS.to_vec());
+        return Ok(DEFAULT_OUTPUTS.to_vec());
     };
     let Value::Array(list) = asked else {
         return Err(BodyError::new(format!(

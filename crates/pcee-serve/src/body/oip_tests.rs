@@ -61,7 +61,7 @@ fn flat_and_nested_data_give_the_same_inputs() {
     .unwrap();
     assert_eq!(flat, nested);
     assert_eq!(flat.count, 2);
-    assert_eq!(flat.outputs, OUTPUTS.to_vec());
+    assert_eq!(flat.outputs, DEFAULT_OUTPUTS.to_vec());
     assert_eq!(
         flat.inputs.tensors()[0].values(),
         &Values::I64(vec![1, 2, 3, 4, 5, 6])

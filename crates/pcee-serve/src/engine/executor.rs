@@ -1,5 +1,5 @@
 //! The executor thread: moves admitted images out of the inbox, asks [`next`] what to
-//! run, runs it on its stages (the runtime's [`advance`] and [`full_batch`]) and answers the
+//! run, runs it on its stages (the runtime's [`advance`] and [`full_logits`]) and answers the
 //! rows that exit. It alone owns the backend and the later stages' queues. A failed backend step
 //! costs the requests of its rows (never answered: their clients hear that the engine stopped
 //! before answering), one line on stderr, and nothing else.
@@ -9,8 +9,9 @@ use super::job::RowRef;
 use super::{EngineSettings, Shared};
 use crate::config::Mode;
 use crate::metrics::Metrics;
+use pcee::ExitScore;
 use pcee_runtime::schedule::{next, Action, QueueView, Rule};
-use pcee_runtime::{advance, full_batch, Decision, StageQueues, Stages};
+use pcee_runtime::{advance, full_logits, Decision, StageQueues, Stages};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -178,13 +179,24 @@ impl<S: Stages> Executor<S> {
     fn run_full(&mut self, rows: Vec<RowRef>, images: S::Input) {
         let started = Instant::now();
         let exits = self.network.network().exits();
-        let decisions = full_batch(&mut self.network, &images);
+        let logits = full_logits(&mut self.network, &images);
         for e in 0..exits {
             self.metrics.batch_size(e, rows.len());
         }
         self.metrics.busy(exits - 1, started.elapsed());
-        match decisions {
-            Ok(decisions) => self.answer(rows.into_iter().zip(decisions).collect()),
+        match logits {
+            Ok(logits) => {
+                let classes = self.network.network().classes;
+                let decided = rows
+                    .into_iter()
+                    .zip(logits.chunks_exact(classes))
+                    .map(|(row, z)| {
+                        row.job.keep_logits(row.index, z);
+                        (row, Decision::at(exits - 1, &ExitScore::from_logits(z)))
+                    })
+                    .collect();
+                self.answer(decided)
+            }
             Err(error) => self.fail(Failed { error, rows }, "the full network"),
         }
     }

@@ -19,6 +19,9 @@ pub(crate) struct Job {
     /// `[count]` each image's confidence at every exit it passed so far, as the policy reads
     /// them (temperature-scaled when it is), for the reliability monitor.
     seen: Mutex<Vec<Vec<f64>>>,
+    /// `[count]` each image's logits at the last exit it passed, when the request asked for
+    /// them (`[classes]` each).
+    logits: Option<Mutex<Vec<Vec<f32>>>>,
     decisions: Mutex<Vec<Option<Served>>>,
     left: AtomicUsize,
     reply: Mutex<Option<oneshot::Sender<Result<Vec<Served>, String>>>>,
@@ -33,6 +36,8 @@ pub struct Served {
     pub decision: Decision,
     /// `[decision.exit + 1]` confidences, temperature-scaled when the policy is.
     pub confidences: Vec<f64>,
+    /// `[classes]` raw logits of the exit taken, when the request asked for them.
+    pub logits: Option<Vec<f32>>,
 }
 
 /// A row of a batch: image `index` of `job`.
@@ -56,11 +61,13 @@ impl Row for RowRef {
 }
 
 impl Job {
-    /// A job for the samples of `inputs` and the receiver its answers arrive on.
+    /// A job for the samples of `inputs` and the receiver its answers arrive on; with
+    /// `keep_logits`, each answer carries its exit's logits.
     pub fn new(
         inputs: pcee_runtime::Inputs,
         policy: Box<dyn ExitPolicy>,
         temperatures: Option<Vec<f64>>,
+        keep_logits: bool,
     ) -> (Job, oneshot::Receiver<Result<Vec<Served>, String>>) {
         let (reply, receiver) = oneshot::channel();
         let count = inputs.rows();
@@ -69,6 +76,7 @@ impl Job {
             policy,
             temperatures,
             seen: Mutex::new(vec![Vec::new(); count]),
+            logits: keep_logits.then(|| Mutex::new(vec![Vec::new(); count])),
             decisions: Mutex::new(vec![None; count]),
             left: AtomicUsize::new(count),
             reply: Mutex::new(Some(reply)),
@@ -100,6 +108,17 @@ impl Job {
         let row = &mut seen[index as usize];
         row.truncate(exit);
         row.push(score.confidence);
+        drop(seen);
+        self.keep_logits(index, logits);
+    }
+
+    /// Keeps image `index`'s latest `logits` (`[classes]`) when the request asked for them.
+    pub fn keep_logits(&self, index: u32, logits: &[f32]) {
+        if let Some(kept) = &self.logits {
+            let mut kept = kept.lock().expect("logits lock");
+            kept[index as usize].clear();
+            kept[index as usize].extend_from_slice(logits);
+        }
     }
 
     /// Gives up on the request (a backend step failed on a batch holding one of its samples):
@@ -119,9 +138,14 @@ impl Job {
         while confidences.len() <= decision.exit {
             confidences.push(decision.confidence); // `full` mode: earlier heads not read
         }
+        let logits = self
+            .logits
+            .as_ref()
+            .map(|kept| std::mem::take(&mut kept.lock().expect("logits lock")[index as usize]));
         let served = Served {
             decision,
             confidences,
+            logits,
         };
         self.decisions.lock().expect("decisions lock")[index as usize] = Some(served);
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {

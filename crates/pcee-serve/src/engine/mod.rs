@@ -122,8 +122,8 @@ impl Engine {
 
     /// Admits the samples of `inputs` (the network's inputs, checked against its declared
     /// ones when they were decoded), each decided by `policy`
-    /// (whose per-exit `temperatures`, when it has them, scale the confidences kept); the
-    /// decisions come back on the ticket in image order. Dropping the ticket abandons the
+    /// (whose per-exit `temperatures`, when it has them, scale the confidences kept; with
+    /// `keep_logits` each answer carries its exit's logits); the decisions come back on the ticket in image order. Dropping the ticket abandons the
     /// request: images not yet started are skipped, the others are computed and discarded.
     ///
     /// # Errors
@@ -134,6 +134,7 @@ impl Engine {
         inputs: pcee_runtime::Inputs,
         policy: Box<dyn ExitPolicy>,
         temperatures: Option<Vec<f64>>,
+        keep_logits: bool,
     ) -> Result<Ticket, Overloaded> {
         let count = inputs.rows();
         let shared = &self.shared;
@@ -148,7 +149,7 @@ impl Engine {
                 (queued + count <= shared.capacity).then_some(queued + count)
             })
             .map_err(refused)?;
-        let (job, ticket) = Job::new(inputs, policy, temperatures);
+        let (job, ticket) = Job::new(inputs, policy, temperatures, keep_logits);
         let job = Arc::new(job);
         let mut inbox = shared.inbox.lock().expect("inbox lock");
         if inbox.stopping {

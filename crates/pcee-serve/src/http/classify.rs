@@ -76,7 +76,7 @@ async fn answer(
     let request = decode(read::content_type(headers), delta, &bytes, &app.model)
         .map_err(Refusal::bad_request)?;
     drop(bytes);
-    let decided = decide(app, request).await?;
+    let decided = decide(app, request, false).await?;
     let (first, served) = (decided.first, decided.served);
     Ok(Answers {
         results: served
@@ -100,11 +100,13 @@ pub(super) struct Decided {
 
 /// Runs a decoded request through the engine (or refuses it: too many samples, a full queue,
 /// the engine stopped, the network failing on its inputs) and hands every answer to the
-/// reliability monitor (and the re-calibrator). Shared by `/v1/classify` and the Open Inference
-/// Protocol's `infer`; the caller holds an in-flight permit.
+/// reliability monitor (and the re-calibrator); with `keep_logits` each answer carries its
+/// exit's logits. Shared by `/v1/classify` and the Open Inference Protocol's `infer`; the
+/// caller holds an in-flight permit.
 pub(super) async fn decide(
     app: &App,
     request: crate::body::ClassifyRequest,
+    keep_logits: bool,
 ) -> Result<Decided, Refusal> {
     if request.count > app.options.queue {
         return Err(Refusal::too_large(format!(
@@ -120,7 +122,7 @@ pub(super) async fn decide(
     let kept = app.recalibrator.as_ref().and(request.pixels);
     let ticket = app
         .engine
-        .submit(request.inputs, policy, temperatures)
+        .submit(request.inputs, policy, temperatures, keep_logits)
         .map_err(|err| Refusal::unavailable("overloaded", err))?;
     let first = app.next_id.fetch_add(count as u64, Ordering::Relaxed);
     let served = ticket

@@ -5,12 +5,14 @@
 //! - `GET /v2` — server metadata `{"name": "pcee", "version", "extensions": []}`;
 //! - `GET /v2/models/{name}[/versions/1]` — model metadata: the network's inputs (OIP
 //!   datatypes, shape with `-1` for the batch axis) and the outputs `label`, `exit`,
-//!   `confidence`, with the policy in force in `parameters`;
+//!   `confidence`, `logits`, with the policy in force in `parameters`;
 //! - `GET /v2/models/{name}[/versions/1]/ready`;
 //! - `POST /v2/models/{name}[/versions/1]/infer` — the request of [`crate::body::oip`]; the
 //!   answer `{"model_name", "model_version", "id", "parameters": {"delta", "policy_version",
 //!   "mean_flops"}, "outputs": [{"name": "label", "datatype": "INT64", "shape": [N], "data":
-//!   […]}, …]}`: the class, the exit (0-based) and the confidence at that exit of every sample.
+//!   […]}, …]}`: the class, the exit (0-based) and the confidence at that exit of every sample
+//!   (those three when the request names no output), and, when asked, `logits` (FP32 `[N,
+//!   classes]`, raw, of the exit taken).
 //!
 //! Errors are the protocol's `{"error": "…"}`: 400 for a malformed request, 404 for another
 //! model or version, 503 (with `Retry-After`) when the server is full. The model has one
@@ -24,6 +26,7 @@ use super::App;
 use crate::body::oip::{datatype, decode};
 use crate::body::oip_binary::split;
 use crate::body::ClassifyRequest;
+use crate::engine::Served;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -159,6 +162,7 @@ async fn answer(
         request.outputs.clone(),
         request.binary.clone(),
     );
+    let keep_logits = asked.contains(&"logits");
     let decided = decide(
         app,
         ClassifyRequest {
@@ -167,6 +171,7 @@ async fn answer(
             count: request.count,
             delta: request.delta,
         },
+        keep_logits,
     )
     .await?;
     let n = decided.served.len();
@@ -180,8 +185,8 @@ async fn answer(
     let outputs: Vec<Value> = asked
         .iter()
         .map(|&output| {
-            let (dtype, values) = output_values(output, &decided.served);
-            let mut tensor = value!({"name": output, "datatype": dtype, "shape": [n]});
+            let (dtype, shape, values) = output_values(output, &decided.served);
+            let mut tensor = value!({"name": output, "datatype": dtype, "shape": shape});
             if binary.iter().any(|b| b == output) {
                 let before = tail.len();
                 append_binary(&mut tail, dtype, &values);
@@ -208,26 +213,26 @@ async fn answer(
     Ok(respond(&answer, tail))
 }
 
-/// The datatype and values of one output over every sample.
-fn output_values(output: &str, served: &[crate::engine::Served]) -> (&'static str, Vec<Value>) {
+/// The datatype, shape and values (row-major) of one output over every sample: `[N]`, or
+/// `[N, classes]` for `logits`.
+fn output_values(output: &str, served: &[Served]) -> (&'static str, Vec<usize>, Vec<Value>) {
+    let n = served.len();
+    let each = |f: &dyn Fn(&Served) -> Value| served.iter().map(f).collect::<Vec<_>>();
     match output {
-        "label" => (
-            "INT64",
-            served
+        "label" => ("INT64", vec![n], each(&|s| value!(s.decision.prediction))),
+        "exit" => ("INT64", vec![n], each(&|s| value!(s.decision.exit))),
+        "logits" => {
+            let values: Vec<Value> = served
                 .iter()
-                .map(|s| value!(s.decision.prediction))
-                .collect(),
-        ),
-        "exit" => (
-            "INT64",
-            served.iter().map(|s| value!(s.decision.exit)).collect(),
-        ),
+                .flat_map(|s| s.logits.iter().flatten().map(|&z| value!(z)))
+                .collect();
+            let classes = values.len() / n.max(1);
+            ("FP32", vec![n, classes], values)
+        }
         _ => (
             "FP32",
-            served
-                .iter()
-                .map(|s| value!(s.decision.confidence as f32))
-                .collect(),
+            vec![n],
+            each(&|s| value!(s.decision.confidence as f32)),
         ),
     }
 }
@@ -317,6 +322,7 @@ fn metadata(app: &App) -> Value {
             {"name": "label", "datatype": "INT64", "shape": [-1]},
             {"name": "exit", "datatype": "INT64", "shape": [-1]},
             {"name": "confidence", "datatype": "FP32", "shape": [-1]},
+            {"name": "logits", "datatype": "FP32", "shape": [-1, spec.classes]},
         ],
         "parameters": {
             "classes": spec.classes,
