@@ -17,6 +17,7 @@
 //! The monitor holds no tensor and no model: any server can feed it.
 
 pub mod bound;
+pub mod counts;
 pub mod drift;
 pub mod recalibrate;
 pub mod replay;
@@ -75,7 +76,7 @@ pub enum MonitorError {
 }
 
 /// One alarm: an exit whose block of labelled images is, with confidence, below δ.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alarm {
     /// Labels received by the monitor when it fired (all exits).
     pub labelled: u64,
