@@ -80,6 +80,12 @@ pub struct ServeOptions {
     /// The model's name in the Open Inference Protocol (`--name`); `None`: the model file's
     /// stem or the stage directory's name ([`model_name`]).
     pub name: Option<String>,
+    /// Feedback tokens (`--feedback-key FILE`): when given, every Open Inference Protocol
+    /// answer carries a signed token per sample, which any replica holding the key accepts
+    /// with the true label ([`crate::token`]).
+    pub feedback_keys: Option<crate::token::Keys>,
+    /// How long a feedback token is accepted after its decision (`--feedback-ttl-s`).
+    pub feedback_ttl: Duration,
 }
 
 /// The name a model gets in the Open Inference Protocol when `--name` is not given: the file's
@@ -111,6 +117,8 @@ impl Default for ServeOptions {
             read_timeout: Duration::from_secs(5),
             recalibrate: None,
             name: None,
+            feedback_keys: None,
+            feedback_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

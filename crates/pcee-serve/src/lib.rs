@@ -28,14 +28,17 @@
 pub mod body;
 pub mod config;
 pub mod engine;
+pub mod fleet;
 mod http;
 mod listen;
 pub mod load;
 pub mod metrics;
+pub mod monitor_counts;
 pub mod monitoring;
 pub mod policy;
 pub mod recalibration;
 pub mod server;
+pub mod token;
 
 pub use config::{Mode, ServeOptions};
 pub use server::{serve, serve_source, Reloader, ServeError, Server, Source};

@@ -19,6 +19,9 @@ pub struct LoadedPolicy {
     pub origin: String,
     /// 1 for the policy loaded at start-up, one more for every replacement.
     pub version: u64,
+    /// The first 16 bytes of the SHA-256 of the policy's canonical text: its name across
+    /// replicas ([`crate::token::policy_digest`]).
+    pub digest: [u8; 16],
 }
 
 /// Why a policy was not loaded; one line.
@@ -137,6 +140,7 @@ fn parse(
     let json =
         serde_json::from_slice(bytes).map_err(|err| PolicyError::Invalid(err.to_string()))?;
     Ok(LoadedPolicy {
+        digest: crate::token::policy_digest(&file),
         file,
         json,
         origin,

@@ -169,7 +169,13 @@ impl Server {
                 error,
             })?;
         let monitor = LiveMonitor::new(&slot.current());
+        let counts = crate::monitor_counts::ReplicaCounts::new(
+            &slot.current(),
+            network.exits(),
+            pcee::monitor::MonitorConfig::default(),
+        );
         let app = App {
+            counts,
             monitor,
             recalibrator: options.recalibrate.map(Recalibrator::new),
             next_id: AtomicU64::new(0),

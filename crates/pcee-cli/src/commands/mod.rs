@@ -10,6 +10,7 @@ pub mod export;
 pub mod infer;
 pub mod logits;
 pub mod monitor;
+pub mod monitor_fleet;
 pub mod serve;
 pub mod stages;
 pub mod sweep;

@@ -16,20 +16,32 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Policy file written by `pcee calibrate`
-    #[arg(long, value_name = "FILE")]
-    policy: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "replicas")]
+    policy: Option<PathBuf>,
     /// Labelled logits of the same network, replayed in order; repeat to append (clean, then shifted)
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "replicas")]
     stream: Vec<PathBuf>,
+    /// Instead of a replay: the fleet's monitor. Fetch the counts of these running `pcee serve`
+    /// replicas (comma-separated `host:port`, each one's own address, not the balancer's), sum
+    /// them per policy and test the sums; with --state, continue from the last run
+    #[arg(long, value_name = "ADDRS", conflicts_with_all = ["policy", "stream", "replays", "recalibrate", "delta"])]
+    pub(crate) replicas: Option<String>,
+    /// The model's name on the replicas (`pcee serve --name`), with --replicas
+    #[arg(long, value_name = "NAME", requires = "replicas")]
+    pub(crate) model: Option<String>,
+    /// With --replicas: the file keeping the replicas' last counts and the tests between runs
+    /// (read when present, then written)
+    #[arg(long, value_name = "FILE", requires = "replicas")]
+    pub(crate) state: Option<PathBuf>,
     /// δ the policy runs at and each exit is checked against (default: the policy's)
     #[arg(long, allow_negative_numbers = true)]
     delta: Option<f64>,
     /// Labelled images per test block and per live window
     #[arg(long, default_value_t = 200)]
-    window: u64,
+    pub(crate) window: u64,
     /// False-alarm rate α in (0, 1) over the whole stream
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    alpha: f64,
+    pub(crate) alpha: f64,
     /// After the first alarm, re-calibrate from this many most recent labelled images (0: never) [default: --window]
     #[arg(long, value_name = "N")]
     recalibrate: Option<u64>,
@@ -41,12 +53,16 @@ pub struct Args {
     seed: u64,
     /// Print one JSON object instead of text
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs `pcee monitor`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let policy = PolicyFile::read(&args.policy)?;
+    if args.replicas.is_some() {
+        return super::monitor_fleet::run(&args);
+    }
+    let policy_path = args.policy.clone().expect("clap requires --policy");
+    let policy = PolicyFile::read(&policy_path)?;
     let delta = match args.delta {
         Some(d) => inputs::delta("--delta", d)?,
         None => policy.delta,
@@ -101,9 +117,13 @@ fn read_streams(args: &Args, policy: &PolicyFile) -> anyhow::Result<Vec<ExitLogi
         .iter()
         .map(|path| {
             let logits = inputs::read_logits(path)?;
-            policy
-                .check_logits(&logits)
-                .map_err(|err| anyhow!("{}: {err} ({})", path.display(), args.policy.display()))?;
+            policy.check_logits(&logits).map_err(|err| {
+                let policy = args
+                    .policy
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("--policy"));
+                anyhow!("{}: {err} ({})", path.display(), policy.display())
+            })?;
             Ok(logits)
         })
         .collect()

@@ -62,6 +62,15 @@ pub struct Args {
     /// model file's stem, or the stage directory's name].
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
+    /// Sign a feedback token per answered sample (Open Inference Protocol output
+    /// `feedback_token`) that any replica with this key file accepts with the true label at
+    /// POST /v2/models/NAME/feedback; lines `<key id> <secret in hex, ≥ 32 bytes>`, the first
+    /// signs (e.g. `echo "1 $(openssl rand -hex 32)" > key`)
+    #[arg(long, value_name = "FILE")]
+    feedback_key: Option<PathBuf>,
+    /// How long a feedback token is accepted after its decision, in seconds
+    #[arg(long, default_value_t = 604_800)]
+    feedback_ttl_s: u64,
 }
 
 /// Runs `pcee serve` until SIGTERM or SIGINT (then drains and exits 0).
@@ -94,6 +103,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|n| inputs::at_least_one("--recalibrate", n).map(|n| n as usize))
             .transpose()?,
         name: Some(name.clone()),
+        feedback_keys: args
+            .feedback_key
+            .as_deref()
+            .map(|path| {
+                pcee_serve::token::Keys::read(path)
+                    .map_err(|err| anyhow::anyhow!("--feedback-key: {err}"))
+            })
+            .transpose()?,
+        feedback_ttl: Duration::from_secs(inputs::at_least_one(
+            "--feedback-ttl-s",
+            args.feedback_ttl_s,
+        )?),
     };
     serve_source(source, &args.policy, options, |addr, o| {
         println!(

@@ -19,9 +19,10 @@ use pcee::Delta;
 use pcee_runtime::{DType, Inputs, NetworkSpec};
 use serde_json::{Map, Value};
 
-/// The outputs a request may ask for: `label`, `exit`, `confidence` (`[N]` each) and `logits`
-/// (`[N, classes]`, the exit taken's).
-pub const OUTPUTS: [&str; 4] = ["label", "exit", "confidence", "logits"];
+/// The outputs a request may ask for: `label`, `exit`, `confidence` (`[N]` each), `logits`
+/// (`[N, classes]`, the exit taken's) and `feedback_token` (BYTES `[N]`, with
+/// `--feedback-key`).
+pub const OUTPUTS: [&str; 5] = ["label", "exit", "confidence", "logits", "feedback_token"];
 
 /// The outputs sent when a request names none: all but `logits`.
 pub const DEFAULT_OUTPUTS: [&str; 3] = ["label", "exit", "confidence"];
@@ -40,6 +41,9 @@ pub struct OipRequest {
     /// The outputs asked for, in [`OUTPUTS`] order ([`DEFAULT_OUTPUTS`] when the request names
     /// none).
     pub outputs: Vec<&'static str>,
+    /// Whether the request named no output (then the server adds `feedback_token` when it
+    /// signs tokens).
+    pub default_outputs: bool,
     /// The outputs to send as binary data (`parameters.binary_data_output`, or an output's
     /// `parameters.binary_data`).
     pub binary: Vec<String>,
@@ -186,6 +190,7 @@ pub fn decode(bytes: &[u8], binary: &[u8], network: &NetworkSpec) -> Result<OipR
             .into_iter()
             .filter(|b| asked.contains(&b.as_str()))
             .collect(),
+        default_outputs: body.get("outputs").is_none(),
         outputs: asked,
     })
 }

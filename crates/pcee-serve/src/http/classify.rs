@@ -96,6 +96,10 @@ pub(super) struct Decided {
     pub delta: Delta,
     pub version: u64,
     pub first: u64,
+    /// The digest of the policy that decided them.
+    pub digest: [u8; 16],
+    /// Whether δ was the policy's (the monitors count only those decisions).
+    pub monitored: bool,
 }
 
 /// Runs a decoded request through the engine (or refuses it: too many samples, a full queue,
@@ -138,6 +142,7 @@ pub(super) async fn decide(
                 ),
             )
         })?;
+    app.counts.decided(&loaded, delta.get(), &served);
     for (i, s) in served.iter().enumerate() {
         let d = &s.decision;
         let id = first + i as u64;
@@ -162,6 +167,8 @@ pub(super) async fn decide(
         delta,
         version: loaded.version,
         first,
+        digest: loaded.digest,
+        monitored: delta == loaded.file.delta,
     })
 }
 

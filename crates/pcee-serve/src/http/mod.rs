@@ -12,6 +12,7 @@
 
 mod classify;
 mod feedback;
+mod fleet;
 mod oip;
 mod policy;
 mod read;
@@ -55,6 +56,8 @@ pub(crate) struct App {
     pub next_id: AtomicU64,
     /// Automatic re-calibration, when asked for (`--recalibrate N`).
     pub recalibrator: Option<Recalibrator>,
+    /// The monitor counts of this replica, per policy digest (merged across a fleet).
+    pub counts: crate::monitor_counts::ReplicaCounts,
 }
 
 /// The response of `result`, a refusal counted in the metrics by its kind.
@@ -95,6 +98,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v2/models/{name}", get(oip::model))
         .route("/v2/models/{name}/ready", get(oip::model_ready))
         .route("/v2/models/{name}/infer", post(oip::infer))
+        .route("/v2/models/{name}/feedback", post(fleet::feedback))
+        .route("/v2/models/{name}/monitor", get(fleet::monitor))
+        .route("/v2/models/{name}/monitor/counts", get(fleet::counts))
         .route(
             "/v2/models/{name}/versions/{version}",
             get(oip::model_version),

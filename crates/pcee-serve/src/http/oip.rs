@@ -19,7 +19,7 @@
 //! version, `1`. Tensors may come and go as binary data (Triton's extension,
 //! [`crate::body::oip_binary`]; `tritonclient`'s default).
 
-use super::classify::decide;
+use super::classify::{decide, Decided};
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
@@ -27,6 +27,7 @@ use crate::body::oip::{datatype, decode};
 use crate::body::oip_binary::split;
 use crate::body::ClassifyRequest;
 use crate::engine::Served;
+use crate::token::{self, digest_text};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -157,11 +158,20 @@ async fn answer(
     let (json_part, tail) = split(&bytes, header).map_err(Refusal::bad_request)?;
     let request = decode(json_part, tail, app.model.spec()).map_err(Refusal::bad_request)?;
     drop(bytes);
-    let (id, asked, binary) = (
+    let (id, mut asked, binary) = (
         request.id.clone(),
         request.outputs.clone(),
         request.binary.clone(),
     );
+    let keys = app.options.feedback_keys.as_ref();
+    if request.default_outputs && keys.is_some() {
+        asked.push("feedback_token");
+    }
+    if asked.contains(&"feedback_token") && keys.is_none() {
+        return Err(Refusal::bad_request(
+            "outputs: feedback_token needs a server started with --feedback-key".to_string(),
+        ));
+    }
     let keep_logits = asked.contains(&"logits");
     let decided = decide(
         app,
@@ -185,7 +195,10 @@ async fn answer(
     let outputs: Vec<Value> = asked
         .iter()
         .map(|&output| {
-            let (dtype, shape, values) = output_values(output, &decided.served);
+            let (dtype, shape, values) = match output {
+                "feedback_token" => tokens(app, &decided),
+                _ => output_values(output, &decided.served),
+            };
             let mut tensor = value!({"name": output, "datatype": dtype, "shape": shape});
             if binary.iter().any(|b| b == output) {
                 let before = tail.len();
@@ -203,6 +216,7 @@ async fn answer(
         "parameters": {
             "delta": decided.delta.get(),
             "policy_version": decided.version,
+            "policy_digest": digest_text(&decided.digest),
             "mean_flops": mean_flops,
         },
         "outputs": outputs,
@@ -237,15 +251,50 @@ fn output_values(output: &str, served: &[Served]) -> (&'static str, Vec<usize>, 
     }
 }
 
+/// The `feedback_token` output: each sample's signed decision ([`crate::token`]), BYTES `[N]`.
+fn tokens(app: &App, decided: &Decided) -> (&'static str, Vec<usize>, Vec<Value>) {
+    let keys = app.options.feedback_keys.as_ref().expect("checked");
+    let time_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let values = decided
+        .served
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let token = keys.sign(
+                &app.name,
+                &token::Decided {
+                    exit: s.decision.exit as u16,
+                    prediction: s.decision.prediction,
+                    boot: app.counts.boot,
+                    sequence: decided.first + i as u64,
+                    time_ms,
+                    digest: decided.digest,
+                    delta: decided.delta.get(),
+                    monitored: decided.monitored,
+                },
+            );
+            Value::String(token)
+        })
+        .collect();
+    ("BYTES", vec![decided.served.len()], values)
+}
+
 /// The name of Triton's header giving the length of a body's JSON part.
 const HEADER_LENGTH: &str = "inference-header-content-length";
 
-/// `values` (integers for `INT64`, numbers for `FP32`) appended to `tail` as little-endian
-/// bytes.
+/// `values` (integers for `INT64`, numbers for `FP32`, strings for `BYTES`) appended to `tail`
+/// as little-endian bytes (a `BYTES` element: its length, u32, then its bytes).
 fn append_binary(tail: &mut Vec<u8>, dtype: &str, values: &[Value]) {
     for v in values {
         match dtype {
             "INT64" => tail.extend(v.as_i64().unwrap_or(0).to_le_bytes()),
+            "BYTES" => {
+                let bytes = v.as_str().unwrap_or("").as_bytes();
+                tail.extend((bytes.len() as u32).to_le_bytes());
+                tail.extend(bytes);
+            }
             _ => tail.extend((v.as_f64().unwrap_or(0.0) as f32).to_le_bytes()),
         }
     }
@@ -278,7 +327,7 @@ fn respond(answer: &Value, tail: Vec<u8>) -> Response {
 }
 
 /// `404` unless `name` (and `version`, when given) is the served model's.
-fn check(app: &App, name: &str, version: Option<&str>) -> Result<(), Refusal> {
+pub(super) fn check(app: &App, name: &str, version: Option<&str>) -> Result<(), Refusal> {
     if name != app.name {
         return Err(Refusal::new(
             StatusCode::NOT_FOUND,
@@ -313,7 +362,7 @@ fn metadata(app: &App) -> Value {
             value!({"name": i.name, "datatype": datatype(i.dtype), "shape": shape})
         })
         .collect();
-    value!({
+    let mut meta = value!({
         "name": app.name,
         "versions": [VERSION],
         "platform": "pcee",
@@ -331,8 +380,14 @@ fn metadata(app: &App) -> Value {
             "flops": spec.flops.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
             "delta": loaded.file.delta.get(),
             "policy_version": loaded.version,
+            "policy_digest": digest_text(&loaded.digest),
         },
-    })
+    });
+    if app.options.feedback_keys.is_some() {
+        let token = value!({"name": "feedback_token", "datatype": "BYTES", "shape": [-1]});
+        meta["outputs"].as_array_mut().expect("a list").push(token);
+    }
+    meta
 }
 
 /// A JSON answer, or the refusal (counted in the metrics).

@@ -1,0 +1,175 @@
+//! The fleet's monitor, run from outside (`pcee monitor --replicas`; docs/oip.md §8.3): fetch
+//! every replica's counts (`GET /v2/models/{name}/monitor/counts`), keep each replica's last
+//! snapshot by its boot id, sum them per policy digest, and test the sums with one
+//! [`CountsMonitor`] per digest. The state (snapshots and tests) is saved between runs, so the
+//! alarms are those of one evaluator that saw every snapshot in order. A restarted replica
+//! starts at zero under a new boot id while its old counts stay in the sum; an unreachable
+//! one keeps its last snapshot (counts only grow). Digests never mix.
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use pcee::monitor::counts::{CountsMonitor, MonitorCounts};
+use pcee::monitor::{Alarm, MonitorConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One policy's counts in a replica's snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicySnapshot {
+    /// δ the policy is monitored at.
+    pub delta: f64,
+    /// Its counts on that replica.
+    pub counts: MonitorCounts,
+}
+
+/// What the fleet's monitor keeps between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetState {
+    /// Each replica's last snapshot, by boot id: digest → counts.
+    pub replicas: BTreeMap<String, BTreeMap<String, PolicySnapshot>>,
+    /// The test of each digest's summed counts.
+    pub monitors: BTreeMap<String, CountsMonitor>,
+}
+
+/// One digest's fleet view after a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetPolicy {
+    /// The policy's digest.
+    pub digest: String,
+    /// δ it is monitored at.
+    pub delta: f64,
+    /// The counts summed over every replica's last snapshot.
+    pub counts: MonitorCounts,
+    /// Every alarm so far.
+    pub alarms: Vec<Alarm>,
+    /// How many of them this run raised.
+    pub new_alarms: usize,
+}
+
+#[derive(Deserialize)]
+struct Counts {
+    replica: String,
+    policies: Vec<CountsPolicy>,
+}
+
+#[derive(Deserialize)]
+struct CountsPolicy {
+    digest: String,
+    delta: f64,
+    counts: MonitorCounts,
+}
+
+impl FleetState {
+    /// Takes a replica's answer to `GET …/monitor/counts` (its JSON text) as its last snapshot.
+    ///
+    /// # Errors
+    /// When the text is not such an answer; says what was expected.
+    pub fn take(&mut self, text: &[u8]) -> Result<(), String> {
+        let counts: Counts = serde_json::from_slice(text).map_err(|err| {
+            format!("not a counts answer ({err}); expected {{\"replica\", \"policies\": […]}}")
+        })?;
+        let policies = counts
+            .policies
+            .into_iter()
+            .map(|p| {
+                let snapshot = PolicySnapshot {
+                    delta: p.delta,
+                    counts: p.counts,
+                };
+                (p.digest, snapshot)
+            })
+            .collect();
+        self.replicas.insert(counts.replica, policies);
+        Ok(())
+    }
+
+    /// Sums every replica's last snapshot per digest and tests the sums with `config`'s window
+    /// and α; returns each digest's view.
+    ///
+    /// # Errors
+    /// When counts of one digest disagree in shape, or went backwards.
+    pub fn evaluate(&mut self, config: &MonitorConfig) -> Result<Vec<FleetPolicy>, String> {
+        let mut sums: BTreeMap<String, (f64, MonitorCounts)> = BTreeMap::new();
+        for snapshot in self.replicas.values() {
+            for (digest, p) in snapshot {
+                let entry = sums
+                    .entry(digest.clone())
+                    .or_insert_with(|| (p.delta, MonitorCounts::new(p.counts.exits.len(), 0)));
+                entry
+                    .1
+                    .add(&p.counts)
+                    .map_err(|err| format!("policy {digest}: {err}"))?;
+            }
+        }
+        let mut views = Vec::new();
+        for (digest, (delta, counts)) in sums {
+            let monitor = match self.monitors.entry(digest.clone()) {
+                std::collections::btree_map::Entry::Occupied(m) => m.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => v.insert(
+                    CountsMonitor::new(counts.exits.len(), delta, config)
+                        .map_err(|err| format!("policy {digest}: {err}"))?,
+                ),
+            };
+            let raised = monitor
+                .update(&counts)
+                .map_err(|err| format!("policy {digest}: {err}"))?;
+            views.push(FleetPolicy {
+                digest,
+                delta,
+                counts,
+                alarms: monitor.alarms().to_vec(),
+                new_alarms: raised.len(),
+            });
+        }
+        Ok(views)
+    }
+}
+
+/// `GET http://{address}{path}`: the status and body (address `host:port`, with or without
+/// `http://`).
+///
+/// # Errors
+/// A connection or protocol failure, one line naming the address.
+pub fn get(address: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+    let host = address.trim_start_matches("http://").trim_end_matches('/');
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("{host}: {err}"))?;
+    runtime
+        .block_on(async {
+            let stream = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                tokio::net::TcpStream::connect(host),
+            )
+            .await
+            .map_err(|_| "no connection within 10 s".to_string())?
+            .map_err(|err| err.to_string())?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|err| err.to_string())?;
+            tokio::spawn(connection);
+            let request = hyper::Request::get(path)
+                .header(hyper::header::HOST, host)
+                .body(Empty::<Bytes>::new())
+                .map_err(|err| err.to_string())?;
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|err| err.to_string())?;
+            let status = response.status().as_u16();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|err| err.to_string())?;
+            Ok((status, body.to_bytes().to_vec()))
+        })
+        .map_err(|err: String| format!("{host}: {err}"))
+}
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod tests;
