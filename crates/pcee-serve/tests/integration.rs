@@ -5,6 +5,7 @@ mod common;
 
 mod decisions;
 mod errors;
+mod load;
 mod monitor;
 mod overload;
 mod recalibration;

@@ -52,6 +52,14 @@ struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// The protocol: v1-raw (POST /v1/classify, raw pixels), oip-binary (the Open Inference
+    /// Protocol's infer, binary tensor data) or oip-json (its JSON form); the OIP images are the
+    /// FP32 input "images" [N, 1, 28, 28], normalised as the built-in models read them.
+    #[arg(long, default_value = "v1-raw")]
+    api: pcee_serve::load::Api,
+    /// The model's name for the Open Inference Protocol (`pcee serve --name`).
+    #[arg(long, default_value = "model")]
+    model: String,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +125,8 @@ fn load(args: Args) -> anyhow::Result<()> {
         requests: args.requests,
         duration: Duration::from_secs_f64(args.duration.min(1e6)),
         seed: args.seed,
+        api: args.api,
+        model: args.model.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -1,11 +1,11 @@
 //! A pool of HTTP/1.1 keep-alive connections (hyper) to one server, and one request's round trip.
 
+use super::api::{exits, Api, Prepared};
 use super::Tally;
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{handshake, SendRequest};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -14,16 +14,6 @@ use std::time::Instant;
 pub(super) struct Pool {
     addr: SocketAddr,
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-}
-
-#[derive(Deserialize)]
-struct Answers {
-    results: Vec<Answer>,
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    exit: usize,
 }
 
 impl Pool {
@@ -52,33 +42,32 @@ impl Pool {
         Ok(sender)
     }
 
-    /// POSTs `body` (raw u8 images) to `path`; records the outcome, with the latency counted
+    /// Sends `request` (in protocol `api`); records the outcome, with the latency counted
     /// from `since`, into `tally`.
-    pub async fn send(&self, path: &str, body: Vec<u8>, since: Instant, tally: &Mutex<Tally>) {
-        let images = (body.len() / crate::body::IMAGE_PIXELS) as u64;
-        let result = self.round_trip(path, body).await;
+    pub async fn send(&self, api: Api, request: Prepared, since: Instant, tally: &Mutex<Tally>) {
+        let result = self.round_trip(request).await;
         let latency_ms = since.elapsed().as_secs_f64() * 1e3;
         let mut t = tally.lock().expect("tally lock");
         match result {
-            Ok((200, bytes)) => match serde_json::from_slice::<Answers>(&bytes) {
-                Ok(answers) => {
+            Ok((200, header, bytes)) => match exits(api, header, &bytes) {
+                Ok(exits) => {
                     t.ok += 1;
-                    t.images += images;
+                    t.images += exits.len() as u64;
                     t.latencies_ms.push(latency_ms);
-                    for a in answers.results {
-                        if t.exits.len() <= a.exit {
-                            t.exits.resize(a.exit + 1, 0);
+                    for exit in exits {
+                        if t.exits.len() <= exit {
+                            t.exits.resize(exit + 1, 0);
                         }
-                        t.exits[a.exit] += 1;
+                        t.exits[exit] += 1;
                     }
                 }
                 Err(err) => {
                     t.failed += 1;
-                    t.last_error = Some(format!("unreadable answer: {err}"));
+                    t.last_error = Some(err);
                 }
             },
-            Ok((503, _)) => t.overloaded += 1,
-            Ok((status, bytes)) => {
+            Ok((503, _, _)) => t.overloaded += 1,
+            Ok((status, _, bytes)) => {
                 t.failed += 1;
                 t.last_error = Some(format!(
                     "status {status}: {}",
@@ -92,18 +81,28 @@ impl Pool {
         }
     }
 
-    async fn round_trip(&self, path: &str, body: Vec<u8>) -> Result<(u16, Bytes), String> {
+    /// The status, `Inference-Header-Content-Length` and body of the answer to `request`.
+    async fn round_trip(&self, request: Prepared) -> Result<(u16, Option<usize>, Bytes), String> {
         let mut sender = self.connection().await?;
-        let request = hyper::Request::post(path)
+        let mut builder = hyper::Request::post(request.path)
             .header(hyper::header::HOST, self.addr.to_string())
-            .header(hyper::header::CONTENT_TYPE, "application/octet-stream")
-            .body(Full::new(Bytes::from(body)))
+            .header(hyper::header::CONTENT_TYPE, request.content_type);
+        if let Some(length) = request.header_length {
+            builder = builder.header("inference-header-content-length", length);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(request.body)))
             .map_err(|e| e.to_string())?;
         let response = sender
             .send_request(request)
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
+        let header = response
+            .headers()
+            .get("inference-header-content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let bytes = response
             .into_body()
             .collect()
@@ -113,6 +112,6 @@ impl Pool {
         if sender.is_ready() {
             self.idle.lock().expect("pool lock").push(sender);
         }
-        Ok((status, bytes))
+        Ok((status, header, bytes))
     }
 }

@@ -1,12 +1,15 @@
-//! The load generator behind `pcee-load`: requests of raw u8 images sent to a `pcee serve` on
-//! loopback, either open-loop (Poisson arrivals at a fixed rate, latency counted from each
+//! The load generator behind `pcee-load`: requests of test images sent to a `pcee serve` on
+//! loopback, in one of its protocols ([`Api`]: `/v1/classify` raw pixels, or the Open Inference
+//! Protocol in binary or JSON), either open-loop (Poisson arrivals at a fixed rate, latency counted from each
 //! request's scheduled time, so a slow server cannot slow the arrivals down) or closed-loop (a
 //! fixed number of clients, each sending its next request when the last is answered). Bounded
 //! in requests and in time; refuses any address that is not loopback.
 
+mod api;
 mod client;
 mod report;
 
+pub use api::Api;
 pub use report::LoadReport;
 
 use client::Pool;
@@ -56,6 +59,10 @@ pub struct LoadOptions {
     pub duration: Duration,
     /// Seed of the arrival times.
     pub seed: u64,
+    /// The protocol.
+    pub api: Api,
+    /// The model's name in the Open Inference Protocol (its `infer` path).
+    pub model: String,
 }
 
 /// Why a load run did not start.
@@ -146,11 +153,14 @@ fn body_of(options: &LoadOptions, i: usize) -> Vec<u8> {
         .collect()
 }
 
-fn path_of(options: &LoadOptions) -> String {
-    match options.delta {
-        Some(d) => format!("/v1/classify?delta={d}"),
-        None => "/v1/classify".into(),
-    }
+/// Request `i`, in the run's protocol.
+fn request_of(options: &LoadOptions, i: usize) -> api::Prepared {
+    api::prepare(
+        options.api,
+        &options.model,
+        options.delta,
+        &body_of(options, i),
+    )
 }
 
 /// Poisson arrivals; each request runs in its own task. Returns the number sent.
@@ -179,13 +189,13 @@ async fn open_loop(
             continue;
         }
         let scheduled = started + at;
-        let (pool, tally, body, path) = (
+        let (pool, tally, request, api) = (
             pool.clone(),
             tally.clone(),
-            body_of(options, i),
-            path_of(options),
+            request_of(options, i),
+            options.api,
         );
-        tasks.spawn(async move { pool.send(&path, body, scheduled.into_std(), &tally).await });
+        tasks.spawn(async move { pool.send(api, request, scheduled.into_std(), &tally).await });
         sent += 1;
     }
     let _ = tokio::time::timeout(options.duration, async {
@@ -214,13 +224,8 @@ async fn closed_loop(
                 if i >= options.requests || Instant::now() >= deadline {
                     break;
                 }
-                pool.send(
-                    &path_of(&options),
-                    body_of(&options, i),
-                    Instant::now(),
-                    &tally,
-                )
-                .await;
+                pool.send(options.api, request_of(&options, i), Instant::now(), &tally)
+                    .await;
             }
         });
     }
