@@ -133,7 +133,7 @@ def fleet(cli, tmp_path):
 
 def fleet_monitor(cli, addresses, state):
     return json.loads(cli.ok("monitor", "--replicas", ",".join(addresses), "--model", NAME,
-                             "--state", state, "--window", WINDOW, "--json"))
+                             "--state", state, "--window", WINDOW, "--drift-block", 200, "--json"))
 
 
 def round_of(rng, accuracy, requests=12, per_request=15):
@@ -164,8 +164,11 @@ def test_the_fleet_alarms_as_one_replica_given_everything(fleet):
         assert together["replicas_reached"] == 3
         assert [p["counts"] for p in together["policies"]] == [p["counts"] for p in alone["policies"]]
         assert [p["alarms"] for p in together["policies"]] == [p["alarms"] for p in alone["policies"]]
+        assert [p["drift_alarms"] for p in together["policies"]] == [p["drift_alarms"] for p in alone["policies"]]
     alarms = together["policies"][0]["alarms"]
     assert alarms, "the shifted rounds raise an alarm"
+    # Random images are unlike the validation set: exit 0's confidences drift, label-free.
+    assert together["policies"][0]["drift_alarms"]
     # Every replica decided and took labels: the balancer spread both.
     for address in replicas:
         with urllib.request.urlopen(f"http://{address}/v2/models/{NAME}/monitor/counts") as r:

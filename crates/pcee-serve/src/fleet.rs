@@ -10,8 +10,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use pcee::monitor::counts::{CountsMonitor, MonitorCounts};
+use pcee::monitor::drift::DriftAlarm;
 use pcee::monitor::{Alarm, MonitorConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// One policy's counts in a replica's snapshot.
@@ -21,6 +23,9 @@ pub struct PolicySnapshot {
     pub delta: f64,
     /// Its counts on that replica.
     pub counts: MonitorCounts,
+    /// The policy's exit-0 diagram counts, when the replica loaded it (the drift reference).
+    #[serde(default)]
+    pub reference_exit0_bins: Option<Vec<u64>>,
 }
 
 /// What the fleet's monitor keeps between runs.
@@ -45,6 +50,10 @@ pub struct FleetPolicy {
     pub alarms: Vec<Alarm>,
     /// How many of them this run raised.
     pub new_alarms: usize,
+    /// Every label-free drift alarm so far (when a replica reported the reference).
+    pub drift_alarms: Vec<DriftAlarm>,
+    /// How many of them this run raised.
+    pub new_drift_alarms: usize,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +67,15 @@ struct CountsPolicy {
     digest: String,
     delta: f64,
     counts: MonitorCounts,
+    #[serde(default)]
+    reference_exit0_bins: Option<Vec<u64>>,
+}
+
+/// One digest's counts summed over the replicas.
+struct Sum {
+    delta: f64,
+    counts: MonitorCounts,
+    reference: Option<Vec<u64>>,
 }
 
 impl FleetState {
@@ -76,6 +94,7 @@ impl FleetState {
                 let snapshot = PolicySnapshot {
                     delta: p.delta,
                     counts: p.counts,
+                    reference_exit0_bins: p.reference_exit0_bins,
                 };
                 (p.digest, snapshot)
             })
@@ -90,36 +109,43 @@ impl FleetState {
     /// # Errors
     /// When counts of one digest disagree in shape, or went backwards.
     pub fn evaluate(&mut self, config: &MonitorConfig) -> Result<Vec<FleetPolicy>, String> {
-        let mut sums: BTreeMap<String, (f64, MonitorCounts)> = BTreeMap::new();
+        let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
         for snapshot in self.replicas.values() {
             for (digest, p) in snapshot {
-                let entry = sums
-                    .entry(digest.clone())
-                    .or_insert_with(|| (p.delta, MonitorCounts::new(p.counts.exits.len(), 0)));
-                entry
-                    .1
+                let sum = sums.entry(digest.clone()).or_insert_with(|| Sum {
+                    delta: p.delta,
+                    counts: MonitorCounts::new(p.counts.exits.len(), 0),
+                    reference: None,
+                });
+                sum.counts
                     .add(&p.counts)
                     .map_err(|err| format!("policy {digest}: {err}"))?;
+                if sum.reference.is_none() {
+                    sum.reference.clone_from(&p.reference_exit0_bins);
+                }
             }
         }
         let mut views = Vec::new();
-        for (digest, (delta, counts)) in sums {
+        for (digest, sum) in sums {
             let monitor = match self.monitors.entry(digest.clone()) {
-                std::collections::btree_map::Entry::Occupied(m) => m.into_mut(),
-                std::collections::btree_map::Entry::Vacant(v) => v.insert(
-                    CountsMonitor::new(counts.exits.len(), delta, config)
+                Entry::Occupied(m) => m.into_mut(),
+                Entry::Vacant(v) => v.insert(
+                    CountsMonitor::new(sum.counts.exits.len(), sum.delta, config, sum.reference)
                         .map_err(|err| format!("policy {digest}: {err}"))?,
                 ),
             };
+            let drift_before = monitor.drift_alarms().len();
             let raised = monitor
-                .update(&counts)
+                .update(&sum.counts)
                 .map_err(|err| format!("policy {digest}: {err}"))?;
             views.push(FleetPolicy {
                 digest,
-                delta,
-                counts,
+                delta: sum.delta,
+                counts: sum.counts,
                 alarms: monitor.alarms().to_vec(),
                 new_alarms: raised.len(),
+                drift_alarms: monitor.drift_alarms().to_vec(),
+                new_drift_alarms: monitor.drift_alarms().len() - drift_before,
             });
         }
         Ok(views)

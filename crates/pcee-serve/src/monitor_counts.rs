@@ -86,17 +86,24 @@ impl ReplicaCounts {
         counts
     }
 
-    fn entry(&self, digest: [u8; 16], delta: f64, bins: usize) -> PolicyCounts {
+    /// New counts of policy `digest` at `delta`; with its exit-0 diagram when loaded here.
+    fn entry(
+        &self,
+        digest: [u8; 16],
+        delta: f64,
+        exit0: Option<ReliabilityDiagram>,
+    ) -> PolicyCounts {
+        let reference = exit0.as_ref().map(|d| d.counts().to_vec());
         PolicyCounts {
             digest,
             version: None,
             delta,
-            exit0: None,
-            counts: MonitorCounts::new(self.exits, bins),
+            counts: MonitorCounts::new(self.exits, exit0.as_ref().map_or(0, |d| d.bins())),
+            exit0,
             accepted: 0,
             duplicates: 0,
             unmonitored: 0,
-            evaluator: CountsMonitor::new(self.exits, delta, &self.config)
+            evaluator: CountsMonitor::new(self.exits, delta, &self.config, reference)
                 .expect("a valid policy's δ and valid settings"),
         }
     }
@@ -108,15 +115,24 @@ impl ReplicaCounts {
             .policies
             .iter()
             .position(|p| p.digest == loaded.digest);
+        let exit0 = || Some(loaded.file.diagrams().swap_remove(0));
         let mut p = match at.and_then(|i| inner.policies.remove(i)) {
-            Some(p) => p,
-            None => self.entry(loaded.digest, loaded.file.delta.get(), 0),
+            Some(p) if p.exit0.is_some() => p,
+            // Known from tokens only: its labels and their tests are kept, its decisions start
+            // here (its drift is tested by the fleet's monitor, not this replica's).
+            Some(known) => {
+                let fresh = self.entry(loaded.digest, known.delta, exit0());
+                PolicyCounts {
+                    counts: MonitorCounts {
+                        exits: known.counts.exits,
+                        ..fresh.counts
+                    },
+                    exit0: fresh.exit0,
+                    ..known
+                }
+            }
+            None => self.entry(loaded.digest, loaded.file.delta.get(), exit0()),
         };
-        if p.exit0.is_none() {
-            let diagram = loaded.file.diagrams().swap_remove(0);
-            p.counts.exit0_bins = vec![0; diagram.bins()];
-            p.exit0 = Some(diagram);
-        }
         p.version = Some(p.version.unwrap_or(0).max(loaded.version));
         // In force unless a later version is (a request admitted before a swap, answered after).
         let at = usize::from(
@@ -169,7 +185,9 @@ impl ReplicaCounts {
             let at = match at {
                 Some(i) => i,
                 None if d.monitored => {
-                    inner.policies.push_back(self.entry(d.digest, d.delta, 0));
+                    inner
+                        .policies
+                        .push_back(self.entry(d.digest, d.delta, None));
                     if inner.policies.len() > KEPT {
                         inner.policies.remove(1);
                     }
@@ -217,6 +235,7 @@ impl ReplicaCounts {
                     "in_force": i == 0 && p.version.is_some(),
                     "delta": p.delta,
                     "counts": p.counts,
+                    "reference_exit0_bins": p.exit0.as_ref().map(|d| d.counts().to_vec()),
                     "feedback": {"accepted": p.accepted, "duplicates": p.duplicates,
                                  "unmonitored": p.unmonitored},
                 })
@@ -235,7 +254,9 @@ impl ReplicaCounts {
             .iter()
             .map(|p| {
                 json!({"digest": digest_text(&p.digest), "version": p.version, "delta": p.delta,
-                       "labelled": p.counts.labelled(), "alarms": p.evaluator.alarms()})
+                       "decided": p.counts.decided, "labelled": p.counts.labelled(),
+                       "alarms": p.evaluator.alarms(),
+                       "drift_alarms": p.evaluator.drift_alarms()})
             })
             .collect();
         json!({"model_name": model, "replica": format!("{:016x}", self.boot),

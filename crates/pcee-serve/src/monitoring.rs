@@ -65,6 +65,8 @@ pub struct MonitorReport {
     pub exits: Vec<ExitState>,
     /// Every alarm so far, in order.
     pub alarms: Vec<Alarm>,
+    /// Every label-free drift alarm so far (exit 0's confidences against the validation set's).
+    pub drift_alarms: Vec<pcee::monitor::drift::DriftAlarm>,
 }
 
 /// Why a label was refused; the index is the label's position in the request.
@@ -217,6 +219,7 @@ impl LiveMonitor {
             labelled: inner.monitor.labelled(),
             exits: inner.monitor.state(),
             alarms: inner.monitor.alarms().to_vec(),
+            drift_alarms: inner.monitor.drift_alarms().to_vec(),
         }
     }
 }

@@ -89,6 +89,7 @@ fn config(window: usize) -> MonitorConfig {
         window,
         alpha: 0.05,
         max_pending: 1000,
+        ..MonitorConfig::default()
     }
 }
 
@@ -163,6 +164,7 @@ fn the_last_exit_is_never_tested_and_bad_feeds_are_errors() {
             window,
             alpha,
             max_pending: 10,
+            ..MonitorConfig::default()
         };
         assert!(matches!(
             Monitor::new(&p, delta, c),
@@ -181,6 +183,7 @@ fn pending_decisions_are_bounded() {
             window: 10,
             alpha: 0.05,
             max_pending: 5,
+            ..MonitorConfig::default()
         },
     )
     .unwrap();

@@ -42,6 +42,12 @@ pub struct Args {
     /// False-alarm rate α in (0, 1) over the whole stream
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub(crate) alpha: f64,
+    /// Decisions per label-free drift test block (exit 0's confidences against the validation set's, χ² test)
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) drift_block: u64,
+    /// False-alarm rate of the drift alarms in (0, 1) over the whole stream
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub(crate) drift_alpha: f64,
     /// After the first alarm, re-calibrate from this many most recent labelled images (0: never) [default: --window]
     #[arg(long, value_name = "N")]
     recalibrate: Option<u64>,
@@ -87,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = MonitorConfig {
         window,
         alpha,
-        ..MonitorConfig::default()
+        ..drift_config(&args)?
     };
     let options = ReplayOptions {
         config,
@@ -109,6 +115,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => print_report(&args, &replay(&policy, &stream, None, &options)?),
     }
+}
+
+/// The drift settings of `args` (`--drift-block`, `--drift-alpha`), others the defaults.
+pub(crate) fn drift_config(args: &Args) -> anyhow::Result<MonitorConfig> {
+    Ok(MonitorConfig {
+        drift_block: inputs::at_least_one("--drift-block", args.drift_block)? as usize,
+        drift_alpha: inputs::alpha("--drift-alpha", args.drift_alpha)?,
+        ..MonitorConfig::default()
+    })
 }
 
 /// Every `--stream` file, checked against the policy's network.
@@ -146,6 +161,20 @@ fn print_report(args: &Args, r: &ReplayReport) -> anyhow::Result<()> {
     }
     if r.alarms.is_empty() {
         println!("no alarm in {} images", r.images);
+    }
+    for (at, a) in &r.drift_alarms {
+        println!(
+            "drift alarm at image {}: exit 0's confidences over the last {} images unlike validation's, χ² {:.1} ({} dof), p {:.2e} < {:.2e}",
+            at + 1,
+            a.block,
+            a.test.statistic,
+            a.test.dof,
+            a.test.p_value,
+            a.level
+        );
+    }
+    if r.drift_alarms.is_empty() {
+        println!("no drift alarm in {} images", r.images);
     }
     let mut table = Table::new(&[
         "exit",
@@ -217,6 +246,25 @@ fn print_summary(args: &Args, s: &ReplaySummary, lengths: &[usize]) -> anyhow::R
         let early = l.iter().filter(|&&v| v <= 0).count();
         println!(
             "labels from the start of the last file to the first alarm: median {}, 10th percentile {}, 90th percentile {} ({} alarms came before it)",
+            q(0.5),
+            q(0.1),
+            q(0.9),
+            early
+        );
+    }
+    println!(
+        "a drift alarm in {} ({} ± {} s.e.)",
+        s.images_to_drift_alarm.len(),
+        percent(s.drift_alarm_rate),
+        percent(s.drift_alarm_rate_se)
+    );
+    if lengths.len() > 1 && !s.images_to_drift_alarm.is_empty() {
+        let mut l = s.images_to_drift_alarm.clone();
+        l.sort_unstable();
+        let q = |p: f64| l[((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1];
+        let early = l.iter().filter(|&&v| v <= 0).count();
+        println!(
+            "images from the start of the last file to the first drift alarm: median {}, 10th percentile {}, 90th percentile {} ({} came before it)",
             q(0.5),
             q(0.1),
             q(0.9),

@@ -29,7 +29,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let config = MonitorConfig {
         window: inputs::at_least_one("--window", args.window)? as usize,
         alpha: inputs::alpha("--alpha", args.alpha)?,
-        ..MonitorConfig::default()
+        ..super::monitor::drift_config(args)?
     };
     let mut state = read_state(args)?;
     let path = format!("/v2/models/{model}/monitor/counts");
@@ -127,6 +127,17 @@ fn print(args: &Args, reached: usize, asked: usize, views: &[FleetPolicy]) -> an
         }
         if v.alarms.is_empty() {
             println!("no alarm");
+        }
+        let new_from = v.drift_alarms.len() - v.new_drift_alarms;
+        for (i, a) in v.drift_alarms.iter().enumerate() {
+            println!(
+                "drift alarm at {} decisions: exit 0's confidences over {} decisions unlike validation's, p {:.2e} < {:.2e}{}",
+                a.decided,
+                a.block,
+                a.test.p_value,
+                a.level,
+                if i >= new_from { " (new)" } else { "" }
+            );
         }
     }
     Ok(())

@@ -10,10 +10,14 @@
 //! counts only, never on which labels were right, so each test keeps its level and the chance
 //! of any false alarm over the stream stays ≤ α while every exit's accuracy is ≥ δ.
 //!
+//! With the policy's exit-0 reference it also tests the exit-0 confidence bins of every decision
+//! for label-free drift ([`DriftBlocks`], blocks of decisions cut by counts alone).
+//!
 //! The alarms are a function of the sequence of snapshots: a fleet's alarms equal those of one
 //! replica that received every request and label, evaluated at the same label counts.
 
 use super::bound::{clopper_pearson_upper, spent_level};
+use super::drift::{DriftAlarm, DriftBlocks};
 use super::{check, Alarm, MonitorConfig, MonitorError};
 use serde::{Deserialize, Serialize};
 
@@ -143,11 +147,16 @@ pub struct CountsMonitor {
     /// `[exits]` tests done per exit.
     tests: Vec<u64>,
     alarms: Vec<Alarm>,
+    /// Label-free drift alarms on the exit-0 bins, when the reference is known.
+    drift: Option<DriftBlocks>,
 }
 
 impl CountsMonitor {
     /// An evaluator of a policy with `exits` exits monitored at `delta`, with `config`'s window
-    /// (labels per block, at least) and α (`max_pending` is not used: counts hold no ids).
+    /// (labels per block, at least), α and drift settings (`max_pending` is not used: counts
+    /// hold no ids). With `reference` (`[bins]`, the counts of the policy's exit-0 reliability
+    /// diagram) it also raises label-free drift alarms on the exit-0 bins
+    /// ([`DriftBlocks`]).
     ///
     /// # Errors
     /// [`MonitorError::Config`] as [`super::Monitor::new`].
@@ -155,8 +164,11 @@ impl CountsMonitor {
         exits: usize,
         delta: f64,
         config: &MonitorConfig,
+        reference: Option<Vec<u64>>,
     ) -> Result<CountsMonitor, MonitorError> {
         check(config, delta)?;
+        let drift =
+            reference.map(|r| DriftBlocks::new(r, config.drift_block as u64, config.drift_alpha));
         Ok(CountsMonitor {
             window: config.window as u64,
             alpha: config.alpha,
@@ -164,6 +176,7 @@ impl CountsMonitor {
             tested: vec![(0, 0); exits],
             tests: vec![0; exits],
             alarms: Vec::new(),
+            drift,
         })
     }
 
@@ -205,7 +218,15 @@ impl CountsMonitor {
             }
         }
         self.alarms.extend(raised.iter().cloned());
+        if let Some(d) = &mut self.drift {
+            d.update(&total.exit0_bins);
+        }
         Ok(raised)
+    }
+
+    /// Every label-free drift alarm so far (none without a reference).
+    pub fn drift_alarms(&self) -> &[DriftAlarm] {
+        self.drift.as_ref().map_or(&[], |d| d.alarms())
     }
 
     /// Exit `exit`'s block since its last test, when it holds at least `window` labels.

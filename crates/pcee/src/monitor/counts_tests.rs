@@ -7,6 +7,7 @@ fn config(window: usize, alpha: f64) -> MonitorConfig {
     MonitorConfig {
         window,
         alpha,
+        drift_block: 20,
         ..MonitorConfig::default()
     }
 }
@@ -29,7 +30,7 @@ fn two_exits(labelled: u64, correct: u64) -> MonitorCounts {
 
 #[test]
 fn blocks_of_at_least_the_window_are_tested_at_spent_levels() {
-    let mut m = CountsMonitor::new(2, 0.9, &config(10, 0.05)).unwrap();
+    let mut m = CountsMonitor::new(2, 0.9, &config(10, 0.05), None).unwrap();
     assert!(m.update(&two_exits(9, 0)).unwrap().is_empty()); // a block not yet full
                                                              // 12 labels, none right: Clopper–Pearson's upper bound for k = 0 is 1 − level^(1/n); the
                                                              // first test of the one monitored exit spends α / (1 · 1 · 2).
@@ -51,7 +52,7 @@ fn blocks_of_at_least_the_window_are_tested_at_spent_levels() {
 
 #[test]
 fn the_last_exit_and_a_single_exit_are_not_tested() {
-    let mut m = CountsMonitor::new(1, 0.9, &config(10, 0.05)).unwrap();
+    let mut m = CountsMonitor::new(1, 0.9, &config(10, 0.05), None).unwrap();
     let mut c = MonitorCounts::new(1, 2);
     c.exits[0].labelled = 100;
     assert!(m.update(&c).unwrap().is_empty());
@@ -59,7 +60,7 @@ fn the_last_exit_and_a_single_exit_are_not_tested() {
 
 #[test]
 fn counts_of_another_shape_or_going_backwards_are_refused() {
-    let mut m = CountsMonitor::new(2, 0.9, &config(10, 0.05)).unwrap();
+    let mut m = CountsMonitor::new(2, 0.9, &config(10, 0.05), None).unwrap();
     assert!(matches!(
         m.update(&MonitorCounts::new(3, 3)),
         Err(CountsError::Shape { field: "exits", .. })
@@ -85,7 +86,8 @@ fn fleet_equals_one(events: &[(usize, bool, usize)], cuts: &[usize], replicas: u
     let exits = 3;
     let mut fleet = vec![MonitorCounts::new(exits, 4); replicas];
     let mut one = MonitorCounts::new(exits, 4);
-    let mut m_fleet = CountsMonitor::new(exits, 0.8, &config(7, 0.1)).unwrap();
+    let mut m_fleet =
+        CountsMonitor::new(exits, 0.8, &config(7, 0.1), Some(vec![5, 5, 5, 5])).unwrap();
     let mut m_one = m_fleet.clone();
     for (i, &(exit, correct, replica)) in events.iter().enumerate() {
         for c in [&mut fleet[replica % replicas], &mut one] {
@@ -102,6 +104,7 @@ fn fleet_equals_one(events: &[(usize, bool, usize)], cuts: &[usize], replicas: u
             }
             assert_eq!(sum, one);
             assert_eq!(m_fleet.update(&sum).unwrap(), m_one.update(&one).unwrap());
+            assert_eq!(m_fleet.drift_alarms(), m_one.drift_alarms());
         }
     }
     assert_eq!(m_fleet, m_one);
@@ -127,7 +130,7 @@ fn the_false_alarm_rate_at_delta_is_at_most_alpha() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut alarmed = 0;
     for _ in 0..streams {
-        let mut m = CountsMonitor::new(3, delta, &config(100, alpha)).unwrap();
+        let mut m = CountsMonitor::new(3, delta, &config(100, alpha), None).unwrap();
         let mut c = MonitorCounts::new(3, 1);
         for _ in 0..30 {
             for _ in 0..rng.random_range(20..120) {

@@ -9,6 +9,9 @@
 //!   Clopper–Pearson upper bound of its accuracy falls below δ, each test at a level spent from
 //!   α ([`bound::spent_level`]), so that when every exit's accuracy stays ≥ δ the chance of any
 //!   false alarm over the whole stream is ≤ α;
+//! - label-free drift alarms with a stated error rate on exit 0, which sees every image: blocks
+//!   of `drift_block` decisions' exit-0 confidence bins tested against the calibration set's
+//!   by a two-sample χ² test at levels spent from `drift_alpha` ([`drift::DriftBlocks`]);
 //! - a label-free drift score: the PSI of the exit's live confidence-bin occupancy (last
 //!   `window` images that reached it) against the calibration set's ([`drift::psi`]). Exit 0
 //!   sees every image, so its score compares like with like; a deeper exit only sees the images
@@ -35,6 +38,10 @@ pub struct MonitorConfig {
     pub alpha: f64,
     /// Decisions kept waiting for their label (≥ 1); beyond it the oldest is forgotten.
     pub max_pending: usize,
+    /// Decisions per label-free drift test block, at least ([`drift::DriftBlocks`]; ≥ 1).
+    pub drift_block: usize,
+    /// False-alarm rate of the drift alarms over the whole stream, in (0, 1).
+    pub drift_alpha: f64,
 }
 
 impl Default for MonitorConfig {
@@ -43,6 +50,8 @@ impl Default for MonitorConfig {
             window: 200,
             alpha: 0.05,
             max_pending: 1 << 20,
+            drift_block: 1000,
+            drift_alpha: 0.05,
         }
     }
 }
@@ -131,6 +140,9 @@ pub struct Monitor {
     order: VecDeque<u64>,
     labelled: u64,
     alarms: Vec<Alarm>,
+    /// Cumulative exit-0 bin counts of every decision observed.
+    exit0_bins: Vec<u64>,
+    drift: drift::DriftBlocks,
 }
 
 impl Monitor {
@@ -145,8 +157,14 @@ impl Monitor {
         config: MonitorConfig,
     ) -> Result<Self, MonitorError> {
         check(&config, delta)?;
-        let exits = policy
-            .diagrams()
+        let diagrams = policy.diagrams();
+        let reference = diagrams[0].counts().to_vec();
+        let drift = drift::DriftBlocks::new(
+            reference.clone(),
+            config.drift_block as u64,
+            config.drift_alpha,
+        );
+        let exits = diagrams
             .into_iter()
             .map(|d| ExitMonitor {
                 reference: d.counts().to_vec(),
@@ -169,6 +187,8 @@ impl Monitor {
             order: VecDeque::new(),
             labelled: 0,
             alarms: Vec::new(),
+            exit0_bins: vec![0; reference.len()],
+            drift,
         })
     }
 
@@ -204,6 +224,8 @@ impl Monitor {
             }
         }
         self.exits[exit].exited += 1;
+        self.exit0_bins[self.exits[0].diagram.bin_of(confidences[0])] += 1;
+        self.drift.update(&self.exit0_bins);
         if self.pending.insert(id, (exit, prediction)).is_none() {
             self.order.push_back(id);
         }
@@ -270,6 +292,16 @@ impl Monitor {
         &self.alarms
     }
 
+    /// Every label-free drift alarm so far, in order ([`drift::DriftBlocks`]).
+    pub fn drift_alarms(&self) -> &[drift::DriftAlarm] {
+        self.drift.alarms()
+    }
+
+    /// Decisions observed so far.
+    pub fn decided(&self) -> u64 {
+        self.exit0_bins.iter().sum()
+    }
+
     /// δ the policy is monitored at.
     pub fn delta(&self) -> f64 {
         self.delta
@@ -317,6 +349,16 @@ fn check(config: &MonitorConfig, delta: f64) -> Result<(), MonitorError> {
     }
     if crate::stats::check_alpha(config.alpha).is_err() {
         return bad("alpha", config.alpha, "a level from 1e-10 to below 1");
+    }
+    if config.drift_block == 0 {
+        return bad("drift_block", 0.0, "at least 1");
+    }
+    if crate::stats::check_alpha(config.drift_alpha).is_err() {
+        return bad(
+            "drift_alpha",
+            config.drift_alpha,
+            "a level from 1e-10 to below 1",
+        );
     }
     if !(0.0..=1.0).contains(&delta) {
         return bad("delta", delta, "a fraction in [0, 1]");

@@ -3,6 +3,7 @@
 //! the rest of the stream. Many seeded replays give the false-alarm rate on clean data and the
 //! number of labels until the alarm after a shift (`pcee monitor`, docs/methods.md).
 
+use super::drift::DriftAlarm;
 use super::recalibrate::recalibrate;
 use super::{Alarm, ExitState, Monitor, MonitorConfig, MonitorError};
 use crate::policy::{choose_exit, ConfidenceThreshold};
@@ -46,6 +47,9 @@ pub struct ReplayReport {
     pub images: usize,
     /// Every alarm with the replay position of the image whose label fired it.
     pub alarms: Vec<(usize, Alarm)>,
+    /// Every label-free drift alarm with the replay position of the image that completed its
+    /// block.
+    pub drift_alarms: Vec<(usize, DriftAlarm)>,
     /// The monitor's state of every exit at the end.
     pub exits: Vec<ExitState>,
     /// The static policy's outcome on the whole stream.
@@ -76,11 +80,16 @@ pub fn replay(
     let rule = policy.policy(options.delta);
     let mut monitor = Monitor::new(policy, options.delta.get(), options.config.clone())?;
     let mut alarms = Vec::new();
+    let mut drift_alarms = Vec::new();
     for (position, &i) in order.iter().enumerate() {
         let sample = scores.sample(i);
         let exit = choose_exit(rule.as_ref(), sample);
         let confidences: Vec<f64> = sample.iter().map(|s| s.confidence).collect();
         monitor.observe(i as u64, exit, &confidences, sample[exit].prediction)?;
+        if monitor.drift_alarms().len() > drift_alarms.len() {
+            let alarm = monitor.drift_alarms().last().expect("one more").clone();
+            drift_alarms.push((position, alarm));
+        }
         if let Some(alarm) = monitor.label(i as u64, stream.labels()[i])? {
             alarms.push((position, alarm));
         }
@@ -116,6 +125,7 @@ pub fn replay(
     Ok(ReplayReport {
         images: order.len(),
         alarms,
+        drift_alarms,
         exits: monitor.state(),
         outcome: evaluate(rule.as_ref(), &scores.select(order), flops),
         recalibration,
@@ -195,6 +205,13 @@ pub struct ReplaySummary {
     /// Per replay with an alarm: labels after the start of the last segment until the first
     /// alarm (negative when it fired before that segment began).
     pub labels_to_alarm: Vec<i64>,
+    /// Fraction of replays with at least one label-free drift alarm.
+    pub drift_alarm_rate: f64,
+    /// Its binomial standard error.
+    pub drift_alarm_rate_se: f64,
+    /// Per replay with a drift alarm: images after the start of the last segment until the
+    /// first one (negative when it fired before that segment began).
+    pub images_to_drift_alarm: Vec<i64>,
     /// With re-calibration asked for: the rest of the stream after the first alarm, three ways.
     pub recalibration: Option<RecalibrationSummary>,
 }
@@ -214,7 +231,8 @@ pub fn replay_many(
 ) -> Result<ReplaySummary, MonitorError> {
     use rayon::prelude::*;
     let last_start = lengths.iter().sum::<usize>() - lengths.last().copied().unwrap_or(0);
-    let reports: Vec<(Option<usize>, Option<Recalibration>)> = (0..replays)
+    type Firsts = (Option<usize>, Option<Recalibration>, Option<usize>);
+    let reports: Vec<Firsts> = (0..replays)
         .into_par_iter()
         .map(|r| {
             let order = shuffled_order(lengths, seed.wrapping_add(r as u64));
@@ -222,21 +240,35 @@ pub fn replay_many(
             Ok((
                 report.alarms.first().map(|(at, _)| *at),
                 report.recalibration,
+                report.drift_alarms.first().map(|(at, _)| *at),
             ))
         })
         .collect::<Result<_, MonitorError>>()?;
+    let after_start = |at: usize| at as i64 + 1 - last_start as i64;
     let fired: Vec<i64> = reports
         .iter()
         .filter_map(|r| r.0)
-        .map(|at| at as i64 + 1 - last_start as i64)
+        .map(after_start)
+        .collect();
+    let drifted: Vec<i64> = reports
+        .iter()
+        .filter_map(|r| r.2)
+        .map(after_start)
         .collect();
     let recalibrated: Vec<Recalibration> = reports.into_iter().filter_map(|r| r.1).collect();
-    let rate = fired.len() as f64 / replays.max(1) as f64;
+    let rate_se = |n: usize| {
+        let rate = n as f64 / replays.max(1) as f64;
+        (rate, (rate * (1.0 - rate) / replays.max(1) as f64).sqrt())
+    };
+    let ((rate, se), (drift_rate, drift_se)) = (rate_se(fired.len()), rate_se(drifted.len()));
     Ok(ReplaySummary {
         replays,
         alarm_rate: rate,
-        alarm_rate_se: (rate * (1.0 - rate) / replays.max(1) as f64).sqrt(),
+        alarm_rate_se: se,
         labels_to_alarm: fired,
+        drift_alarm_rate: drift_rate,
+        drift_alarm_rate_se: drift_se,
+        images_to_drift_alarm: drifted,
         recalibration: RecalibrationSummary::of(&recalibrated, options.delta.get()),
     })
 }
