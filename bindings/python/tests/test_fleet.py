@@ -235,3 +235,29 @@ def test_a_killed_replica_loses_no_request_and_no_accepted_feedback(fleet):
     counts = after["policies"][0]["counts"]
     assert sum(e["labelled"] for e in counts["exits"]) == 54  # the killed one's last counts kept
     assert counts["decided"] >= before["decided"]
+
+
+def test_a_policy_rolled_out_to_every_replica_shows_one_digest(fleet):
+    cli, tmp = fleet["cli"], fleet["tmp"]
+    cli.ok("calibrate", "--val", tmp / "val.npz", "--method", "confidence", "--delta", "0.85",
+           "--output", tmp / "new.json")
+    new = (tmp / "new.json").read_bytes()
+    shown = set()
+    for r in fleet["replicas"]:
+        request = urllib.request.Request(f"http://{r.address}/v1/policy", data=new, method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            summary = json.loads(answer.read())
+        with urllib.request.urlopen(f"http://{r.address}/v2/models/{NAME}") as answer:
+            meta = json.loads(answer.read())
+        with urllib.request.urlopen(f"http://{r.address}/metrics") as answer:
+            metrics = answer.read().decode()
+        digest = meta["parameters"]["policy_digest"]
+        assert summary["digest"] == digest and summary["version"] == 2
+        assert f'pcee_policy_info{{digest="{digest}",version="2"}} 1' in metrics
+        shown.add(digest)
+    assert len(shown) == 1
+    # The balancer's answers now carry the new digest, whichever replica answers.
+    _, answer = post(fleet["front"], f"/v2/models/{NAME}/infer", {"inputs": [
+        {"name": "images", "shape": [1, 1, 28, 28], "datatype": "FP32", "data": [0.0] * 784}]})
+    assert answer["parameters"]["policy_digest"] in shown

@@ -17,6 +17,12 @@ struct CodeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabel {
+    digest: String,
+    version: u64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {
     kind: &'static str,
 }
@@ -46,6 +52,7 @@ pub struct Metrics {
     pub gather_seconds: FloatCounter,
     /// Policy replacements that took effect.
     pub policy_swaps: Counter,
+    policy_info: Family<PolicyLabel, Gauge>,
     exits: Vec<Counter>,
     batch: Vec<Histogram>,
     busy: Vec<FloatCounter>,
@@ -53,6 +60,22 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Shows `loaded` as the policy in force (`pcee_policy_info{digest, version} 1`).
+    pub fn policy_in_force(&self, loaded: &crate::policy::LoadedPolicy) {
+        self.policy_info.clear();
+        let label = PolicyLabel {
+            digest: crate::token::digest_text(&loaded.digest),
+            version: loaded.version,
+        };
+        self.policy_info.get_or_create(&label).set(1);
+    }
+
+    /// A replacement by `loaded` took effect: counted, and shown as the policy in force.
+    pub fn policy_swapped(&self, loaded: &crate::policy::LoadedPolicy) {
+        self.policy_swaps.inc();
+        self.policy_in_force(loaded);
+    }
+
     /// Metrics for a network with `exits` exits (stage l ends at exit l).
     pub fn new(exits: usize) -> Metrics {
         let mut registry = Registry::with_prefix("pcee");
@@ -85,6 +108,12 @@ impl Metrics {
             "gather_seconds",
             "Seconds spent forming batches (normalising, concatenating, splitting)",
             gather_seconds.clone(),
+        );
+        let policy_info = Family::<PolicyLabel, Gauge>::default();
+        registry.register(
+            "policy_info",
+            "The policy in force: 1 for its digest (the same file on every replica) and version",
+            policy_info.clone(),
         );
         let policy_swaps = Counter::default();
         registry.register(
@@ -140,6 +169,7 @@ impl Metrics {
             abandoned,
             gather_seconds,
             policy_swaps,
+            policy_info,
         }
     }
 

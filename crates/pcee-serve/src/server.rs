@@ -96,7 +96,7 @@ impl Reloader {
     pub fn reload(&self) -> Result<u64, PolicyError> {
         let loaded = self.0.slot.reload(&self.0.model)?;
         self.0.monitor.reset(&loaded);
-        self.0.metrics.policy_swaps.inc();
+        self.0.metrics.policy_swapped(&loaded);
         Ok(loaded.version)
     }
 }
@@ -154,6 +154,7 @@ impl Server {
             }
         }
         let metrics = Arc::new(Metrics::new(network.exits()));
+        metrics.policy_in_force(&slot.current());
         let settings = EngineSettings {
             mode: options.mode,
             max_batch: options.max_batch,

@@ -137,7 +137,7 @@ async fn recalibrate_now(
     let (to_version, error, last_exit_accuracy) = match swapped {
         Ok(Some(fresh)) => {
             app.monitor.reset(&fresh);
-            app.metrics.policy_swaps.inc();
+            app.metrics.policy_swapped(&fresh);
             (Some(fresh.version), None, fresh.file.last_exit_accuracy())
         }
         Ok(None) => return None,

@@ -38,7 +38,7 @@ pub(crate) async fn replace(
     match result {
         Ok(loaded) => {
             app.monitor.reset(&loaded);
-            app.metrics.policy_swaps.inc();
+            app.metrics.policy_swapped(&loaded);
             json(StatusCode::OK, &summary(&app, &loaded))
         }
         Err(refusal) => {
@@ -54,6 +54,7 @@ pub(crate) fn summary(app: &App, loaded: &LoadedPolicy) -> serde_json::Value {
     let file = &loaded.file;
     serde_json::json!({
         "version": loaded.version,
+        "digest": crate::token::digest_text(&loaded.digest),
         "origin": loaded.origin,
         "method": file.method.name(),
         "delta": file.delta,
