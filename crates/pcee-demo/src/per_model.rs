@@ -142,7 +142,7 @@ mod tests {
         );
         // Only calibrated models: not shown anywhere, and the overall verdict says so.
         let per = per_model_verdicts(&[(&cal, "calibrated")]);
-        let none = overall_verdict(targets_verdict(&[cal.clone()]), &per);
+        let none = overall_verdict(targets_verdict(std::slice::from_ref(&cal)), &per);
         assert!(!none.shown());
         assert!(
             none.reason.starts_with(

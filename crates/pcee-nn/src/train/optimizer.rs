@@ -73,12 +73,12 @@ impl Optimizer {
                 .with_weight_decay(weight_decay as f32)
                 .init(),
             Optimizer::Sgd { momentum, nesterov } => {
-                let momentum = (momentum > 0.0).then(|| MomentumConfig {
+                let momentum = (momentum > 0.0).then_some(MomentumConfig {
                     momentum,
                     dampening: 0.0,
                     nesterov,
                 });
-                let decay = (weight_decay > 0.0).then(|| WeightDecayConfig {
+                let decay = (weight_decay > 0.0).then_some(WeightDecayConfig {
                     penalty: weight_decay as f32,
                 });
                 SgdConfig::new()
