@@ -6,15 +6,18 @@ use pcee_nn::burn::tensor::Device;
 use pcee_nn::data::fashion::IMAGE_SIDE;
 use pcee_nn::data::Dataset;
 use pcee_nn::error::{NnError, Result};
-use pcee_nn::infer::exit_logits;
+use pcee_nn::infer::{exit_logits, ExitOutputs};
 use pcee_nn::model::Model;
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// Images per progress step.
 const CHUNK: usize = 500;
 
 /// The logits of `model` on `data` (batches of `batch`) as an [`ExitLogits`] with FLOPs, and
-/// the wall-clock seconds the forward passes took. Reports each chunk of images to `progress`.
+/// the wall-clock seconds the forward passes took. Chunks of [`CHUNK`] images run side by side,
+/// one per thread of rayon's pool (the backend's own kernels leave most of a second core idle,
+/// docs/performance.md); each group of chunks is reported to `progress` when it is done.
 ///
 /// # Errors
 /// [`NnError::Invalid`] naming `what` if the network produced non-finite logits.
@@ -26,30 +29,46 @@ pub fn timed_logits(
     progress: &mut dyn Progress,
     what: &str,
 ) -> Result<(ExitLogits, f64)> {
-    let size = IMAGE_SIDE * IMAGE_SIDE;
-    let (mut logits, mut labels, mut seconds) = (Vec::new(), Vec::new(), 0.0);
-    let mut exits_shape = [0, 0, 0];
-    for (i, labels_chunk) in data.labels.chunks(CHUNK).enumerate() {
-        let images = data.images[i * CHUNK * size..][..labels_chunk.len() * size].to_vec();
-        let chunk = Dataset {
-            images,
-            labels: labels_chunk.to_vec(),
-        };
+    let chunks = chunks(data);
+    let (mut outputs, mut seconds) = (Vec::with_capacity(chunks.len()), 0.0);
+    for group in chunks.chunks(rayon::current_num_threads().max(1)) {
         let start = Instant::now();
-        let out = exit_logits(model, &chunk, batch, device);
+        let done: Vec<ExitOutputs> = group
+            .par_iter()
+            .map_with(model.clone(), |model, chunk| {
+                exit_logits(model, chunk, batch, device)
+            })
+            .collect();
         seconds += start.elapsed().as_secs_f64();
-        exits_shape = out.shape;
-        logits.push(out.logits);
-        labels.extend(out.labels);
-        progress.advance(chunk.len() as u64, what);
+        for chunk in group {
+            progress.advance(chunk.len() as u64, what);
+        }
+        outputs.extend(done);
     }
-    let [exits, _, classes] = exits_shape;
-    let logits = interleave(logits, exits);
+    let [exits, _, classes] = outputs.first().map_or([0, 0, 0], |o| o.shape);
+    let labels: Vec<_> = outputs
+        .iter()
+        .flat_map(|o| o.labels.iter().copied())
+        .collect();
+    let logits = interleave(outputs.into_iter().map(|o| o.logits).collect(), exits);
     let shape = [exits, labels.len(), classes];
     let flops = Some(model.flops_per_exit());
     let logits = ExitLogits::from_f32(shape, logits, labels, flops)
         .map_err(|e| NnError::invalid(what, e.to_string()))?;
     Ok((logits, seconds))
+}
+
+/// `data` cut into consecutive data sets of [`CHUNK`] images (the last one shorter).
+fn chunks(data: &Dataset) -> Vec<Dataset> {
+    let size = IMAGE_SIDE * IMAGE_SIDE;
+    data.labels
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, labels)| Dataset {
+            images: data.images[i * CHUNK * size..][..labels.len() * size].to_vec(),
+            labels: labels.to_vec(),
+        })
+        .collect()
 }
 
 /// Chunks each `[exits, n_i, classes]` → one `[exits, Σ n_i, classes]` array.

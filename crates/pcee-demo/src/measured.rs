@@ -1,7 +1,7 @@
 //! Policies run with the real early-exit runtime (stage by stage, exited samples dropped from
 //! the batch) and timed against the same network run to its last exit, in the same run, by
-//! [`pcee_runtime::measure_many`] (through pcee-nn): a warm-up, then [`ROUNDS`] rounds of one full-network
-//! pass and one pass per policy, medians, the spread of each mode's pass times, and the noise
+//! [`pcee_runtime::measure_many`] (through pcee-nn): a warm-up of [`WARMUP`] images per mode,
+//! then [`ROUNDS`] rounds of one full-network pass and one pass per policy, medians, the spread of each mode's pass times, and the noise
 //! rule of `pcee_nn::runtime::noise` (a speed-up above its ideal beyond the noise margin is
 //! flagged, not quoted). Policies that send every test image to the same exit are the same
 //! computation: they are timed once and share the measurement ([`measure_distinct`]).
@@ -18,11 +18,18 @@ use pcee_nn::runtime::{measure_many, InferReport, MeasureOptions};
 /// Timed rounds of (early exit, full network) passes per measurement.
 pub const ROUNDS: usize = 3;
 
-/// Test images every timed pass runs (the first ones; all when there are fewer): enough for a
-/// throughput (at batch 256, eight batches per pass), a fifth of the demo's time of timing all
-/// 10 000 in every round. Accuracy and control come from the offline evaluation on every test
-/// image; the runtime's exits are compared with it on these.
-pub const TIMED_IMAGES: usize = 2_000;
+/// Test images every timed pass runs (the first ones; all when there are fewer): four whole
+/// batches at the default batch 256, enough for a throughput with its spread, and half the
+/// runtime table's time of the 2 000 timed before (docs/performance.md). Accuracy and control
+/// come from the offline evaluation on every test image; the runtime's exits are compared with
+/// it on these.
+pub const TIMED_IMAGES: usize = 1_024;
+
+/// Images each mode (every policy, the full network) runs untimed before the rounds: one batch
+/// at the default batch size. Enough to prime the allocator and the thread pool for that
+/// mode's batch shapes; `pcee infer`'s default warm-up (`WARMUP_IMAGES` of pcee-runtime, 2 048)
+/// would be a whole untimed round here, a quarter of the runtime table's time.
+pub const WARMUP: usize = 256;
 
 /// A policy that never fires: every image runs to the last exit (the full network, timed
 /// through the same runner).
@@ -53,6 +60,7 @@ pub fn measure_policies(
     let options = MeasureOptions {
         batch,
         repeats: ROUNDS,
+        warmup: WARMUP,
     };
     let data = data.clone().take(TIMED_IMAGES);
     let reports = measure_many(model, policies, &data, &options, device)?;

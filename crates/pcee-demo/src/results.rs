@@ -80,7 +80,8 @@ pub struct ModelResults {
     /// rates over random splits.
     pub target_mode: crate::target_mode::ModelTargetMode,
     /// Wall-clock throughput of one pass computing every exit's logits on the test set (while
-    /// the logits were computed; a single pass, not a timing to compare).
+    /// the logits were computed, chunks of 500 images side by side on every core,
+    /// [`crate::logits::timed_logits`]; a single pass, not a timing to compare).
     pub full_images_per_second: f64,
     /// PCEE at each δ of the control table (and, for the large model, the cost-match δ) with the
     /// real runtime: one row per distinct exit assignment (empty for the small model).

@@ -84,7 +84,11 @@ fn main() {
                     &model,
                     policy.as_ref(),
                     &data,
-                    &MeasureOptions { batch, repeats },
+                    &MeasureOptions {
+                        batch,
+                        repeats,
+                        ..MeasureOptions::default()
+                    },
                     &device,
                 )
                 .unwrap();

@@ -288,7 +288,11 @@ fn measure_reports_consistent_figures() {
             &model,
             &policy,
             &data,
-            &MeasureOptions { batch, repeats: 2 },
+            &MeasureOptions {
+                batch,
+                repeats: 2,
+                ..MeasureOptions::default()
+            },
             &device,
         )
         .unwrap();
@@ -333,6 +337,7 @@ fn measure_reports_consistent_figures() {
         &MeasureOptions {
             batch: 0,
             repeats: 1,
+            ..MeasureOptions::default()
         },
         &device,
     )

@@ -5,8 +5,9 @@
 //! How it is timed ([`measure_many`]):
 //! 1. the backend prepares its batches (e.g. normalised image tensors) once, before any timing,
 //!    so every mode times the network alone, not decoding or normalisation;
-//! 2. warm-up: every mode runs untimed on the first batches (at least [`WARMUP_IMAGES`]
-//!    samples, at least one batch), so allocator pools, thread pools and caches are primed;
+//! 2. warm-up: every mode runs untimed on the first batches (at least
+//!    [`MeasureOptions::warmup`] samples, [`WARMUP_IMAGES`] by default, and at least one
+//!    batch), so allocator pools, thread pools and caches are primed;
 //! 3. `repeats` rounds: each runs the full network once and every policy's early-exit pass
 //!    once — the full pass first in even rounds and last in odd ones, so drifting background
 //!    load hits all alike; N policies cost N + 1 passes a round. A pass is timed with a
@@ -28,7 +29,8 @@ use pcee::{ExitPolicy, Outcome};
 use serde::Serialize;
 use std::time::Instant;
 
-/// Samples run untimed in each mode before timing starts (rounded up to whole batches).
+/// Samples run untimed in each mode before timing starts (rounded up to whole batches), unless
+/// [`MeasureOptions::warmup`] says otherwise.
 pub const WARMUP_IMAGES: usize = 2048;
 
 /// How a measurement runs.
@@ -38,14 +40,18 @@ pub struct MeasureOptions {
     pub batch: usize,
     /// Timed rounds (≥ 1).
     pub repeats: usize,
+    /// Samples each mode runs untimed before the rounds (rounded up to whole batches, at least
+    /// one batch, at most all of them).
+    pub warmup: usize,
 }
 
 impl Default for MeasureOptions {
-    /// Batch 256, 3 rounds.
+    /// Batch 256, 3 rounds, a warm-up of [`WARMUP_IMAGES`].
     fn default() -> Self {
         MeasureOptions {
             batch: 256,
             repeats: 3,
+            warmup: WARMUP_IMAGES,
         }
     }
 }
@@ -143,7 +149,8 @@ pub fn measure_many<S: Stages + ?Sized, L: Copy + Into<u32>>(
         Some(p) => early_exit_batch(stages, policies[p], batch),
         None => full_batch(stages, batch),
     };
-    let warmup = &batches[..WARMUP_IMAGES
+    let warmup = &batches[..options
+        .warmup
         .div_ceil(options.batch.max(1))
         .clamp(1, batches.len())];
     for p in 0..policies.len() {
@@ -291,6 +298,7 @@ mod tests {
         let options = MeasureOptions {
             batch: 2,
             repeats: 3,
+            ..MeasureOptions::default()
         };
         let r = report(
             &[0u8, 0, 0, 1],

@@ -289,6 +289,7 @@ fn every_policy_and_the_full_network_run_once_per_round_on_every_batch() {
     let options = MeasureOptions {
         batch: 3,
         repeats: 4,
+        ..MeasureOptions::default()
     };
     let reports = measure_many(
         &mut toy,
@@ -312,6 +313,35 @@ fn every_policy_and_the_full_network_run_once_per_round_on_every_batch() {
     // Mean FLOPs: exit 0 costs 10, exit 2 costs 30 (Toy's flops), of a full 30.
     assert!((reports[0].outcome.mean_flops - 10.0).abs() < 1e-12);
     assert!((reports[1].outcome.mean_flops - 30.0).abs() < 1e-12);
+}
+
+#[test]
+fn the_warm_up_runs_the_first_batches_it_asks_for() {
+    let mut toy = Toy::new(3);
+    let batches = vec![
+        toy.batch(&[1.0, 2.0]),
+        toy.batch(&[3.0, 4.0]),
+        toy.batch(&[-1.0, -2.0]),
+    ];
+    let never = ConfidenceThreshold { delta: 1.1 };
+    let run = |toy: &mut Toy, warmup| {
+        toy.counts = Default::default();
+        let options = MeasureOptions {
+            batch: 2,
+            repeats: 1,
+            warmup,
+        };
+        measure_many(toy, &[&never], &batches, &[1u32, 1, 1, 1, 0, 0], &options).unwrap();
+        toy.counts.embeds
+    };
+    // One round: 2 modes × 3 batches = 6 embeds, plus the warm-up's batches in each mode.
+    // 0 or 1 sample: one batch (at least one) → 6 + 2 × 1.
+    assert_eq!(run(&mut toy, 0), 8);
+    assert_eq!(run(&mut toy, 1), 8);
+    // 3 samples: ⌈3 / 2⌉ = 2 batches → 6 + 2 × 2.
+    assert_eq!(run(&mut toy, 3), 10);
+    // More than there are: all 3 → 6 + 2 × 3.
+    assert_eq!(run(&mut toy, 100), 12);
 }
 
 #[test]

@@ -114,7 +114,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let target = policy_file.target_accuracy(delta, args.delta.is_some());
     let policy = policy_file.policy(delta);
-    let options = MeasureOptions { batch, repeats };
+    let options = MeasureOptions {
+        batch,
+        repeats,
+        ..MeasureOptions::default()
+    };
     let (mut report, cost) = match (&args.model, &args.stages) {
         (Some(path), _) => {
             let device = default_device();
