@@ -161,6 +161,33 @@ fn demo_writes_a_report_consistent_with_evaluate() {
     let targets = results["verdicts"]["targets"]["verdict"].as_str().unwrap();
     assert!(["shown", "not shown"].contains(&targets), "{targets}");
     assert!(stdout.contains("verdict (claim 1): "), "{stdout}");
+    // Claim 1 on every embedded pair of one recipe: the first is `cost_match`; each large
+    // model's outcome is what `pcee evaluate` gives at its δ; each pair's verdict is printed, and
+    // the overall verdict is shown exactly when it is shown on some pair.
+    let pairs = results["cost_matches"].as_array().unwrap();
+    let per_pair = results["verdicts"]["cost_match_per_pair"]
+        .as_array()
+        .unwrap();
+    assert_eq!(&pairs[0], cost);
+    assert_eq!(pairs.len(), per_pair.len());
+    for (c, v) in pairs.iter().zip(per_pair) {
+        let large = c["large_model"].as_str().unwrap();
+        let expected = evaluate(&dir, large, c["delta"].as_f64().unwrap());
+        assert_eq!(
+            c["large_outcome"]["accuracy"], expected["accuracy"],
+            "{large}"
+        );
+        assert!(c["small_measured"]["rounds"].as_u64().unwrap() >= 3, "{c}");
+        assert!(c["large_images_per_second"].as_f64().unwrap() > 0.0, "{c}");
+        let line = format!(
+            "verdict (claim 1, {} → {large}): {}",
+            c["small_model"].as_str().unwrap(),
+            v["verdict"]["verdict"].as_str().unwrap()
+        );
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+    }
+    let any = per_pair.iter().any(|v| v["verdict"]["verdict"] == "shown");
+    assert_eq!(verdict == "shown", any, "{per_pair:?}");
     assert!(stdout.contains("verdict (claim 2): "), "{stdout}");
     // Claim 2 per model: one verdict per model with its regime (printed), and the overall
     // verdict is shown exactly when it is shown on some model.

@@ -41,6 +41,33 @@ pub const SMALL: &str = "msdnet-small";
 /// The large model deployed with early exit at the small one's cost.
 pub const LARGE: &str = "msdnet-large";
 
+/// The shipped pairs (small, large) of one training recipe on which the first claim is judged:
+/// the regularised recipe's, then the common SGD recipe's (docs/methods.md §7, §9).
+pub const PAIRS: [(&str, &str); 2] = [(SMALL, LARGE), ("msdnet-small-sgd", "msdnet-large-sgd")];
+
+/// The pairs of [`PAIRS`] whose two models are both embedded in this build, and for each other
+/// pair a note saying why it is skipped (e.g. `msdnet-small-sgd → msdnet-large-sgd: skipped,
+/// msdnet-large-sgd not embedded in this build`).
+pub fn embedded_pairs() -> (Vec<(&'static str, &'static str)>, Vec<String>) {
+    let embedded = |name: &str| MODELS.iter().any(|m| m.name == name);
+    let (mut present, mut skipped) = (Vec::new(), Vec::new());
+    for (small, large) in PAIRS {
+        let missing: Vec<&str> = [small, large]
+            .into_iter()
+            .filter(|n| !embedded(n))
+            .collect();
+        if missing.is_empty() {
+            present.push((small, large));
+        } else {
+            skipped.push(format!(
+                "{small} → {large}: skipped, {} not embedded in this build",
+                missing.join(" and ")
+            ));
+        }
+    }
+    (present, skipped)
+}
+
 /// Every model present under `assets/models/` at build time (weights and card), small first
 /// (listed by `build.rs`).
 pub const MODELS: &[EmbeddedModel] = include!(concat!(env!("OUT_DIR"), "/embedded_models.rs"));

@@ -2,7 +2,8 @@
 //! embedded models and images): the paper's two claims judged by stated rules on the embedded
 //! default ([`assets`]) — calibration of every exit, accuracy control over the δ range where
 //! the exit rule matters ([`targets`]), the large model with PCEE at the small model's cost
-//! compared pair by pair with the small one ([`cost_match`]), both verdicts ([`verdict`]), and
+//! compared image by image with the small one, for every shipped pair of one recipe
+//! ([`cost_match`], [`per_pair`]), both verdicts ([`verdict`]), and
 //! PCEE timed with the real runtime ([`measured`]). [`run`] returns [`DemoResults`]; the CLI only
 //! prints and writes them.
 
@@ -13,6 +14,7 @@ pub mod cost_match;
 pub mod logits;
 pub mod measured;
 pub mod per_model;
+pub mod per_pair;
 pub mod results;
 pub mod target_mode;
 pub mod targets;
@@ -82,18 +84,29 @@ pub const DEFAULT_DELTAS: [f64; 6] = [0.80, 0.85, 0.90, 0.93, 0.95, 0.97];
 ///
 /// # Errors
 /// [`NnError::Invalid`] naming `--deltas`, `--bins`, `--batch` or `--limit` for a bad option;
-/// [`NnError::Model`] / [`NnError::DataMalformed`] for corrupt embedded assets.
+/// [`NnError::Model`] / [`NnError::DataMalformed`] for corrupt embedded assets, or when no pair
+/// of [`assets::PAIRS`] is embedded.
 pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoResults> {
     check(options)?;
     let start = Instant::now();
     let device = pcee_nn::default_device();
     let limit = options.limit.unwrap_or(usize::MAX);
-    let (small, large) = (assets::model(assets::SMALL)?, assets::model(assets::LARGE)?);
+    let (pairs, skipped_pairs) = assets::embedded_pairs();
+    if pairs.is_empty() {
+        return Err(NnError::model(
+            "assets/models/",
+            format!(
+                "no pair to judge claim 1 on ({}); expected the trained weights and their .json cards (see assets/README.md)",
+                skipped_pairs.join("; ")
+            ),
+        ));
+    }
     let (val, test) = (
         assets::validation()?.take(limit),
         assets::test()?.take(limit),
     );
-    progress.start(total_images(val.len(), test.len(), options.deltas.len()));
+    let images = total_images(val.len(), test.len(), options.deltas.len(), pairs.len());
+    progress.start(images);
     let data = Data {
         val: &val,
         test: &test,
@@ -105,54 +118,8 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         let results = model_results(embedded.name, &model, &data, options, progress)?;
         loaded.push((model, results));
     }
-    let index = |name: &str| {
-        loaded
-            .iter()
-            .position(|(_, m)| m.name == name)
-            .expect("every embedded model ran")
-    };
-    let (s, l) = (index(small.name), index(large.name));
-    let mut cost_match = cost_match::cost_match(
-        &loaded[s].1,
-        &loaded[l].1,
-        options.bins,
-        options.binning,
-        options.window,
-    );
-    for (model, results) in loaded.iter_mut().filter(|(_, m)| m.name != small.name) {
-        let extra = (results.name == large.name).then_some(cost_match.delta);
-        measure_control(model, results, extra, &data, options, progress)?;
-    }
-    let small_measured = measure_full(&loaded[s], &data, options, progress)?;
-    cost_match.small_images_per_second = small_measured.full_images_per_second;
-    cost_match.small_measured = Some(small_measured);
-    let large_row = loaded[l]
-        .1
-        .runtime
-        .iter()
-        .find(|r| r.deltas.contains(&cost_match.delta))
-        .expect("the cost-match δ was timed");
-    cost_match.large_images_per_second = Some(large_row.measured.images_per_second);
-    cost_match.large_measured = Some(large_row.measured.clone());
+    let cost_matches = cost_matches(&mut loaded, &pairs, &data, options, progress)?;
     let models: Vec<ModelResults> = loaded.into_iter().map(|(_, m)| m).collect();
-    let judged: Vec<_> = models
-        .iter()
-        .map(|m| (&m.targets, m.regime.as_str()))
-        .collect();
-    let targets_per_model = per_model::per_model_verdicts(&judged);
-    let all_targets: Vec<_> = models.iter().map(|m| m.targets.clone()).collect();
-    let verdicts = Verdicts {
-        cost_match: verdict::cost_match_verdict(
-            &cost_match.comparison,
-            cost_match.small_flops,
-            cost_match.large_outcome.mean_flops,
-        ),
-        targets: per_model::overall_verdict(
-            targets::targets_verdict(&all_targets),
-            &targets_per_model,
-        ),
-        targets_per_model,
-    };
     Ok(DemoResults {
         data: results::DataSummary {
             validation: val.len(),
@@ -163,29 +130,111 @@ pub fn run(options: &DemoOptions, progress: &mut dyn Progress) -> Result<DemoRes
         window: options.window,
         batch: options.batch,
         deltas: options.deltas.clone(),
+        verdicts: verdicts(&models, &cost_matches, &skipped_pairs),
         models,
-        cost_match,
-        verdicts,
+        cost_match: cost_matches[0].clone(),
+        cost_matches,
+        skipped_pairs,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// Images run through a network in all, counted once per timed measurement: validation and
-/// test logits of every model, then for every model but the small one at most one runtime
-/// measurement per δ (plus the cost-match δ), and the small model's full-network timing.
-fn total_images(val: usize, test: usize, deltas: usize) -> u64 {
-    let models = assets::MODELS.len();
-    let timed = test.min(measured::TIMED_IMAGES);
-    ((val + test) * models + timed * deltas * (models - 1) + 2 * timed) as u64
+/// Both claims' verdicts: the first per pair and overall, the second per model and overall.
+fn verdicts(models: &[ModelResults], matches: &[CostMatch], skipped: &[String]) -> Verdicts {
+    let judged: Vec<_> = models
+        .iter()
+        .map(|m| (&m.targets, m.regime.as_str()))
+        .collect();
+    let targets_per_model = per_model::per_model_verdicts(&judged);
+    let all_targets: Vec<_> = models.iter().map(|m| m.targets.clone()).collect();
+    let cost_match_per_pair = per_pair::per_pair_verdicts(matches);
+    Verdicts {
+        cost_match: per_pair::overall_verdict(&cost_match_per_pair, skipped),
+        cost_match_per_pair,
+        targets: per_model::overall_verdict(
+            targets::targets_verdict(&all_targets),
+            &targets_per_model,
+        ),
+        targets_per_model,
+    }
 }
 
-/// Times PCEE at every δ of `results.control` (and at `extra`) with the real runtime on the
+/// The cost match of every pair `(small, large)` of `pairs` (δ chosen on validation), then the
+/// runtime: PCEE on every model but [`assets::SMALL`] at each control δ (a pair's large model
+/// also at its cost-match δ), and each pair's small model run to its last exit.
+fn cost_matches(
+    loaded: &mut [(Model, ModelResults)],
+    pairs: &[(&str, &str)],
+    data: &Data<'_>,
+    options: &DemoOptions,
+    progress: &mut dyn Progress,
+) -> Result<Vec<CostMatch>> {
+    let mut matches: Vec<CostMatch> = pairs
+        .iter()
+        .map(|&(small, large)| {
+            cost_match::cost_match(
+                &loaded[index(loaded, small)].1,
+                &loaded[index(loaded, large)].1,
+                options.bins,
+                options.binning,
+                options.window,
+            )
+        })
+        .collect();
+    for (model, results) in loaded.iter_mut().filter(|(_, m)| m.name != assets::SMALL) {
+        let extra: Vec<f64> = matches
+            .iter()
+            .filter(|c| c.large_model == results.name)
+            .map(|c| c.delta)
+            .collect();
+        measure_control(model, results, &extra, data, options, progress)?;
+    }
+    for c in &mut matches {
+        let small = measure_full(
+            &loaded[index(loaded, &c.small_model)],
+            data,
+            options,
+            progress,
+        )?;
+        c.small_images_per_second = small.full_images_per_second;
+        c.small_measured = Some(small);
+        let large_row = loaded[index(loaded, &c.large_model)]
+            .1
+            .runtime
+            .iter()
+            .find(|r| r.deltas.contains(&c.delta))
+            .expect("the cost-match δ was timed");
+        c.large_images_per_second = Some(large_row.measured.images_per_second);
+        c.large_measured = Some(large_row.measured.clone());
+    }
+    Ok(matches)
+}
+
+/// The position of the model called `name` in `loaded`.
+fn index(loaded: &[(Model, ModelResults)], name: &str) -> usize {
+    loaded
+        .iter()
+        .position(|(_, m)| m.name == name)
+        .expect("every model of an embedded pair ran")
+}
+
+/// Images run through a network in all, counted once per timed measurement: validation and
+/// test logits of every model, then for every model but the small one at most one runtime
+/// measurement per δ (plus the cost-match δ), and each of the `pairs`' small model's
+/// full-network timing.
+fn total_images(val: usize, test: usize, deltas: usize, pairs: usize) -> u64 {
+    let models = assets::MODELS.len();
+    let timed = test.min(measured::TIMED_IMAGES);
+    ((val + test) * models + timed * deltas * (models - 1) + 2 * timed * pairs) as u64
+}
+
+/// Times PCEE at every δ of `results.control` (and at each δ of `extra`) with the real runtime on the
 /// test images, once per distinct exit assignment ([`measured::measure_distinct`]); stores the
 /// measurements in `results.runtime` and in the `pcee` rows.
 fn measure_control(
     model: &Model,
     results: &mut ModelResults,
-    extra: Option<f64>,
+    extra: &[f64],
     data: &Data<'_>,
     options: &DemoOptions,
     progress: &mut dyn Progress,
@@ -195,7 +244,12 @@ fn measure_control(
         .deltas
         .iter()
         .copied()
-        .chain(extra.filter(|d| !options.deltas.contains(d)))
+        .chain(
+            extra
+                .iter()
+                .copied()
+                .filter(|d| !options.deltas.contains(d)),
+        )
         .map(|d| (d, Method::Pcee.policy(&results.diagrams, d, 0)))
         .collect();
     let what = format!("{}: runtime of PCEE", results.name);

@@ -24,8 +24,14 @@ pub struct DemoResults {
     pub deltas: Vec<f64>,
     /// One entry per model, small first.
     pub models: Vec<ModelResults>,
-    /// The paper's first claim: the large model with PCEE at the small one's cost.
+    /// The paper's first claim on the first pair judged (`cost_matches[0]`, kept for readers of
+    /// earlier `results.json`).
     pub cost_match: CostMatch,
+    /// The paper's first claim: the large model with PCEE at the small one's cost, one entry per
+    /// embedded pair of one recipe ([`crate::assets::PAIRS`]), in that order.
+    pub cost_matches: Vec<CostMatch>,
+    /// Why each pair of [`crate::assets::PAIRS`] not judged was skipped (a model not embedded).
+    pub skipped_pairs: Vec<String>,
     /// Both claims judged by their rules (computed from the numbers above).
     pub verdicts: Verdicts,
     /// Wall-clock seconds of the whole demo run (loading, inference, evaluation).
@@ -36,8 +42,12 @@ pub struct DemoResults {
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdicts {
     /// First claim: the large model with PCEE errs less than the small one at no more mean
-    /// FLOPs, McNemar p < 0.05 ([`crate::verdict::cost_match_verdict`]).
+    /// FLOPs, McNemar p < 0.05 ([`crate::verdict::cost_match_verdict`]) — shown when shown on
+    /// some pair, its reason naming the pairs where it is shown and each pair's numbers
+    /// ([`crate::per_pair::overall_verdict`]).
     pub cost_match: Verdict,
+    /// First claim on each pair alone, in the order of `cost_matches`.
+    pub cost_match_per_pair: Vec<crate::per_pair::PairVerdict>,
     /// Second claim: confidence thresholding misses δ where PCEE meets it
     /// ([`crate::targets::targets_verdict`] over all models), its reason opening with the
     /// models and regimes where it is shown ([`crate::per_model::overall_verdict`]).
@@ -83,8 +93,8 @@ pub struct ModelResults {
     /// the logits were computed, chunks of 500 images side by side on every core,
     /// [`crate::logits::timed_logits`]; a single pass, not a timing to compare).
     pub full_images_per_second: f64,
-    /// PCEE at each δ of the control table (and, for the large model, the cost-match δ) with the
-    /// real runtime: one row per distinct exit assignment (empty for the small model).
+    /// PCEE at each δ of the control table (and, for a pair's large model, its cost-match δ) with
+    /// the real runtime: one row per distinct exit assignment (empty for the small model).
     pub runtime: Vec<RuntimeRow>,
     /// Validation reliability diagrams `[exits]` (for the figures; not in `results.json`).
     #[serde(skip)]

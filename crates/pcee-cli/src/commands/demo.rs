@@ -10,7 +10,7 @@ use crate::staging::Staging;
 use indicatif::{ProgressBar, ProgressStyle};
 use pcee::policy_file::provenance::content_hash;
 use pcee::{Method, PolicyFile};
-use pcee_demo::{self as demo, assets, DemoOptions, DemoResults, ModelResults};
+use pcee_demo::{self as demo, assets, CostMatch, DemoOptions, DemoResults, ModelResults};
 use plotters::style::RGBColor;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -92,16 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The tables and both verdicts, on stdout.
 fn print_tables(results: &DemoResults) {
     let v = &results.verdicts;
-    println!(
-        "Claim 1 — large at the cost of small (δ chosen on the validation images by budget mode)"
-    );
-    println!("{}\n", tables::cost_match(results).render());
-    println!("Paired on the same {} test images", results.data.test);
-    println!("{}\n", tables::paired(results).render());
-    println!(
-        "verdict (claim 1): {} — {}\n",
-        v.cost_match.verdict, v.cost_match.reason
-    );
+    print_claim1(results);
     println!("Accuracy control on the test images (acc: achieved accuracy; err: achieved − δ in points; FLOPs: % of the full model; *: δ above the last exit's own accuracy)");
     println!(
         "{}\n",
@@ -130,6 +121,32 @@ fn print_tables(results: &DemoResults) {
         println!("noise: {note}");
     }
     println!();
+}
+
+/// Claim 1 on stdout: for every pair judged its tables and verdict, the pairs skipped, and the
+/// overall verdict.
+fn print_claim1(results: &DemoResults) {
+    let per_pair = results.verdicts.cost_match_per_pair.iter();
+    for (c, p) in results.cost_matches.iter().zip(per_pair) {
+        println!(
+            "Claim 1 — large at the cost of small, {} (δ chosen on the validation images by budget mode)",
+            p.pair()
+        );
+        println!("{}\n", tables::cost_match(results, c).render());
+        println!("Paired on the same {} test images", results.data.test);
+        println!("{}\n", tables::paired(c).render());
+        println!(
+            "verdict (claim 1, {}): {} — {}\n",
+            p.pair(),
+            p.verdict.verdict,
+            p.verdict.reason
+        );
+    }
+    for note in &results.skipped_pairs {
+        println!("claim 1: {note}");
+    }
+    let v = &results.verdicts.cost_match;
+    println!("verdict (claim 1): {} — {}\n", v.verdict, v.reason);
 }
 
 /// The models of the accuracy-control table: all but the small one.
@@ -255,8 +272,8 @@ fn files(results: &DemoResults) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     Ok(files)
 }
 
-/// Accuracy vs mean FLOPs: confidence and PCEE curves of every MSDNet model, and the two points
-/// of the cost match.
+/// Accuracy vs mean FLOPs: confidence and PCEE curves of every model, and the two points of
+/// each pair's cost match.
 fn cost_figure(results: &DemoResults) -> anyhow::Result<String> {
     let colors = [
         RGBColor(255, 127, 14),
@@ -284,8 +301,18 @@ fn cost_figure(results: &DemoResults) -> anyhow::Result<String> {
             });
         }
     }
-    let c = &results.cost_match;
-    let marks = [
+    let marks: Vec<_> = results.cost_matches.iter().flat_map(cost_marks).collect();
+    accuracy_vs_cost(
+        "Test accuracy vs mean cost (each curve: δ from 0.50 to 0.999)",
+        &curves,
+        &marks,
+    )
+}
+
+/// The two points of the cost match `c`: the small model's full network and the large one with
+/// PCEE at the cost-match δ.
+fn cost_marks(c: &CostMatch) -> [(String, Marker, (f64, f64)); 2] {
+    [
         (
             format!("{} full network", c.small_model),
             Marker::Square,
@@ -296,17 +323,13 @@ fn cost_figure(results: &DemoResults) -> anyhow::Result<String> {
             Marker::Cross,
             (c.large_outcome.mean_flops, 1.0 - c.large_error),
         ),
-    ];
-    accuracy_vs_cost(
-        "Test accuracy vs mean cost (each curve: δ from 0.50 to 0.999)",
-        &curves,
-        &marks,
-    )
+    ]
 }
 
 /// For every model: its validation and test logits (`<model>-{val,test}.npz`) and a PCEE policy
-/// calibrated on validation (`<model>-pcee-policy.json`, default δ = the cost-match δ), so that
-/// `pcee evaluate` can reproduce any number of results.json.
+/// calibrated on validation (`<model>-pcee-policy.json`, default δ = the cost-match δ of the
+/// model's pair, or of the first pair for a model in none), so that `pcee evaluate` can
+/// reproduce any number of results.json.
 fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Result<()> {
     for m in &results.models {
         for (split, logits) in [("val", &m.val_logits), ("test", &m.test_logits)] {
@@ -319,7 +342,7 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
             Method::Pcee,
             m.diagrams.clone(),
             &m.flops_per_exit,
-            pcee::Delta::new(results.cost_match.delta)?,
+            pcee::Delta::new(pair_delta(results, &m.name))?,
             results.window,
             &source,
         );
@@ -331,4 +354,15 @@ fn write_policies(results: &DemoResults, staging: &mut Staging) -> anyhow::Resul
         staging.add(&name);
     }
     Ok(())
+}
+
+/// The cost-match δ of the pair holding the model called `name` (as small or large), else the
+/// first pair's.
+fn pair_delta(results: &DemoResults, name: &str) -> f64 {
+    let pairs = &results.cost_matches;
+    pairs
+        .iter()
+        .find(|c| c.small_model == name || c.large_model == name)
+        .unwrap_or(&results.cost_match)
+        .delta
 }

@@ -1,7 +1,6 @@
 //! `report.md`: the demo's tables, its figures, and what the numbers mean.
 
 use super::tables;
-use crate::output::percent;
 use pcee_demo::{DemoResults, ModelResults};
 use std::fmt::Write;
 
@@ -17,18 +16,7 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
         {} confidence bins ({} binning), PCEE-WS window {}. Run time {:.0} s. Every number is in `results.json`.\n",
         d.validation, d.test, results.bins, results.binning, results.window, results.seconds);
     let v = &results.verdicts;
-    let _ = writeln!(
-        md,
-        "## Claim 1: large at the cost of small — {}\n",
-        v.cost_match.verdict
-    );
-    let _ = writeln!(md, "**Rule.** Shown only when the large model with PCEE errs less than the small model run to its \
-        last exit, on the same test images, at no more mean FLOPs, with McNemar's exact p < 0.05. \
-        **Verdict: {}** — {}.\n", v.cost_match.verdict, v.cost_match.reason);
-    let _ = writeln!(md, "{}\n", tables::cost_match(results).markdown());
-    let _ = writeln!(md, "{}\n", cost_paragraph(results));
-    let _ = writeln!(md, "{}\n", tables::paired(results).markdown());
-    let _ = writeln!(md, "![accuracy vs FLOPs](accuracy-vs-flops.png)\n");
+    md.push_str(&super::claim1::section(results));
     let _ = writeln!(md, "## Claim 2: accuracy control — {}\n", v.targets.verdict);
     let _ = writeln!(md, "**Rule.** Over δ from 2 points below the first exit's test accuracy to the last exit's (in \
         steps of 0.01), a method *misses* δ when its test accuracy is below δ − SE, SE = √(δ(1 − δ)/N) on N = {} test \
@@ -105,26 +93,6 @@ pub fn report(results: &DemoResults, controlled: &[&ModelResults]) -> String {
             regular.name, regular.regime, common.name, common.regime, regular.name);
     }
     md
-}
-
-fn cost_paragraph(r: &DemoResults) -> String {
-    let c = &r.cost_match;
-    let budget = if c.within_budget {
-        format!("the δ with the best validation accuracy whose mean validation cost ({}) is not above \
-            the small model's full cost ({}) (budget mode, as `pcee calibrate --budget-flops`: every δ at which PCEE's decisions change tried)", tables::mflops(c.large_val_mean_flops), tables::mflops(c.small_flops))
-    } else {
-        format!(
-            "no δ kept the validation cost within the small model's ({}); the cheapest δ is shown",
-            tables::mflops(c.small_flops)
-        )
-    };
-    format!("`{}` with PCEE at δ = {:.3} ({budget}) costs {} of the small model's FLOPs on the test set. \
-        δ was chosen on the validation set only.{}",
-        c.large_model, c.delta, percent(c.large_outcome.mean_flops / c.small_flops),
-        match c.large_images_per_second {
-            None => " Its images/s are not measured.".to_string(),
-            Some(v) => format!(" Measured with the real early-exit runtime it runs at {v:.0} images/s (median of the rounds), against {:.0} for the small model run to its last exit (likewise).", c.small_images_per_second),
-        })
 }
 
 fn target_mode_paragraph(r: &DemoResults) -> String {

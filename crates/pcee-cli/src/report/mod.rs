@@ -1,5 +1,6 @@
 //! The demo's report: tables (text and Markdown) and `report.md`.
 
+pub mod claim1;
 pub mod markdown;
 pub mod tables;
 

@@ -1,7 +1,7 @@
 //! The demo's tables, built once and rendered both as text (stdout) and Markdown (report.md).
 
 use crate::output::{percent, Table};
-use pcee_demo::{DemoResults, ModelResults};
+use pcee_demo::{CostMatch, DemoResults, ModelResults};
 
 /// A signed difference of fractions in percentage points, e.g. `+1.2` or `-0.4` (never `-0.0`).
 fn points(diff: f64) -> String {
@@ -90,10 +90,9 @@ pub fn calibration(model: &ModelResults) -> Table {
     table
 }
 
-/// Large at the cost of small: the small model to its last exit, the large one with PCEE at the
-/// chosen δ, and the large one to its last exit, side by side.
-pub fn cost_match(results: &DemoResults) -> Table {
-    let c = &results.cost_match;
+/// Large at the cost of small on the pair of `c`: the small model to its last exit, the large
+/// one with PCEE at the chosen δ, and the large one to its last exit, side by side.
+pub fn cost_match(results: &DemoResults, c: &CostMatch) -> Table {
     let mut table = Table::new(&["model", "test error", "mean FLOPs", "vs small", "images/s"]);
     let speed = |v: Option<f64>| v.map_or("not measured".to_string(), |v| format!("{v:.0}"));
     let large = results
@@ -135,10 +134,10 @@ pub fn deltas(ds: &[f64]) -> String {
     list.join(", ")
 }
 
-/// The paired comparison of the cost match: the 2×2 table of per-image correctness of the
+/// The paired comparison of the cost match `c`: the 2×2 table of per-image correctness of the
 /// small model (rows) and the large one with PCEE (columns) on the same test images.
-pub fn paired(results: &DemoResults) -> Table {
-    crate::output::paired_table(&results.cost_match.comparison, "small", "large")
+pub fn paired(c: &CostMatch) -> Table {
+    crate::output::paired_table(&c.comparison, "small", "large")
 }
 
 /// The second claim per model and method over the δ range where the exit rule matters: the δ
