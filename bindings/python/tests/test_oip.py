@@ -123,6 +123,23 @@ def test_tritonclient_gets_the_decisions_of_pcee_infer_on_msdnet(need_cli, tmp_p
         with pytest.raises(InferenceServerException) as e:
             c.infer("msdnet-small", [short])
         assert e.value.status() == "400" and "binary data" in e.value.message()
+        nan = tritonclient.InferInput("images", [1, 1, 28, 28], "FP32")
+        nan.set_data_from_numpy(np.full((1, 1, 28, 28), np.nan, np.float32))
+        with pytest.raises(InferenceServerException) as e:
+            c.infer("msdnet-small", [nan])
+        assert e.value.status() == "400" and "NaN or infinite" in e.value.message()
+        assert c.get_server_metadata()["extensions"] == ["binary_tensor_data"]
+        # The protocol's routes take no query parameter and a body of no, JSON or binary type.
+        import urllib.error
+        import urllib.request
+        body = json.dumps({"inputs": [{"name": "images", "shape": [1, 1, 28, 28], "datatype": "FP32",
+                                       "data": [0.0] * 784}]}).encode()
+        for url, ctype, code in ((f"http://{server.url}/v2/models/msdnet-small/infer?delta=0.5", "application/json", 400),
+                                 (f"http://{server.url}/v2/models/msdnet-small/infer", "text/plain", 415)):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST",
+                                                              headers={"Content-Type": ctype}))
+            assert e.value.code == code, e.value.read()
     finally:
         server.stop()
 

@@ -35,6 +35,34 @@ pub struct FleetState {
     pub replicas: BTreeMap<String, BTreeMap<String, PolicySnapshot>>,
     /// The test of each digest's summed counts.
     pub monitors: BTreeMap<String, CountsMonitor>,
+    /// The settings the tests were made with (a state continues only with the same ones: the
+    /// error rate is spent over the whole stream).
+    #[serde(default)]
+    pub settings: Option<Settings>,
+}
+
+/// The monitor settings a fleet state was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Labels per test block, at least.
+    pub window: usize,
+    /// α of the accuracy alarms.
+    pub alpha: f64,
+    /// Decisions per drift block, at least.
+    pub drift_block: usize,
+    /// α of the drift alarms.
+    pub drift_alpha: f64,
+}
+
+impl Settings {
+    fn of(config: &MonitorConfig) -> Settings {
+        Settings {
+            window: config.window,
+            alpha: config.alpha,
+            drift_block: config.drift_block,
+            drift_alpha: config.drift_alpha,
+        }
+    }
 }
 
 /// One digest's fleet view after a run.
@@ -107,8 +135,20 @@ impl FleetState {
     /// and α; returns each digest's view.
     ///
     /// # Errors
-    /// When counts of one digest disagree in shape, or went backwards.
+    /// When the state was made with other settings, or counts of one digest disagree in shape
+    /// or went backwards.
     pub fn evaluate(&mut self, config: &MonitorConfig) -> Result<Vec<FleetPolicy>, String> {
+        let settings = Settings::of(config);
+        match self.settings {
+            Some(before) if before != settings => {
+                return Err(format!(
+                    "the state was made with window {}, alpha {}, drift block {}, drift alpha \
+                     {}; expected the same settings (or a new state file)",
+                    before.window, before.alpha, before.drift_block, before.drift_alpha
+                ))
+            }
+            _ => self.settings = Some(settings),
+        }
         let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
         for snapshot in self.replicas.values() {
             for (digest, p) in snapshot {

@@ -53,3 +53,16 @@ fn counts_that_go_backwards_or_are_not_an_answer_are_refused() {
         .unwrap_err()
         .contains("not a counts answer"));
 }
+
+#[test]
+fn a_state_continues_only_with_its_own_settings() {
+    let mut state = FleetState::default();
+    state.take(&answer("r1", 4, 4)).unwrap();
+    state.evaluate(&config()).unwrap();
+    let other = MonitorConfig {
+        window: 20,
+        ..config()
+    };
+    assert!(state.evaluate(&other).unwrap_err().contains("window 10"));
+    state.evaluate(&config()).unwrap();
+}

@@ -82,7 +82,7 @@ impl Metrics {
         let requests = Family::<CodeLabel, Counter>::default();
         registry.register(
             "requests",
-            "POST /v1/classify requests answered, by status code",
+            "POST /v1/classify and Open Inference Protocol infer requests answered, by status code",
             requests.clone(),
         );
         let errors = Family::<KindLabel, Counter>::default();

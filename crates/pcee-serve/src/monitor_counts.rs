@@ -146,6 +146,11 @@ impl ReplicaCounts {
         &mut inner.policies[at]
     }
 
+    /// Shows `loaded`, just swapped in, as the policy in force (its counts created if new).
+    pub fn swapped(&self, loaded: &LoadedPolicy) {
+        self.of_loaded(&mut self.inner.lock().expect("counts lock"), loaded);
+    }
+
     /// Counts the decisions `served` of policy `loaded` taken at `delta`: each one's exit-0
     /// confidence bin (every δ), and its exit when δ is the policy's.
     pub fn decided(&self, loaded: &LoadedPolicy, delta: f64, served: &[Served]) {

@@ -97,6 +97,7 @@ impl Reloader {
         let loaded = self.0.slot.reload(&self.0.model)?;
         self.0.monitor.reset(&loaded);
         self.0.metrics.policy_swapped(&loaded);
+        self.0.counts.swapped(&loaded);
         Ok(loaded.version)
     }
 }

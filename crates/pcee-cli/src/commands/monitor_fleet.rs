@@ -49,12 +49,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Err(err) => eprintln!("warning: --replicas: {err}; its last counts are kept"),
         }
     }
-    if reached == 0 && state.replicas.is_empty() {
-        bail!("--replicas: no replica answered");
+    if reached == 0 {
+        bail!("--replicas: no replica answered; nothing was tested and --state is unchanged");
     }
-    let views = state
-        .evaluate(&config)
-        .map_err(|err| anyhow!("--replicas: {err}"))?;
+    let views = state.evaluate(&config).map_err(|err| match &args.state {
+        Some(path) => anyhow!("--state {}: {err}", path.display()),
+        None => anyhow!("--replicas: {err}"),
+    })?;
     write_state(args, &state)?;
     print(args, reached, replicas.len(), &views)
 }

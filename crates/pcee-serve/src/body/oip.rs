@@ -27,6 +27,10 @@ pub const OUTPUTS: [&str; 5] = ["label", "exit", "confidence", "logits", "feedba
 /// The outputs sent when a request names none: all but `logits`.
 pub const DEFAULT_OUTPUTS: [&str; 3] = ["label", "exit", "confidence"];
 
+/// Most values one input of a request may declare (2³⁰): far above any body `--max-body`
+/// allows, and low enough that no element count overflows.
+pub const MAX_ELEMENTS: usize = 1 << 30;
+
 /// A decoded OIP request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OipRequest {
@@ -188,7 +192,8 @@ pub fn decode(bytes: &[u8], binary: &[u8], network: &NetworkSpec) -> Result<OipR
         count,
         binary: binary_outputs(&body)
             .into_iter()
-            .filter(|b| asked.contains(&b.as_str()))
+            // The token is asked for by the server (with --feedback-key), not by the request.
+            .filter(|b| asked.contains(&b.as_str()) || b == "feedback_token")
             .collect(),
         default_outputs: body.get("outputs").is_none(),
         outputs: asked,
@@ -245,10 +250,16 @@ fn input(
         .and_then(|s| s.iter().map(|d| d.as_u64().map(|d| d as usize)).collect());
     let per: usize = spec.shape.iter().product();
     let n = match shape.as_deref() {
-        Some([n, rest @ ..]) if *n > 0 && rest == spec.shape.as_slice() => *n,
+        Some([n, rest @ ..])
+            if *n > 0
+                && rest == spec.shape.as_slice()
+                && n.checked_mul(per.max(1)).is_some_and(|e| e <= MAX_ELEMENTS) =>
+        {
+            *n
+        }
         _ => {
             return bad(format!(
-                ".shape: {}; expected [N, {}] with N ≥ 1",
+                ".shape: {}; expected [N, {}] with N ≥ 1 and at most {MAX_ELEMENTS} values",
                 t.get("shape").unwrap_or(&Value::Null),
                 spec.shape
                     .iter()

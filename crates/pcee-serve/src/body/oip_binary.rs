@@ -61,10 +61,25 @@ pub fn ranges(
     Ok(out)
 }
 
+/// `values`, refused at the first that is NaN or ±∞ (`ok` false), as the JSON form refuses it.
+fn finite<T: Copy>(
+    field: &str,
+    values: Vec<T>,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, BodyError> {
+    match values.iter().position(|v| !ok(v)) {
+        Some(j) => Err(BodyError::new(format!(
+            "{field}[{j}]: NaN or infinite; expected a finite number"
+        ))),
+        None => Ok(values),
+    }
+}
+
 /// `bytes` as `count` values of `dtype` (little-endian).
 ///
 /// # Errors
-/// A byte count that is not `count` elements, or a `BOOL` byte other than 0 or 1.
+/// A byte count that is not `count` elements, a NaN or infinite float, or a `BOOL` byte other
+/// than 0 or 1.
 pub fn values(field: &str, dtype: DType, count: usize, bytes: &[u8]) -> Result<Values, BodyError> {
     if bytes.len() != count * dtype.size() {
         return Err(BodyError::new(format!(
@@ -83,8 +98,8 @@ pub fn values(field: &str, dtype: DType, count: usize, bytes: &[u8]) -> Result<V
         };
     }
     Ok(match dtype {
-        DType::Float32 => Values::F32(le!(f32, 4)),
-        DType::Float16 => Values::F16(le!(u16, 2)),
+        DType::Float32 => Values::F32(finite(field, le!(f32, 4), |v: &f32| v.is_finite())?),
+        DType::Float16 => Values::F16(finite(field, le!(u16, 2), |&h: &u16| h & 0x7c00 != 0x7c00)?),
         DType::Int64 => Values::I64(le!(i64, 8)),
         DType::Int32 => Values::I32(le!(i32, 4)),
         DType::Uint8 => Values::U8(bytes.to_vec()),

@@ -198,7 +198,11 @@ fn binary_tensor_data_equals_json_data() {
     tail.extend([1i64, 2, 3, 4, 5, -6].iter().flat_map(|v| v.to_le_bytes()));
     let binary = decode(&header, &tail, &network()).unwrap();
     assert_eq!(binary.inputs, json_form.inputs);
-    assert_eq!(binary.binary, vec!["label".to_string()]);
+    // The token, when the server signs one, follows binary_data_output too.
+    assert_eq!(
+        binary.binary,
+        vec!["label".to_string(), "feedback_token".into()]
+    );
     assert!(json_form.binary.is_empty());
     let e = decode(&header, &tail[..79], &network())
         .unwrap_err()
@@ -212,4 +216,26 @@ fn binary_tensor_data_equals_json_data() {
     let (j, t) = crate::body::oip_binary::split(b"{}abc", Some("2")).unwrap();
     assert_eq!((j, t), (&b"{}"[..], &b"abc"[..]));
     assert!(crate::body::oip_binary::split(b"{}", Some("9")).is_err());
+}
+
+#[test]
+fn an_element_count_that_overflows_and_binary_nan_are_refused() {
+    let huge = serde_json::to_vec(&json!({"inputs": [
+        {"name": "x", "shape": [4611686018427387904u64, 2, 2], "datatype": "FP32", "data": []},
+        {"name": "ids", "shape": [1, 3], "datatype": "INT64", "data": [1, 2, 3]},
+    ]}))
+    .unwrap();
+    let e = decode(&huge, &[], &network()).unwrap_err().to_string();
+    assert!(e.contains(".shape") && e.contains("at most"), "{e}");
+    let header = serde_json::to_vec(&json!({"inputs": [
+        {"name": "x", "shape": [1, 2, 2], "datatype": "FP32", "parameters": {"binary_data_size": 16}},
+        {"name": "ids", "shape": [1, 3], "datatype": "INT64", "data": [1, 2, 3]},
+    ]}))
+    .unwrap();
+    let tail: Vec<u8> = [0.5f32, f32::NAN, 1.0, 2.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let e = decode(&header, &tail, &network()).unwrap_err().to_string();
+    assert!(e.contains("[1]: NaN or infinite"), "{e}");
 }

@@ -138,6 +138,7 @@ async fn recalibrate_now(
         Ok(Some(fresh)) => {
             app.monitor.reset(&fresh);
             app.metrics.policy_swapped(&fresh);
+            app.counts.swapped(&fresh);
             (Some(fresh.version), None, fresh.file.last_exit_accuracy())
         }
         Ok(None) => return None,

@@ -2,7 +2,8 @@
 //! MLServer; REST with JSON bodies), so that `tritonclient` and any V2 client talk to pcee:
 //!
 //! - `GET /v2/health/live`, `GET /v2/health/ready` — `{"live": true}`, `{"ready": true}`;
-//! - `GET /v2` — server metadata `{"name": "pcee", "version", "extensions": []}`;
+//! - `GET /v2` — server metadata `{"name": "pcee", "version", "extensions":
+//!   ["binary_tensor_data"]}`;
 //! - `GET /v2/models/{name}[/versions/1]` — model metadata: the network's inputs (OIP
 //!   datatypes, shape with `-1` for the batch axis) and the outputs `label`, `exit`,
 //!   `confidence`, `logits`, with the policy in force in `parameters`;
@@ -53,7 +54,8 @@ pub(crate) async fn ready() -> Response {
 pub(crate) async fn server() -> Response {
     json(
         StatusCode::OK,
-        &value!({"name": "pcee", "version": env!("CARGO_PKG_VERSION"), "extensions": []}),
+        &value!({"name": "pcee", "version": env!("CARGO_PKG_VERSION"),
+                 "extensions": ["binary_tensor_data"]}),
     )
 }
 

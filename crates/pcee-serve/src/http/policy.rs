@@ -39,6 +39,7 @@ pub(crate) async fn replace(
         Ok(loaded) => {
             app.monitor.reset(&loaded);
             app.metrics.policy_swapped(&loaded);
+            app.counts.swapped(&loaded);
             json(StatusCode::OK, &summary(&app, &loaded))
         }
         Err(refusal) => {

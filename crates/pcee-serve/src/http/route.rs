@@ -72,6 +72,10 @@ pub(crate) const ROUTES: [Route; 6] = [
 pub(crate) async fn check(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let Some(route) = ROUTES.iter().find(|r| r.path == request.uri().path()) else {
+        if let Some(refusal) = v2_refusal(&request) {
+            app.metrics.error(refusal.kind);
+            return refusal.into_response();
+        }
         return next.run(request).await;
     };
     match refusal(route, &request) {
@@ -86,6 +90,43 @@ pub(crate) async fn check(State(app): State<Arc<App>>, request: Request, next: N
         }
         None => next.run(request).await,
     }
+}
+
+/// The Open Inference Protocol's routes (`/v2…`) take no query parameter, and a body with no
+/// `Content-Type` (`tritonclient` sends none), JSON or octet-stream (binary tensor data).
+fn v2_refusal(request: &Request) -> Option<Refusal> {
+    let path = request.uri().path();
+    if !path.starts_with("/v2") {
+        return None;
+    }
+    let what = format!("{} {path}", request.method());
+    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
+        return Some(Refusal::bad_request(format!(
+            "{what}: query '{}'; the Open Inference Protocol's routes take no query parameters \
+             (δ goes in the body's \"parameters\")",
+            query.escape_default()
+        )));
+    }
+    let given = request.headers().get(header::CONTENT_TYPE)?;
+    let text = String::from_utf8_lossy(given.as_bytes()).into_owned();
+    let media = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let accepted = ["application/json", "application/octet-stream"];
+    (request.method() == Method::POST && !accepted.contains(&media.as_str())).then(|| {
+        Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "media_type",
+            format!(
+                "{what}: Content-Type '{}'; expected none, application/json or \
+                 application/octet-stream",
+                text.escape_default()
+            ),
+        )
+    })
 }
 
 /// Why `route` refuses `request`, if it does.

@@ -38,7 +38,10 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         "not_found",
         format!(
-            "no route {}; expected one of {}",
+            "no route {}; expected one of {}, or the Open Inference Protocol's GET /v2, \
+             /v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/1][/ready], POST \
+             /v2/models/NAME[/versions/1]/infer, POST /v2/models/NAME/feedback, GET \
+             /v2/models/NAME/monitor[/counts]",
             uri.path(),
             routes.join(", ")
         ),
