@@ -79,8 +79,11 @@ def haproxy_config(port, replicas):
     servers = "\n".join(f"    server r{i} {r.address}" for i, r in enumerate(replicas))
     return f"""global
     tune.bufsize 262144
+    log stderr format raw local0
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 1s
     timeout client 30s
     timeout server 30s
@@ -88,7 +91,8 @@ listen oip
     bind 127.0.0.1:{port}
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response response-timeout 503
+    option http-buffer-request
+    retry-on conn-failure empty-response junk-response response-timeout 503
     balance roundrobin
     option httpchk
     http-check send meth GET uri /v2/health/ready
