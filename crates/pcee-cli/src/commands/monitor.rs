@@ -225,6 +225,24 @@ fn outcome(o: &Outcome) -> String {
     )
 }
 
+/// `what`: median and 10th/90th percentiles of `delays` (none printed when empty), and how many
+/// came before the last file (`kind`).
+fn print_delays(what: &str, delays: &[i64], kind: &str) {
+    if delays.is_empty() {
+        return;
+    }
+    let mut l = delays.to_vec();
+    l.sort_unstable();
+    let q = |p: f64| l[((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1];
+    let early = l.iter().filter(|&&v| v <= 0).count();
+    println!(
+        "{what}: median {}, 10th percentile {}, 90th percentile {} ({early} {kind} came before it)",
+        q(0.5),
+        q(0.1),
+        q(0.9)
+    );
+}
+
 fn print_summary(args: &Args, s: &ReplaySummary, lengths: &[usize]) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(s)?);
@@ -239,17 +257,11 @@ fn print_summary(args: &Args, s: &ReplaySummary, lengths: &[usize]) -> anyhow::R
         percent(s.alarm_rate),
         percent(s.alarm_rate_se)
     );
-    if lengths.len() > 1 && !s.labels_to_alarm.is_empty() {
-        let mut l = s.labels_to_alarm.clone();
-        l.sort_unstable();
-        let q = |p: f64| l[((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1];
-        let early = l.iter().filter(|&&v| v <= 0).count();
-        println!(
-            "labels from the start of the last file to the first alarm: median {}, 10th percentile {}, 90th percentile {} ({} alarms came before it)",
-            q(0.5),
-            q(0.1),
-            q(0.9),
-            early
+    if lengths.len() > 1 {
+        print_delays(
+            "labels from the start of the last file to the first alarm",
+            &s.labels_to_alarm,
+            "alarms",
         );
     }
     println!(
@@ -258,17 +270,11 @@ fn print_summary(args: &Args, s: &ReplaySummary, lengths: &[usize]) -> anyhow::R
         percent(s.drift_alarm_rate),
         percent(s.drift_alarm_rate_se)
     );
-    if lengths.len() > 1 && !s.images_to_drift_alarm.is_empty() {
-        let mut l = s.images_to_drift_alarm.clone();
-        l.sort_unstable();
-        let q = |p: f64| l[((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1];
-        let early = l.iter().filter(|&&v| v <= 0).count();
-        println!(
-            "images from the start of the last file to the first drift alarm: median {}, 10th percentile {}, 90th percentile {} ({} came before it)",
-            q(0.5),
-            q(0.1),
-            q(0.9),
-            early
+    if lengths.len() > 1 {
+        print_delays(
+            "images from the start of the last file to the first drift alarm",
+            &s.images_to_drift_alarm,
+            "drift alarms",
         );
     }
     if let Some(r) = &s.recalibration {

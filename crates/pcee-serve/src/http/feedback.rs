@@ -4,7 +4,6 @@
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
-use crate::body::json_message;
 use crate::monitoring::MonitorReport;
 use crate::recalibration::{recalibrated, RecalibrationRecord};
 use axum::body::Body;
@@ -66,18 +65,11 @@ pub(crate) async fn feedback(
             app.options.read_timeout,
         )
         .await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let request: Feedback = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-            Refusal::bad_request(format!(
-                "feedback: {}; expected {{\"labels\": [{{\"id\": 0, \"label\": 3}}, ...]}}",
-                json_message(err)
-            ))
-        })?;
-        de.end().map_err(|err| {
-            Refusal::bad_request(format!(
-                "feedback: trailing characters after the JSON ({err})"
-            ))
-        })?;
+        let request: Feedback = read::json_of(
+            &bytes,
+            "feedback",
+            "{\"labels\": [{\"id\": 0, \"label\": 3}, ...]}",
+        )?;
         let labels: Vec<(u64, i64)> = request.labels.iter().map(|l| (l.id, l.label)).collect();
         let version = app.monitor.version();
         let outcome = app.monitor.label(&labels, app.model.classes());

@@ -14,7 +14,6 @@ use super::oip::check;
 use super::read;
 use super::reply::{json, Refusal};
 use super::App;
-use crate::body::json_message;
 use crate::token::Decided;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -57,18 +56,11 @@ pub(crate) async fn feedback(
             app.options.read_timeout,
         )
         .await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let request: Feedback = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-            Refusal::bad_request(format!(
-                "feedback: {}; expected {{\"labels\": [{{\"token\": \"pcee1.…\", \"label\": 3}}, …]}}",
-                json_message(err)
-            ))
-        })?;
-        de.end().map_err(|err| {
-            Refusal::bad_request(format!(
-                "feedback: trailing characters after the JSON ({err})"
-            ))
-        })?;
+        let request: Feedback = read::json_of(
+            &bytes,
+            "feedback",
+            "{\"labels\": [{\"token\": \"pcee1.…\", \"label\": 3}, …]}",
+        )?;
         let labels = verified(&app, &request.labels)?;
         let counted = app.counts.label(&labels);
         Ok(json(

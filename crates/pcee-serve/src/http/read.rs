@@ -51,3 +51,25 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<&str> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
 }
+
+/// `bytes` read as the JSON of a `T`, nothing after it; a refusal names `what` (the body's
+/// role, e.g. `feedback`), the field at fault and the `expected` form.
+pub(crate) fn json_of<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+    expected: &str,
+) -> Result<T, Refusal> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        Refusal::bad_request(format!(
+            "{what}: {}; expected {expected}",
+            crate::body::json_message(err)
+        ))
+    })?;
+    de.end().map_err(|err| {
+        Refusal::bad_request(format!(
+            "{what}: trailing characters after the JSON ({err})"
+        ))
+    })?;
+    Ok(value)
+}
