@@ -61,17 +61,8 @@ async fn answer(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Answers, Refusal> {
-    let bytes = read::body(
-        headers,
-        body,
-        app.options.max_body,
-        app.options.read_timeout,
-    )
-    .await?;
-    let _permit = app
-        .in_flight
-        .try_acquire()
-        .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
+    let bytes = read::body_of(app, headers, body).await?;
+    let _permit = read::admit(app)?;
     let delta = query_delta(query).map_err(Refusal::bad_request)?;
     let request = decode(read::content_type(headers), delta, &bytes, &app.model)
         .map_err(Refusal::bad_request)?;

@@ -58,13 +58,7 @@ pub(crate) async fn feedback(
     body: Body,
 ) -> Response {
     let result = async {
-        let bytes = read::body(
-            &headers,
-            body,
-            app.options.max_body,
-            app.options.read_timeout,
-        )
-        .await?;
+        let bytes = read::body_of(&app, &headers, body).await?;
         let request: Feedback = read::json_of(
             &bytes,
             "feedback",

@@ -143,17 +143,8 @@ async fn answer(
     body: Body,
 ) -> Result<Response, Refusal> {
     check(app, name, version)?;
-    let bytes = read::body(
-        headers,
-        body,
-        app.options.max_body,
-        app.options.read_timeout,
-    )
-    .await?;
-    let _permit = app
-        .in_flight
-        .try_acquire()
-        .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))?;
+    let bytes = read::body_of(app, headers, body).await?;
+    let _permit = read::admit(app)?;
     let header = headers
         .get(HEADER_LENGTH)
         .map(|v| v.to_str().unwrap_or("(not text)"));

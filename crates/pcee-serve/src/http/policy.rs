@@ -23,13 +23,7 @@ pub(crate) async fn replace(
     body: Body,
 ) -> Response {
     let result = async {
-        let bytes = read::body(
-            &headers,
-            body,
-            app.options.max_body,
-            app.options.read_timeout,
-        )
-        .await?;
+        let bytes = read::body_of(&app, &headers, body).await?;
         app.slot
             .replace(&bytes, "PUT /v1/policy", &app.model)
             .map_err(|err| Refusal::bad_request(format!("policy: {err}")))

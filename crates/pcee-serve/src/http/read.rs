@@ -73,3 +73,26 @@ pub(crate) fn json_of<T: serde::de::DeserializeOwned>(
     })?;
     Ok(value)
 }
+
+/// The body of a request to `app`, under its limits (`--max-body`, `--read-timeout-ms`);
+/// errors as [`body`].
+pub(crate) async fn body_of(
+    app: &super::App,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, Refusal> {
+    self::body(
+        headers,
+        body,
+        app.options.max_body,
+        app.options.read_timeout,
+    )
+    .await
+}
+
+/// A place among the requests `app` holds at once (`--max-requests`), or `503` at once.
+pub(crate) fn admit(app: &super::App) -> Result<tokio::sync::SemaphorePermit<'_>, Refusal> {
+    app.in_flight
+        .try_acquire()
+        .map_err(|_| Refusal::unavailable("busy", "too many requests in flight; retry later"))
+}
